@@ -1,0 +1,75 @@
+"""Shared plumbing for the benchmarks: a private PostgreSQL database, timing, statement counts."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+
+from service import create_app
+from service.config import Config
+from service.contacts.service import load_catalog_file
+from service.extensions import db
+
+BENCH_DB = os.environ.get("BENCH_DATABASE", "rolegate_bench")
+SERVER = os.environ.get("BENCH_PG", "127.0.0.1:5432")
+
+
+def bench_app(instance: Path) -> Flask:
+    """The app on a freshly migrated benchmark database (created when missing)."""
+    with psycopg.connect(f"postgresql://{SERVER}/postgres", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone()
+        if not exists:
+            admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    os.environ["DATABASE_URL"] = f"postgresql+psycopg://{SERVER}/{BENCH_DB}"
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("ARGON2_TIME_COST", "1")
+    os.environ.setdefault("ARGON2_MEMORY_COST", "64")
+    app = create_app(Config(instance))
+    app.logger.setLevel("WARNING")
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        load_catalog_file(session=db.session)
+        db.session.commit()
+    return app
+
+
+class StatementCounter:
+    """Counts SQL statements sent by the app's engine (an executemany counts once)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        self.count += 1
+
+    @contextmanager
+    def watching(self, engine) -> Iterator[StatementCounter]:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self)
+        try:
+            yield self
+        finally:
+            event.remove(engine, "before_cursor_execute", self)
+
+
+def median_seconds(run: Callable[[], object], *, repeat: int, setup: Callable[[], object]) -> float:
+    """Median wall time of `run` over `repeat` rounds, each after an untimed `setup`."""
+    samples = []
+    for _ in range(repeat):
+        setup()
+        started = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)

@@ -1,0 +1,68 @@
+"""The Rolegate application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from service.config import Config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type[Config] | Config | None = None, **overrides: Any) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers and CLI commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    if config is None:
+        config = Config
+    settings = config(app.instance_path) if isinstance(config, type) else config
+    app.config.from_mapping(settings.as_mapping())
+    app.config.update(overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from service import models  # noqa: F401  (every table registered before migrations run)
+    from service.errors import register_error_handlers
+    from service.extensions import api, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    api.init_app(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Approval workflow for changes to an organization's contacts "
+                "and roles. Every call but sign-in sends `Authorization: Bearer <token>`."
+            }
+        },
+    )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+
+    register_error_handlers(app)
+    _register_blueprints(app)
+
+    from service.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from service.accounts.routes import blp as accounts_blp
+    from service.contacts.routes import blp as contacts_blp
+    from service.health import bp as health_bp
+    from service.requests.routes import blp as requests_blp
+    from service.extensions import api
+
+    for blueprint in (accounts_blp, contacts_blp, requests_blp):
+        api.register_blueprint(blueprint, url_prefix="/api")
+    app.register_blueprint(health_bp)

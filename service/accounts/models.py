@@ -1,0 +1,66 @@
+"""User accounts (customer contacts and vendor staff) and their hashed bearer tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.extensions import db
+from service.models_base import UTCDateTime, utcnow
+
+
+class UserStatus(enum.StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    ARCHIVED = "archived"
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+    __table_args__ = (
+        # One account per email address (case-insensitive); purged accounts keep no email.
+        Index(
+            "uq_users_email",
+            func.lower(text("email")),
+            unique=True,
+            postgresql_where=text("email IS NOT NULL"),
+            sqlite_where=text("email IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[UserStatus] = mapped_column(
+        Enum(
+            UserStatus,
+            name="user_status",
+            native_enum=False,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            length=20,
+        ),
+        default=UserStatus.INVITED,
+    )
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # Customers' accounts belong to a contact; staff accounts have none.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccessToken(db.Model):  # type: ignore[name-defined,misc]
+    """A bearer token, stored only as its SHA-256 digest."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

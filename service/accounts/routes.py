@@ -1,0 +1,72 @@
+"""`/api/auth/token` (public) and `/api/me`."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from service.accounts import service as accounts_service
+from service.accounts.schemas import MeOut, TokenIn, TokenOut
+from service.accounts.service import Actor
+from service.extensions import db
+from service.models_base import isoformat
+from service.organizations import service as org_service
+from service.organizations.models import Organization
+
+public_blp = Blueprint("auth", __name__, description="Sign-in")
+blp = Blueprint("accounts", __name__, description="The signed-in account")
+
+
+def load_actor() -> None:
+    """Authenticate every call of a protected blueprint before its input is even parsed."""
+    g.actor = accounts_service.authenticate(
+        session=db.session, authorization=request.headers.get("Authorization")
+    )
+
+
+def current_actor() -> Actor:
+    actor: Actor = g.actor
+    return actor
+
+
+blp.before_request(load_actor)
+
+
+@public_blp.post("/auth/token")
+@public_blp.arguments(TokenIn)
+@public_blp.response(200, TokenOut)
+@public_blp.doc(security=[])
+def issue_token(payload):
+    """Exchange email and password for a bearer token (401 `invalid_credentials` otherwise)."""
+    token, expires_at = accounts_service.sign_in(
+        session=db.session,
+        email=payload["email"],
+        password=payload["password"],
+        ttl_seconds=current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
+    )
+    db.session.commit()
+    return {"token": token, "expires_at": isoformat(expires_at)}
+
+
+@blp.get("/me")
+@blp.response(200, MeOut)
+def me():
+    """Who the token belongs to and which organizations it may manage."""
+    actor = current_actor()
+    manages: list[str] = []
+    if not actor.is_staff and actor.can(org_service.MANAGE):
+        ids = {actor.organization.id} | org_service.delegated_org_ids(
+            session=db.session, actor=actor
+        )
+        manages = list(
+            db.session.scalars(
+                select(Organization.slug).where(Organization.id.in_(ids)).order_by(Organization.slug)
+            )
+        )
+    return {
+        "email": actor.user.email,
+        "staff": actor.is_staff,
+        "organization": actor.organization.slug,
+        "manages": manages,
+    }

@@ -1,0 +1,27 @@
+"""Shapes of sign-in and account input and output."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from service.fields import SafeText
+
+
+class TokenIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    email = SafeText(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class TokenOut(Schema):
+    token = fields.String()
+    expires_at = fields.String()
+
+
+class MeOut(Schema):
+    email = fields.String()
+    staff = fields.Boolean()
+    organization = fields.String()
+    manages = fields.List(fields.String())

@@ -1,0 +1,102 @@
+"""The role catalog, contacts and the roles they hold."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.extensions import db
+from service.models_base import UTCDateTime, utcnow
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class ContactStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    ARCHIVED = "archived"
+
+
+class Role(db.Model):  # type: ignore[name-defined,misc]
+    """One entry of the role catalog, loaded from data/roles.json and editable by staff."""
+
+    __tablename__ = "roles"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # Which kind of organization the role is for: "customer", "purchaser" or "any".
+    audience: Mapped[str] = mapped_column(String(20), default="customer")
+    permissions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    emails: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Roles one person should not hold together (separation of duties, a warning only).
+    incompatible_with: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Contact(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "contacts"
+    __table_args__ = (
+        # Email is unique among an organization's active contacts, whatever its case.
+        Index(
+            "uq_contacts_active_email",
+            "organization_id",
+            func.lower(text("email")),
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    salutation: Mapped[str | None] = mapped_column(String(20))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    job_title: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    mobile: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[ContactStatus] = mapped_column(
+        Enum(
+            ContactStatus,
+            name="contact_status",
+            native_enum=False,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            length=20,
+        ),
+        default=ContactStatus.ACTIVE,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    roles: Mapped[list[ContactRole]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+    @property
+    def role_codes(self) -> list[str]:
+        return sorted(r.role_code for r in self.roles)
+
+
+class ContactRole(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "contact_roles"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_code: Mapped[str] = mapped_column(
+        ForeignKey("roles.code", onupdate="CASCADE"), primary_key=True, index=True
+    )
+
+    contact: Mapped[Contact] = relationship(back_populates="roles")

@@ -1,0 +1,46 @@
+"""`/api/roles` and `/api/orgs/<slug>/contacts`."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from service.accounts.routes import current_actor, load_actor
+from service.contacts import service as contacts_service
+from service.contacts.schemas import RolesOut, RosterOut, RosterQuery
+from service.extensions import db
+from service.organizations import service as org_service
+from service.requests import service as requests_service
+
+blp = Blueprint("contacts", __name__, description="Role catalog and rosters")
+blp.before_request(load_actor)
+
+
+@blp.get("/roles")
+@blp.response(200, RolesOut)
+def roles():
+    """The role catalog."""
+    return {"roles": contacts_service.list_roles(session=db.session)}
+
+
+@blp.get("/orgs/<slug>/contacts")
+@blp.arguments(RosterQuery, location="query")
+@blp.response(200, RosterOut)
+def roster(query, slug):
+    """The organization's roster; `?view=pending` adds what the pending request asks for."""
+    actor = current_actor()
+    org = org_service.get_visible(session=db.session, slug=slug, actor=actor)
+    org_service.require_view(actor=actor, org=org)
+    pending = requests_service.pending_ticket(session=db.session, org_id=org.id)
+    contacts = contacts_service.roster_rows(session=db.session, org_id=org.id)
+    if query["view"] == "pending" and pending is not None:
+        projected = requests_service.pending_projection(
+            session=db.session, org=org, ticket=pending
+        )
+        contacts = contacts_service.with_requested(contacts, projected)
+    return {
+        "organization": org,
+        "version": org.roster_version,
+        "required_roles": contacts_service.required_role_codes(session=db.session, org=org),
+        "pending_ticket": pending.reference if pending else None,
+        "contacts": contacts,
+    }

@@ -1,0 +1,167 @@
+"""The role catalog and the roster: reading them, and snapshots for the validators."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.models import User, UserStatus
+from service.contacts.models import Contact, ContactRole, ContactStatus, Role
+from service.organizations.models import Organization
+from service.validators.types import CONTACT_FIELDS, RoleInfo, RosterContact
+
+ROLES_FILE = Path(__file__).with_name("roles.json")
+
+
+def list_roles(*, session: Session) -> list[Role]:
+    """The whole catalog, in its display order."""
+    return list(session.scalars(select(Role).order_by(Role.position, Role.code)))
+
+
+def catalog(*, session: Session) -> dict[str, RoleInfo]:
+    """The catalog as the validators read it."""
+    return {
+        role.code: RoleInfo(
+            code=role.code,
+            name=role.name,
+            audience=role.audience,
+            required=role.required,
+            incompatible_with=frozenset(role.incompatible_with or ()),
+        )
+        for role in list_roles(session=session)
+    }
+
+
+def required_role_codes(*, session: Session, org: Organization) -> list[str]:
+    return [
+        role.code
+        for role in list_roles(session=session)
+        if role.required and role.audience in ("any", org.kind.value)
+    ]
+
+
+def load_catalog_file(*, session: Session, path: Path = ROLES_FILE, replace: bool = False) -> int:
+    """Add the roles of the data file that are missing (or overwrite all with `replace`)."""
+    data: dict[str, Any] = json.loads(path.read_text())
+    existing = {role.code: role for role in session.scalars(select(Role))}
+    written = 0
+    for position, entry in enumerate(data["roles"]):
+        role = existing.get(entry["code"])
+        if role is not None and not replace:
+            continue
+        if role is None:
+            role = Role(code=entry["code"])
+            session.add(role)
+        role.name = entry["name"]
+        role.description = entry.get("description", "")
+        role.audience = entry.get("audience", "customer")
+        role.permissions = list(entry.get("permissions", []))
+        role.emails = list(entry.get("emails", []))
+        role.required = bool(entry.get("required", False))
+        role.incompatible_with = list(entry.get("incompatible_with", []))
+        role.position = position
+        written += 1
+    session.flush()
+    return written
+
+
+def roster_snapshot(*, session: Session, org_id: int) -> dict[int, RosterContact]:
+    """Every non-archived contact with its roles, in two statements whatever the roster size."""
+    columns = [getattr(Contact, name) for name in CONTACT_FIELDS]
+    rows = session.execute(
+        select(Contact.id, Contact.status, *columns)
+        .where(Contact.organization_id == org_id, Contact.status != ContactStatus.ARCHIVED)
+        .order_by(Contact.last_name, Contact.first_name, Contact.id)
+    ).all()
+    roster = {
+        row[0]: RosterContact(
+            id=row[0],
+            status=ContactStatus(row[1]).value,
+            fields=dict(zip(CONTACT_FIELDS, row[2:], strict=True)),
+            roles=set(),
+        )
+        for row in rows
+    }
+    role_rows = session.execute(
+        select(ContactRole.contact_id, ContactRole.role_code)
+        .join(Contact, Contact.id == ContactRole.contact_id)
+        .where(Contact.organization_id == org_id, Contact.status != ContactStatus.ARCHIVED)
+    ).all()
+    for contact_id, role_code in role_rows:
+        roster[contact_id].roles.add(role_code)
+    return roster
+
+
+def roster_rows(*, session: Session, org_id: int) -> list[dict[str, Any]]:
+    """The roster as the API lists it, with each contact's account status; three statements."""
+    snapshot = roster_snapshot(session=session, org_id=org_id)
+    accounts = dict(
+        session.execute(
+            select(User.contact_id, User.status).where(
+                User.organization_id == org_id, User.contact_id.is_not(None)
+            )
+        ).tuples()
+    )
+    return [
+        {
+            "id": contact.id,
+            **contact.fields,
+            "status": contact.status,
+            "roles": sorted(contact.roles),
+            "account_status": _account_status(accounts.get(contact.id)),
+        }
+        for contact in snapshot.values()
+    ]
+
+
+def _account_status(status: UserStatus | None) -> str:
+    if status is None or status == UserStatus.ARCHIVED:
+        return "none"
+    return UserStatus(status).value
+
+
+def with_requested(
+    contacts: list[dict[str, Any]], projected: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Current contacts side by side with what a pending request asks for, plus new contacts."""
+    by_id = {p["id"]: p for p in projected if p["id"] is not None}
+    merged = []
+    for contact in contacts:
+        target = by_id.get(contact["id"], {**contact, "status": "archived"})
+        merged.append(
+            {
+                **contact,
+                "requested": {
+                    "roles": sorted(target["roles"]),
+                    "fields": {
+                        name: target[name]
+                        for name in CONTACT_FIELDS
+                        if target.get(name) != contact.get(name)
+                    },
+                    "status": target["status"],
+                    "delete": target["status"] == ContactStatus.ARCHIVED.value,
+                },
+            }
+        )
+    for new in (p for p in projected if p["id"] is None):
+        merged.append(
+            {
+                "id": None,
+                "ref": new["ref"],
+                **{name: new.get(name) for name in CONTACT_FIELDS},
+                "status": "new",
+                "roles": [],
+                "account_status": "none",
+                "requested": {
+                    "roles": sorted(new["roles"]),
+                    "fields": {name: new.get(name) for name in CONTACT_FIELDS},
+                    "status": new["status"],
+                    "delete": False,
+                },
+            }
+        )
+    return merged

@@ -1,0 +1,213 @@
+"""The AppError family and the single handler that turns every error into the contract's body.
+
+Every 4xx/5xx answer is `{"code", "message", "errors": [{"path", "code", "message"}]}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One problem inside an error body."""
+
+    path: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+
+class AppError(Exception):
+    """An error the client can act on; `code` is stable, `message` is a plain sentence."""
+
+    status = 400
+    code = "bad_request"
+    message = "The request could not be understood."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        errors: Iterable[ErrorDetail] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.errors = list(errors)
+        self.extra = dict(extra or {})
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "errors": [e.as_dict() for e in self.errors],
+            **self.extra,
+        }
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+    message = "Sign in first: send a valid bearer token."
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    message = "You are not allowed to do this."
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
+class Gone(AppError):
+    status = 410
+    code = "gone"
+
+
+class Unprocessable(AppError):
+    status = 422
+    code = "validation_failed"
+    message = "The request is not valid."
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "service_unavailable"
+    message = "The service is not available right now."
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+}
+
+# webargs/marshmallow messages mapped to the contract's stable codes.
+_MESSAGE_CODES = {
+    "Missing data for required field.": "missing_field",
+    "Field may not be null.": "missing_field",
+    "Unknown field.": "unknown_field",
+}
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[ErrorDetail]:
+    """Turn marshmallow's nested error dict into a flat list with `a/0/b` paths."""
+    found: list[ErrorDetail] = []
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            part = "" if key == "_schema" else str(key)
+            path = f"{prefix}/{part}".strip("/") if part else prefix
+            found.extend(flatten_messages(value, path))
+    elif isinstance(messages, list | tuple):
+        for value in messages:
+            found.extend(flatten_messages(value, prefix))
+    else:
+        text = str(messages)
+        code = getattr(messages, "code", None) or _MESSAGE_CODES.get(text, "invalid_field")
+        found.append(ErrorDetail(path=prefix, code=code, message=text))
+    return found
+
+
+def _webargs_errors(exc: HTTPException) -> list[ErrorDetail]:
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages") or {}
+    # webargs nests errors under the location ("json", "query"); the path starts below it.
+    if isinstance(messages, Mapping) and len(messages) == 1:
+        (location,) = messages
+        if location in {"json", "query", "form", "headers", "view_args"}:
+            messages = messages[location]
+    return flatten_messages(messages)
+
+
+def _response(status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None):
+    response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the one handler family that shapes every error the app returns."""
+
+    @app.errorhandler(AppError)
+    def handle_app_error(exc: AppError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return _response(exc.status, exc.body(), headers)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        status = exc.code or 500
+        if status == 400 and getattr(exc, "data", None):
+            return _response(
+                400,
+                {
+                    "code": "malformed_json",
+                    "message": "The request body is not valid JSON.",
+                    "errors": [],
+                },
+            )
+        if status == 422:
+            return _response(
+                422,
+                {
+                    "code": "validation_failed",
+                    "message": "The request does not have the expected shape.",
+                    "errors": [e.as_dict() for e in _webargs_errors(exc)],
+                },
+            )
+        code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+        message = exc.description or exc.name
+        headers = dict(exc.get_headers()) if status == 405 else None
+        if headers:
+            headers.pop("Content-Type", None)
+        return _response(status, {"code": code, "message": message, "errors": []}, headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        # The traceback goes to the log; the client gets a body with no internals in it.
+        log.exception("unhandled error: %s", type(exc).__name__)
+        return _response(
+            500,
+            {
+                "code": "internal_error",
+                "message": "Something went wrong on our side. It has been logged.",
+                "errors": [],
+            },
+        )

@@ -1,0 +1,64 @@
+"""Shared extension objects: the database, migrations, the OpenAPI registry and Redis."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flask import current_app
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from redis import Redis
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+# Stable constraint names so Alembic migrations read the same on PostgreSQL and SQLite.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+
+
+class RolegateApi(Api):
+    """flask-smorest's Api, with errors left to `service.errors` so every body has one shape."""
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+
+api = RolegateApi()
+
+
+def redis_connection() -> Redis | None:
+    """The app's Redis connection, or None when jobs run in-process (REDIS_URL unset)."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    cache: dict[str, Any] = current_app.extensions.setdefault("rolegate_redis", {})
+    if url not in cache:
+        cache[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    return cache[url]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite enforces foreign keys only when asked, and WAL lets readers and a writer overlap."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()

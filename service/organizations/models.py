@@ -1,0 +1,67 @@
+"""Organizations (customer, vendor, purchaser) and the delegations customers grant."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.extensions import db
+from service.models_base import UTCDateTime, utcnow
+
+
+class OrgKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    VENDOR = "vendor"
+    PURCHASER = "purchaser"
+
+
+class Organization(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[OrgKind] = mapped_column(
+        Enum(
+            OrgKind,
+            name="org_kind",
+            native_enum=False,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            length=20,
+        )
+    )
+    # The plan's seat limit: the most active contacts the organization may have (None = no limit).
+    seat_limit: Mapped[int | None] = mapped_column(Integer)
+    # Bumped by every change to the roster; a change request names the version it was made on.
+    roster_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delegation(db.Model):  # type: ignore[name-defined,misc]
+    """A customer lets a purchaser/partner organization's admins manage its contacts."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (
+        Index(
+            "uq_delegations_active_pair",
+            "organization_id",
+            "delegate_organization_id",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    delegate_organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id"), index=True
+    )
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    granted_by_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))

@@ -1,0 +1,50 @@
+"""Change requests: an ordered batch of items made against one roster version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.contacts.models import JSONType
+from service.extensions import db
+from service.models_base import UTCDateTime, utcnow
+
+
+class ChangeRequest(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # Set when a delegate organization's admin made the request on the customer's behalf.
+    acting_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    base_version: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    items: Mapped[list[ChangeRequestItem]] = relationship(
+        order_by="ChangeRequestItem.position", lazy="raise_on_sql"
+    )
+
+
+class ChangeRequestItem(db.Model):  # type: ignore[name-defined,misc]
+    """One operation of a batch. `payload` holds the op's data as submitted (after shape checks)."""
+
+    __tablename__ = "change_request_items"
+    __table_args__ = (UniqueConstraint("change_request_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_request_id: Mapped[int] = mapped_column(
+        ForeignKey("change_requests.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(30))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    ref: Mapped[str | None] = mapped_column(String(50))
+    role_code: Mapped[str | None] = mapped_column(String(50))
+    target_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

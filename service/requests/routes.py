@@ -1,0 +1,53 @@
+"""`/api/orgs/<slug>/change-requests` (submit) and `/validate` (dry run)."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from service.accounts.routes import current_actor, load_actor
+from service.extensions import db
+from service.requests import service as requests_service
+from service.requests.schemas import ChangeRequestIn, DryRunOut, SubmittedOut
+
+blp = Blueprint("change_requests", __name__, description="Change requests")
+blp.before_request(load_actor)
+
+
+@blp.post("/orgs/<slug>/change-requests")
+@blp.arguments(ChangeRequestIn)
+@blp.response(201, SubmittedOut)
+@blp.alt_response(409, description="`request_pending` or `stale_roster`")
+@blp.alt_response(422, description="`validation_failed`, every problem in `errors`")
+def submit(payload, slug):
+    """Submit a batch of changes; when valid it is stored as an open ticket."""
+    submitted = requests_service.submit(
+        session=db.session, org_slug=slug, actor=current_actor(), data=payload
+    )
+    db.session.commit()
+    reference = submitted.ticket.reference
+    return {
+        "ticket": {
+            "reference": reference,
+            "status": submitted.ticket.status.value,
+            "url": f"{current_app.config['BASE_URL']}/tickets/{reference}",
+        },
+        "warnings": [w.as_dict() for w in submitted.warnings],
+    }
+
+
+@blp.post("/orgs/<slug>/change-requests/validate")
+@blp.arguments(ChangeRequestIn)
+@blp.response(200, DryRunOut)
+def validate(payload, slug):
+    """Dry run: every finding and the projected roster; stores nothing."""
+    result = requests_service.dry_run(
+        session=db.session, org_slug=slug, actor=current_actor(), data=payload
+    )
+    db.session.rollback()
+    return {
+        "valid": not result.errors,
+        "errors": [f.as_dict() for f in result.errors],
+        "warnings": [f.as_dict() for f in result.warnings],
+        "projected": {"contacts": result.projected},
+    }

@@ -1,0 +1,192 @@
+"""Shapes of change-request input and output. Shape only: the rules live in service/validators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from service.fields import CodedMessage, SafeText, StrictInt
+
+MAX_ID = 2**31 - 1
+OPERATIONS = (
+    "add_contact",
+    "update_contact",
+    "grant_role",
+    "revoke_role",
+    "deactivate_contact",
+    "reactivate_contact",
+    "delete_contact",
+    "grant_delegate",
+    "revoke_delegate",
+)
+
+
+def _id_field(**kwargs: Any) -> StrictInt:
+    return StrictInt(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class ContactFields(Schema):
+    """Contact details; every key optional here, the rules decide what a new contact needs."""
+
+    class Meta:
+        unknown = RAISE
+
+    salutation = SafeText(allow_none=True, validate=validate.Length(max=20))
+    first_name = SafeText(allow_none=True, validate=validate.Length(max=100))
+    last_name = SafeText(allow_none=True, validate=validate.Length(max=100))
+    email = SafeText(allow_none=True, validate=validate.Length(max=254))
+    job_title = SafeText(allow_none=True, validate=validate.Length(max=100))
+    phone = SafeText(allow_none=True, validate=validate.Length(max=40))
+    mobile = SafeText(allow_none=True, validate=validate.Length(max=40))
+
+
+class _Item(Schema):
+    class Meta:
+        unknown = RAISE
+
+    op = fields.String(required=True)
+
+
+class AddContactItem(_Item):
+    ref = SafeText(required=True, validate=validate.Length(min=1, max=50))
+    contact = fields.Nested(ContactFields, required=True)
+    roles = fields.List(
+        SafeText(validate=validate.Length(min=1, max=50)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
+
+
+class UpdateContactItem(_Item):
+    contact_id = _id_field(required=True)
+    fields = fields.Nested(ContactFields, required=True)
+
+
+class RoleItem(_Item):
+    contact_id = _id_field()
+    ref = SafeText(validate=validate.Length(min=1, max=50))
+    role = SafeText(required=True, validate=validate.Length(min=1, max=50))
+
+    @validates_schema
+    def _one_target(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("contact_id" in data) == ("ref" in data):
+            raise ValidationError(
+                CodedMessage(
+                    "Name the contact with exactly one of contact_id or ref.", "missing_field"
+                ),
+                "contact_id",
+            )
+
+
+class ContactItem(_Item):
+    contact_id = _id_field(required=True)
+
+
+class DelegateItem(_Item):
+    organization = SafeText(required=True, validate=validate.Length(min=1, max=63))
+
+
+ITEM_SCHEMAS: dict[str, type[_Item]] = {
+    "add_contact": AddContactItem,
+    "update_contact": UpdateContactItem,
+    "grant_role": RoleItem,
+    "revoke_role": RoleItem,
+    "deactivate_contact": ContactItem,
+    "reactivate_contact": ContactItem,
+    "delete_contact": ContactItem,
+    "grant_delegate": DelegateItem,
+    "revoke_delegate": DelegateItem,
+}
+_LOADERS = {op: schema() for op, schema in ITEM_SCHEMAS.items()}
+
+
+class ChangeItem(fields.Field):
+    """One batch item, loaded by the schema of its `op`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError("Each change must be an object with an `op`.")
+        op = value.get("op")
+        if op is None:
+            raise ValidationError({"op": [CodedMessage("Give the operation.", "missing_field")]})
+        if not isinstance(op, str) or op not in _LOADERS:
+            raise ValidationError(
+                {"op": ["Unknown operation. Use one of: " + ", ".join(OPERATIONS) + "."]}
+            )
+        return _LOADERS[op].load(value)
+
+
+class Changes(fields.List):
+    """The batch: refused early when empty or larger than the configured maximum."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(ChangeItem(), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list):
+            limit = current_app.config["MAX_BATCH_SIZE"]
+            if not value:
+                raise ValidationError(CodedMessage("The batch has no changes.", "empty_batch"))
+            if len(value) > limit:
+                raise ValidationError(
+                    CodedMessage(
+                        f"The batch has {len(value)} changes; the most allowed is {limit}.",
+                        "batch_too_large",
+                    )
+                )
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ChangeRequestIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    base_version = StrictInt(required=True, validate=validate.Range(min=0, max=MAX_ID))
+    comment = SafeText(
+        multiline=True, allow_none=True, load_default=None, validate=validate.Length(max=4000)
+    )
+    changes = Changes(required=True)
+
+
+class FindingOut(Schema):
+    path = fields.String()
+    code = fields.String()
+    message = fields.String()
+
+
+class TicketLinkOut(Schema):
+    reference = fields.String()
+    status = fields.String()
+    url = fields.String()
+
+
+class SubmittedOut(Schema):
+    ticket = fields.Nested(TicketLinkOut)
+    warnings = fields.List(fields.Nested(FindingOut))
+
+
+class ProjectedContactOut(Schema):
+    id = fields.Integer(allow_none=True)
+    ref = fields.String(allow_none=True)
+    salutation = fields.String(allow_none=True)
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    job_title = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    mobile = fields.String(allow_none=True)
+    status = fields.String()
+    roles = fields.List(fields.String())
+
+
+class ProjectedOut(Schema):
+    contacts = fields.List(fields.Nested(ProjectedContactOut))
+
+
+class DryRunOut(Schema):
+    valid = fields.Boolean()
+    errors = fields.List(fields.Nested(FindingOut))
+    warnings = fields.List(fields.Nested(FindingOut))
+    projected = fields.Nested(ProjectedOut)

@@ -1,0 +1,213 @@
+"""Change requests: submit a batch, dry-run it, and project the roster a pending one asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from service.accounts.models import User, UserStatus
+from service.accounts.service import Actor
+from service.contacts import service as contacts_service
+from service.errors import Conflict, ErrorDetail, Unprocessable
+from service.organizations import service as org_service
+from service.organizations.models import Delegation, Organization
+from service.requests.models import ChangeRequest, ChangeRequestItem
+from service.tickets import service as tickets_service
+from service.tickets.models import Ticket
+from service.validators import check, project, projected_contacts
+from service.validators.types import CheckContext, Finding, OrgInfo
+
+
+@dataclass(frozen=True)
+class Submitted:
+    ticket: Ticket
+    warnings: list[Finding]
+
+
+@dataclass(frozen=True)
+class DryRun:
+    errors: list[Finding]
+    warnings: list[Finding]
+    projected: list[dict[str, Any]]
+
+
+class ValidationFailed(Unprocessable):
+    """422 with every finding of the rules at once, and the warnings beside them."""
+
+    code = "validation_failed"
+    message = "The batch has problems; nothing was stored."
+
+    def __init__(self, errors: Sequence[Finding], warnings: Sequence[Finding]) -> None:
+        super().__init__(
+            errors=[ErrorDetail(f.path, f.code, f.message) for f in errors],
+            extra={"warnings": [f.as_dict() for f in warnings]},
+        )
+
+
+def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, Any]) -> Submitted:
+    """Validate the batch in full and store it as a change request with an open ticket."""
+    org = _managed_organization(session=session, org_slug=org_slug, actor=actor)
+    _refuse_when_pending(session=session, org=org)
+    _refuse_when_stale(org=org, base_version=data["base_version"])
+    ctx = build_context(session=session, org=org, changes=data["changes"])
+    errors, warnings = check(ctx)
+    if errors:
+        raise ValidationFailed(errors, warnings)
+
+    request = ChangeRequest(
+        organization_id=org.id,
+        acting_organization_id=org_service.acting_organization_id(actor=actor, org=org),
+        requester_id=actor.user.id,
+        base_version=data["base_version"],
+        comment=data.get("comment"),
+        warnings=[{**w.as_dict(), "severity": "warning"} for w in warnings],
+    )
+    session.add(request)
+    session.flush()
+    _store_items(session=session, request=request, ctx=ctx)
+    ticket = tickets_service.open_ticket(session=session, request=request, actor=actor)
+    return Submitted(ticket=ticket, warnings=warnings)
+
+
+def dry_run(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, Any]) -> DryRun:
+    """Everything `submit` would say, and the roster it would produce; stores nothing."""
+    org = _managed_organization(session=session, org_slug=org_slug, actor=actor)
+    blocking: list[Finding] = []
+    pending = pending_ticket(session=session, org_id=org.id)
+    if pending is not None:
+        blocking.append(Finding("request_pending", "", _pending_message(pending)))
+    if data["base_version"] != org.roster_version:
+        blocking.append(Finding("stale_roster", "base_version", _stale_message(org)))
+    ctx = build_context(session=session, org=org, changes=data["changes"])
+    errors, warnings = check(ctx)
+    return DryRun(
+        errors=blocking + errors,
+        warnings=warnings,
+        projected=projected_contacts(project(ctx)),
+    )
+
+
+def build_context(
+    *, session: Session, org: Organization, changes: Sequence[Mapping[str, Any]]
+) -> CheckContext:
+    """Gather what the rules read, in a fixed number of statements whatever the batch size."""
+    slugs = {item["organization"] for item in changes if "organization" in item}
+    organizations: dict[str, OrgInfo] = {}
+    if slugs:
+        for other in session.scalars(select(Organization).where(Organization.slug.in_(slugs))):
+            organizations[other.slug] = _org_info(other)
+    delegate_ids = frozenset(
+        session.scalars(
+            select(Delegation.delegate_organization_id).where(
+                Delegation.organization_id == org.id, Delegation.revoked_at.is_(None)
+            )
+        )
+        if any(item["op"].endswith("_delegate") for item in changes)
+        else ()
+    )
+    return CheckContext(
+        organization=_org_info(org),
+        roster=contacts_service.roster_snapshot(session=session, org_id=org.id),
+        changes=changes,
+        catalog=contacts_service.catalog(session=session),
+        organizations=organizations,
+        delegate_ids=delegate_ids,
+        emails_in_use=_emails_in_use(session=session, changes=changes),
+        max_batch_size=current_app.config["MAX_BATCH_SIZE"],
+    )
+
+
+def pending_ticket(*, session: Session, org_id: int) -> Ticket | None:
+    """The organization's unfinished change-request ticket, if any."""
+    return session.scalar(tickets_service.unfinished_query(org_id=org_id, kind="change_request"))
+
+
+def pending_projection(
+    *, session: Session, org: Organization, ticket: Ticket
+) -> list[dict[str, Any]]:
+    """The roster the pending request asks for, as projected contacts."""
+    items = session.scalars(
+        select(ChangeRequestItem.payload)
+        .where(ChangeRequestItem.change_request_id == ticket.change_request_id)
+        .order_by(ChangeRequestItem.position)
+    ).all()
+    ctx = build_context(session=session, org=org, changes=list(items))
+    return projected_contacts(project(ctx), include_archived=True)
+
+
+def _managed_organization(*, session: Session, org_slug: str, actor: Actor) -> Organization:
+    org = org_service.get_visible(session=session, slug=org_slug, actor=actor)
+    org_service.require_manage(actor=actor, org=org)
+    return org
+
+
+def _refuse_when_pending(*, session: Session, org: Organization) -> None:
+    pending = pending_ticket(session=session, org_id=org.id)
+    if pending is not None:
+        raise Conflict(_pending_message(pending), code="request_pending")
+
+
+def _refuse_when_stale(*, org: Organization, base_version: int) -> None:
+    if base_version != org.roster_version:
+        raise Conflict(_stale_message(org), code="stale_roster")
+
+
+def _pending_message(ticket: Ticket) -> str:
+    return (
+        f"This organization already has an unfinished change request ({ticket.reference}); "
+        "wait for it to finish or cancel it first."
+    )
+
+
+def _stale_message(org: Organization) -> str:
+    return (
+        f"The roster changed since you loaded it: it is now at version {org.roster_version}. "
+        "Reload it and prepare the batch again."
+    )
+
+
+def _org_info(org: Organization) -> OrgInfo:
+    return OrgInfo(id=org.id, slug=org.slug, kind=org.kind.value, seat_limit=org.seat_limit)
+
+
+def _emails_in_use(*, session: Session, changes: Sequence[Mapping[str, Any]]) -> dict[str, int | None]:
+    """Accounts that already use an email the batch sets, by lower-cased email."""
+    emails = set()
+    for item in changes:
+        details = item.get("contact") or item.get("fields") or {}
+        email = details.get("email")
+        if isinstance(email, str) and email.strip():
+            emails.add(email.strip().lower())
+    if not emails:
+        return {}
+    rows = session.execute(
+        select(func.lower(User.email), User.contact_id).where(
+            func.lower(User.email).in_(emails), User.status != UserStatus.ARCHIVED
+        )
+    )
+    return {email: contact_id for email, contact_id in rows}
+
+
+def _store_items(*, session: Session, request: ChangeRequest, ctx: CheckContext) -> None:
+    """All items in one executemany: the statement count does not grow with the batch."""
+    rows = []
+    for position, item in enumerate(ctx.changes):
+        target = ctx.organizations.get(item.get("organization", ""))
+        rows.append(
+            {
+                "change_request_id": request.id,
+                "position": position,
+                "op": item["op"],
+                "contact_id": item.get("contact_id"),
+                "ref": item.get("ref"),
+                "role_code": item.get("role"),
+                "target_organization_id": target.id if target else None,
+                "payload": dict(item),
+            }
+        )
+    session.execute(insert(ChangeRequestItem), rows)

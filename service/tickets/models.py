@@ -1,0 +1,107 @@
+"""Tickets: a generic workflow around one request, with an append-only event log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.contacts.models import JSONType
+from service.extensions import db
+from service.models_base import UTCDateTime, utcnow
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    AWAITING_CUSTOMER = "awaiting_customer"
+    APPROVED = "approved"
+    APPLYING = "applying"
+    IMPLEMENTED = "implemented"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+FINAL_STATUSES = frozenset({TicketStatus.IMPLEMENTED, TicketStatus.CANCELLED, TicketStatus.REJECTED})
+UNFINISHED_STATUSES = frozenset(set(TicketStatus) - FINAL_STATUSES)
+
+_UNFINISHED_SQL = "status IN ({})".format(
+    ", ".join(f"'{s.value}'" for s in sorted(UNFINISHED_STATUSES))
+)
+
+# Human references by ticket kind: CR-000123.
+REFERENCE_PREFIX = {"change_request": "CR"}
+
+
+class Ticket(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # At most one unfinished ticket of a kind per organization, enforced by the database.
+        Index(
+            "uq_tickets_one_unfinished_per_org",
+            "organization_id",
+            "kind",
+            unique=True,
+            postgresql_where=text(_UNFINISHED_SQL),
+            sqlite_where=text(_UNFINISHED_SQL),
+        ),
+        Index("ix_tickets_status_created", "status", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), default="change_request")
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    acting_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    change_request_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"), unique=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[TicketStatus] = mapped_column(
+        Enum(
+            TicketStatus,
+            name="ticket_status",
+            native_enum=False,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            length=30,
+        ),
+        default=TicketStatus.OPEN,
+    )
+    approvals_required: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    failure_code: Mapped[str | None] = mapped_column(String(50))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def reference(self) -> str:
+        return format_reference(self.kind, self.id)
+
+
+def format_reference(kind: str, ticket_id: int) -> str:
+    return f"{REFERENCE_PREFIX.get(kind, 'T')}-{ticket_id:06d}"
+
+
+def parse_reference(reference: str) -> int | None:
+    """The ticket id in `CR-000123`, or None when the text is not a reference."""
+    prefix, _, number = reference.strip().upper().partition("-")
+    if prefix not in REFERENCE_PREFIX.values() or not number.isdigit() or len(number) > 12:
+        return None
+    return int(number)
+
+
+class TicketEvent(db.Model):  # type: ignore[name-defined,misc]
+    """Append-only: who did what, when, from which status to which. Ids only, no personal data."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str | None] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

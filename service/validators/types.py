@@ -1,0 +1,83 @@
+"""The plain data the rules read: a roster snapshot, the batch, the catalog. No database here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+CONTACT_FIELDS = ("salutation", "first_name", "last_name", "email", "job_title", "phone", "mobile")
+# Fields a new contact must carry, and that an update may not blank.
+MANDATORY_FIELDS = ("salutation", "first_name", "last_name", "email")
+SALUTATIONS = ("Mr", "Ms", "Mrs", "Mx", "Dr", "Prof")
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with a batch: a stable code, where it is (`changes/3/roles`), and why."""
+
+    code: str
+    path: str
+    message: str
+    severity: Severity = "error"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+
+@dataclass
+class RosterContact:
+    """A contact as the rules see it. New contacts of a batch have `id=None` and a `ref`."""
+
+    id: int | None
+    status: str
+    fields: dict[str, str | None]
+    roles: set[str]
+    ref: str | None = None
+
+    def copy(self) -> RosterContact:
+        return RosterContact(
+            id=self.id, status=self.status, fields=dict(self.fields), roles=set(self.roles),
+            ref=self.ref,
+        )
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    code: str
+    name: str
+    audience: str = "customer"
+    required: bool = False
+    incompatible_with: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OrgInfo:
+    id: int
+    slug: str
+    kind: str
+    seat_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything the rules need, gathered by the request service in a fixed number of queries.
+
+    `changes` are the batch's items after the marshmallow shape check: plain dicts with `op`
+    and that op's keys. `roster` holds the organization's non-archived contacts by id.
+    `organizations` holds the organizations that delegate items name, by slug.
+    `delegate_ids` are the organizations that currently hold a delegation from this one.
+    `emails_in_use` maps lower-cased emails that the batch mentions and that a user account
+    already uses to the contact id of that account (None for staff or another organization).
+    """
+
+    organization: OrgInfo
+    roster: Mapping[int, RosterContact]
+    changes: Sequence[Mapping[str, Any]]
+    catalog: Mapping[str, RoleInfo]
+    organizations: Mapping[str, OrgInfo] = field(default_factory=dict)
+    delegate_ids: frozenset[int] = frozenset()
+    emails_in_use: Mapping[str, int | None] = field(default_factory=dict)
+    max_batch_size: int = 1000

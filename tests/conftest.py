@@ -1,0 +1,87 @@
+"""Fixtures shared by the whole suite: the app on the real database, a clean slate per test.
+
+The database is chosen by TEST_DATABASE_URL (PostgreSQL in `make test`'s second run); unset, the
+suite runs on a SQLite file, the embedded default. The schema comes from the Alembic migrations,
+so every run also proves that `db upgrade` builds what the models describe.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from service import create_app
+from service.config import TestConfig
+from service.contacts.service import load_catalog_file
+from service.extensions import db
+from tests.factories import Factory
+
+ON_POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    if not ON_POSTGRES:
+        os.environ["DATABASE_URL"] = f"sqlite:///{instance / 'test.sqlite'}"
+    config = TestConfig(instance)
+    if not ON_POSTGRES:
+        config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{instance / 'test.sqlite'}"
+    config.BASE_URL = "http://rolegate.test"
+    application = create_app(config)
+    application.instance_path = str(instance)
+    with application.app_context():
+        if ON_POSTGRES:
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def _table_names() -> list[str]:
+    return [table.name for table in reversed(db.metadata.sorted_tables)]
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app: Flask) -> Iterator[None]:
+    """Each test starts from empty tables and the default role catalog."""
+    with app.app_context():
+        names = _table_names()
+        with db.engine.begin() as connection:
+            if ON_POSTGRES:
+                connection.execute(
+                    text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+                )
+            else:
+                for name in names:
+                    connection.execute(text(f"DELETE FROM {name}"))
+                connection.execute(text("DELETE FROM sqlite_sequence"))
+        load_catalog_file(session=db.session)
+        db.session.commit()
+        db.session.remove()
+    yield
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app: Flask, client: FlaskClient) -> Factory:
+    return Factory(app, client)
+
+
+@pytest.fixture
+def instance_path(app: Flask) -> Path:
+    return Path(app.instance_path)

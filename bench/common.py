@@ -26,7 +26,9 @@ SERVER = os.environ.get("BENCH_PG", "127.0.0.1:5432")
 def bench_app(instance: Path) -> Flask:
     """The app on a freshly migrated benchmark database (created when missing)."""
     with psycopg.connect(f"postgresql://{SERVER}/postgres", autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone()
+        exists = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)
+        ).fetchone()
         if not exists:
             admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
     os.environ["DATABASE_URL"] = f"postgresql+psycopg://{SERVER}/{BENCH_DB}"

@@ -15,6 +15,7 @@ import random
 import tempfile
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import delete, insert, select, update
 
 from bench.common import StatementCounter, bench_app, median_seconds
@@ -36,21 +37,33 @@ def seed_roster(org_slug: str, size: int) -> tuple[int, list[int]]:
     db.session.flush()
     rows = [
         {
-            "organization_id": org.id, "salutation": "Ms", "first_name": f"First{i}",
-            "last_name": f"Last{i}", "email": f"person{i}@{org_slug}.example",
-            "job_title": "Engineer", "phone": "+44 20 7946 0000", "status": "active",
+            "organization_id": org.id,
+            "salutation": "Ms",
+            "first_name": f"First{i}",
+            "last_name": f"Last{i}",
+            "email": f"person{i}@{org_slug}.example",
+            "job_title": "Engineer",
+            "phone": "+44 20 7946 0000",
+            "status": "active",
             "version": 1,
         }
         for i in range(size)
     ]
     ids = list(db.session.scalars(insert(Contact).returning(Contact.id), rows))
-    role_rows = [{"contact_id": ids[0], "role_code": "cust_admin"},
-                 {"contact_id": ids[1], "role_code": "financial"}]
+    role_rows = [
+        {"contact_id": ids[0], "role_code": "cust_admin"},
+        {"contact_id": ids[1], "role_code": "financial"},
+    ]
     role_rows += [{"contact_id": cid, "role_code": ROLES[i % 3]} for i, cid in enumerate(ids)]
     db.session.execute(insert(ContactRole), role_rows)
     db.session.add(
-        User(email=f"admin@{org_slug}.example", password_hash=hash_password(PASSWORD),
-             status=UserStatus.ACTIVE, organization_id=org.id, contact_id=ids[0])
+        User(
+            email=f"admin@{org_slug}.example",
+            password_hash=hash_password(PASSWORD),
+            status=UserStatus.ACTIVE,
+            organization_id=org.id,
+            contact_id=ids[0],
+        )
     )
     db.session.commit()
     return org.id, ids
@@ -64,16 +77,29 @@ def batch(size: int, contact_ids: list[int], round_no: int) -> list[dict]:
     for i, contact_id in enumerate(targets):
         kind = i % 3
         if kind == 0:
-            changes.append({
-                "op": "add_contact", "ref": f"n{i}",
-                "contact": {"salutation": "Mr", "first_name": "New", "last_name": f"Person{i}",
-                            "email": f"new{round_no}-{i}@bench.example", "job_title": "Analyst",
-                            "phone": "+44 20 7946 0999"},
-                "roles": ["technical"],
-            })
+            changes.append(
+                {
+                    "op": "add_contact",
+                    "ref": f"n{i}",
+                    "contact": {
+                        "salutation": "Mr",
+                        "first_name": "New",
+                        "last_name": f"Person{i}",
+                        "email": f"new{round_no}-{i}@bench.example",
+                        "job_title": "Analyst",
+                        "phone": "+44 20 7946 0999",
+                    },
+                    "roles": ["technical"],
+                }
+            )
         elif kind == 1:
-            changes.append({"op": "update_contact", "contact_id": contact_id,
-                            "fields": {"job_title": f"Senior Engineer {round_no}"}})
+            changes.append(
+                {
+                    "op": "update_contact",
+                    "contact_id": contact_id,
+                    "fields": {"job_title": f"Senior Engineer {round_no}"},
+                }
+            )
         else:
             changes.append({"op": "grant_role", "contact_id": contact_id, "role": "cust_admin"})
     return changes
@@ -89,61 +115,82 @@ def cancel_pending(org_id: int) -> None:
 def main() -> None:
     app = bench_app(Path(tempfile.mkdtemp()))
     client = app.test_client()
-    counter = StatementCounter()
     print(f"{'roster':>7} {'items':>6} {'submit ms':>10} {'floor ms':>9} {'ratio':>6} {'stmts':>6}")
     with app.app_context():
         rosters = {"bench": seed_roster("bench", 5000), "small": seed_roster("small", 500)}
-        engine = db.engine
     for slug, sizes in (("bench", (10, 100, 1000)), ("small", (100,))):
-        with app.app_context():
-            org_id, contact_ids = rosters[slug]
-        token = client.post("/api/auth/token", json={
-            "email": f"admin@{slug}.example", "password": PASSWORD}).get_json()["token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        token = client.post(
+            "/api/auth/token", json={"email": f"admin@{slug}.example", "password": PASSWORD}
+        ).get_json()["token"]
         for size in sizes:
-            repeat = 15 if size < 1000 else 7
-            rounds = iter(range(10_000))
-            bodies: list[bytes] = []
+            measure(app, slug, rosters[slug], size, {"Authorization": f"Bearer {token}"})
 
-            def prepare() -> None:
-                with app.app_context():
-                    cancel_pending(org_id)
-                bodies.append(json.dumps(
-                    {"base_version": 1, "changes": batch(size, contact_ids, next(rounds))}
-                ).encode())
 
-            def submit() -> None:
-                response = client.post(f"/api/orgs/{slug}/change-requests", data=bodies[-1],
-                                       headers=headers, content_type="application/json")
-                assert response.status_code == 201, response.get_json()
+def measure(
+    app: Flask, slug: str, roster: tuple[int, list[int]], size: int, headers: dict[str, str]
+) -> None:
+    """Time one batch size against its floor and print one line of the table."""
+    org_id, contact_ids = roster
+    client = app.test_client()
+    repeat = 15 if size < 1000 else 7
+    rounds = iter(range(10_000))
+    bodies: list[bytes] = []
+    with app.app_context():
+        engine = db.engine
 
-            submit_s = median_seconds(submit, repeat=repeat, setup=prepare)
-            prepare()
-            with counter.watching(engine):
-                submit()
-            statements = counter.count
+    def prepare() -> None:
+        with app.app_context():
+            cancel_pending(org_id)
+        changes = batch(size, contact_ids, next(rounds))
+        bodies.append(json.dumps({"base_version": 1, "changes": changes}).encode())
 
-            with app.app_context():
-                request_id = db.session.scalar(select(ChangeRequest.id).limit(1))
+    def submit() -> None:
+        response = client.post(
+            f"/api/orgs/{slug}/change-requests",
+            data=bodies[-1],
+            headers=headers,
+            content_type="application/json",
+        )
+        assert response.status_code == 201, response.get_json()
 
-            def floor() -> None:
-                items = json.loads(bodies[-1])["changes"]
-                rows = [{"change_request_id": request_id, "position": 100_000 + p,
-                         "op": item["op"], "contact_id": item.get("contact_id"),
-                         "ref": item.get("ref"), "role_code": item.get("role"),
-                         "payload": item} for p, item in enumerate(items)]
-                with engine.begin() as connection:
-                    connection.execute(insert(ChangeRequestItem), rows)
+    submit_s = median_seconds(submit, repeat=repeat, setup=prepare)
+    prepare()
+    counter = StatementCounter()
+    with counter.watching(engine):
+        submit()
 
-            def clear_floor() -> None:
-                with engine.begin() as connection:
-                    connection.execute(delete(ChangeRequestItem).where(
-                        ChangeRequestItem.position >= 100_000))
+    with app.app_context():
+        request_id = db.session.scalar(select(ChangeRequest.id).limit(1))
 
-            floor_s = median_seconds(floor, repeat=repeat, setup=clear_floor)
-            clear_floor()
-            print(f"{len(contact_ids):>7} {size:>6} {submit_s * 1000:>10.1f} "
-                  f"{floor_s * 1000:>9.1f} {submit_s / floor_s:>6.2f} {statements:>6}")
+    def floor() -> None:
+        items = json.loads(bodies[-1])["changes"]
+        rows = [
+            {
+                "change_request_id": request_id,
+                "position": 100_000 + p,
+                "op": item["op"],
+                "contact_id": item.get("contact_id"),
+                "ref": item.get("ref"),
+                "role_code": item.get("role"),
+                "payload": item,
+            }
+            for p, item in enumerate(items)
+        ]
+        with engine.begin() as connection:
+            connection.execute(insert(ChangeRequestItem), rows)
+
+    def clear_floor() -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                delete(ChangeRequestItem).where(ChangeRequestItem.position >= 100_000)
+            )
+
+    floor_s = median_seconds(floor, repeat=repeat, setup=clear_floor)
+    clear_floor()
+    print(
+        f"{len(contact_ids):>7} {size:>6} {submit_s * 1000:>10.1f} "
+        f"{floor_s * 1000:>9.1f} {submit_s / floor_s:>6.2f} {counter.count:>6}"
+    )
 
 
 if __name__ == "__main__":

@@ -58,11 +58,12 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
 
 def _register_blueprints(app: Flask) -> None:
     from service.accounts.routes import blp as accounts_blp
+    from service.accounts.routes import public_blp as sign_in_blp
     from service.contacts.routes import blp as contacts_blp
+    from service.extensions import api
     from service.health import bp as health_bp
     from service.requests.routes import blp as requests_blp
-    from service.extensions import api
 
-    for blueprint in (accounts_blp, contacts_blp, requests_blp):
+    for blueprint in (sign_in_blp, accounts_blp, contacts_blp, requests_blp):
         api.register_blueprint(blueprint, url_prefix="/api")
     app.register_blueprint(health_bp)

@@ -15,7 +15,7 @@ def register_cli(app: Flask) -> None:
         """Load the role catalog from service/contacts/roles.json (missing roles only)."""
         from service.contacts.service import load_catalog_file
 
-        written = load_catalog_file(session=db.session, replace=replace)
+        written = load_catalog_file(session=db.session(), replace=replace)
         db.session.commit()
         click.echo(f"Role catalog: {written} role(s) written.")
 
@@ -24,6 +24,6 @@ def register_cli(app: Flask) -> None:
         """Load the demo organizations, contacts and accounts; running it twice changes nothing."""
         from service.demo import seed
 
-        summary = seed(session=db.session, password=current_app.config["DEMO_PASSWORD"])
+        summary = seed(session=db.session(), password=current_app.config["DEMO_PASSWORD"])
         db.session.commit()
         click.echo(summary)

@@ -1,4 +1,4 @@
-"""Configuration read once from the environment: `Config` for running, `TestConfig` for the suite."""
+"""Configuration read once from the environment: `Config` to run, `TestConfig` for the suite."""
 
 from __future__ import annotations
 

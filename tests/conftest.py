@@ -59,13 +59,11 @@ def _clean_database(app: Flask) -> Iterator[None]:
         names = _table_names()
         with db.engine.begin() as connection:
             if ON_POSTGRES:
-                connection.execute(
-                    text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
-                )
+                connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
             else:
+                # No AUTOINCREMENT tables: ids restart at 1 once a table is empty.
                 for name in names:
                     connection.execute(text(f"DELETE FROM {name}"))
-                connection.execute(text("DELETE FROM sqlite_sequence"))
         load_catalog_file(session=db.session)
         db.session.commit()
         db.session.remove()

@@ -25,7 +25,11 @@ class Factory:
     client: FlaskClient
 
     def org(
-        self, slug: str, *, kind: str = "customer", seat_limit: int | None = None,
+        self,
+        slug: str,
+        *,
+        kind: str = "customer",
+        seat_limit: int | None = None,
         name: str | None = None,
     ) -> int:
         with self.app.app_context():

@@ -19,7 +19,7 @@ class UserStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
     __table_args__ = (
         # One account per email address (case-insensitive); purged accounts keep no email.
@@ -53,7 +53,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AccessToken(db.Model):  # type: ignore[name-defined,misc]
+class AccessToken(db.Model):  # type: ignore[name-defined]
     """A bearer token, stored only as its SHA-256 digest."""
 
     __tablename__ = "access_tokens"

@@ -21,7 +21,7 @@ blp = Blueprint("accounts", __name__, description="The signed-in account")
 def load_actor() -> None:
     """Authenticate every call of a protected blueprint before its input is even parsed."""
     g.actor = accounts_service.authenticate(
-        session=db.session, authorization=request.headers.get("Authorization")
+        session=db.session(), authorization=request.headers.get("Authorization")
     )
 
 
@@ -40,7 +40,7 @@ blp.before_request(load_actor)
 def issue_token(payload):
     """Exchange email and password for a bearer token (401 `invalid_credentials` otherwise)."""
     token, expires_at = accounts_service.sign_in(
-        session=db.session,
+        session=db.session(),
         email=payload["email"],
         password=payload["password"],
         ttl_seconds=current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
@@ -57,11 +57,13 @@ def me():
     manages: list[str] = []
     if not actor.is_staff and actor.can(org_service.MANAGE):
         ids = {actor.organization.id} | org_service.delegated_org_ids(
-            session=db.session, actor=actor
+            session=db.session(), actor=actor
         )
         manages = list(
             db.session.scalars(
-                select(Organization.slug).where(Organization.id.in_(ids)).order_by(Organization.slug)
+                select(Organization.slug)
+                .where(Organization.id.in_(ids))
+                .order_by(Organization.slug)
             )
         )
     return {

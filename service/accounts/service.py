@@ -40,7 +40,9 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(*, session: Session, email: str, password: str, ttl_seconds: int) -> tuple[str, datetime]:
+def sign_in(
+    *, session: Session, email: str, password: str, ttl_seconds: int
+) -> tuple[str, datetime]:
     """Check the credentials and issue a bearer token; one answer for every kind of failure."""
     user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     valid = verify_password(user.password_hash if user else None, password)

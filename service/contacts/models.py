@@ -22,7 +22,7 @@ class ContactStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
-class Role(db.Model):  # type: ignore[name-defined,misc]
+class Role(db.Model):  # type: ignore[name-defined]
     """One entry of the role catalog, loaded from data/roles.json and editable by staff."""
 
     __tablename__ = "roles"
@@ -40,7 +40,7 @@ class Role(db.Model):  # type: ignore[name-defined,misc]
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class Contact(db.Model):  # type: ignore[name-defined,misc]
+class Contact(db.Model):  # type: ignore[name-defined]
     __tablename__ = "contacts"
     __table_args__ = (
         # Email is unique among an organization's active contacts, whatever its case.
@@ -89,7 +89,7 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
         return sorted(r.role_code for r in self.roles)
 
 
-class ContactRole(db.Model):  # type: ignore[name-defined,misc]
+class ContactRole(db.Model):  # type: ignore[name-defined]
     __tablename__ = "contact_roles"
 
     contact_id: Mapped[int] = mapped_column(

@@ -19,7 +19,7 @@ blp.before_request(load_actor)
 @blp.response(200, RolesOut)
 def roles():
     """The role catalog."""
-    return {"roles": contacts_service.list_roles(session=db.session)}
+    return {"roles": contacts_service.list_roles(session=db.session())}
 
 
 @blp.get("/orgs/<slug>/contacts")
@@ -28,19 +28,19 @@ def roles():
 def roster(query, slug):
     """The organization's roster; `?view=pending` adds what the pending request asks for."""
     actor = current_actor()
-    org = org_service.get_visible(session=db.session, slug=slug, actor=actor)
+    org = org_service.get_visible(session=db.session(), slug=slug, actor=actor)
     org_service.require_view(actor=actor, org=org)
-    pending = requests_service.pending_ticket(session=db.session, org_id=org.id)
-    contacts = contacts_service.roster_rows(session=db.session, org_id=org.id)
+    pending = requests_service.pending_ticket(session=db.session(), org_id=org.id)
+    contacts = contacts_service.roster_rows(session=db.session(), org_id=org.id)
     if query["view"] == "pending" and pending is not None:
         projected = requests_service.pending_projection(
-            session=db.session, org=org, ticket=pending
+            session=db.session(), org=org, ticket=pending
         )
         contacts = contacts_service.with_requested(contacts, projected)
     return {
         "organization": org,
         "version": org.roster_version,
-        "required_roles": contacts_service.required_role_codes(session=db.session, org=org),
+        "required_roles": contacts_service.required_role_codes(session=db.session(), org=org),
         "pending_ticket": pending.reference if pending else None,
         "contacts": contacts,
     }

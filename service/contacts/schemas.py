@@ -24,16 +24,17 @@ class RosterQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    view = fields.String(
-        load_default="current", validate=validate.OneOf(["current", "pending"])
-    )
+    view = fields.String(load_default="current", validate=validate.OneOf(["current", "pending"]))
 
 
 class RequestedOut(Schema):
     roles = fields.List(fields.String())
-    fields = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
     status = fields.String()
     delete = fields.Boolean()
+    # Last: the name shadows marshmallow's `fields` module for the rest of the class body.
+    fields = fields.Dict(  # type: ignore[assignment]
+        keys=fields.String(), values=fields.String(allow_none=True)
+    )
 
 
 class RosterContactOut(Schema):

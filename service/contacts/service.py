@@ -99,12 +99,14 @@ def roster_snapshot(*, session: Session, org_id: int) -> dict[int, RosterContact
 def roster_rows(*, session: Session, org_id: int) -> list[dict[str, Any]]:
     """The roster as the API lists it, with each contact's account status; three statements."""
     snapshot = roster_snapshot(session=session, org_id=org_id)
-    accounts = dict(
+    accounts: dict[int | None, UserStatus] = dict(
         session.execute(
             select(User.contact_id, User.status).where(
                 User.organization_id == org_id, User.contact_id.is_not(None)
             )
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     return [
         {

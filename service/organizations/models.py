@@ -18,7 +18,7 @@ class OrgKind(enum.StrEnum):
     PURCHASER = "purchaser"
 
 
-class Organization(db.Model):  # type: ignore[name-defined,misc]
+class Organization(db.Model):  # type: ignore[name-defined]
     __tablename__ = "organizations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,7 +41,7 @@ class Organization(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Delegation(db.Model):  # type: ignore[name-defined,misc]
+class Delegation(db.Model):  # type: ignore[name-defined]
     """A customer lets a purchaser/partner organization's admins manage its contacts."""
 
     __tablename__ = "delegations"

@@ -13,7 +13,7 @@ from service.extensions import db
 from service.models_base import UTCDateTime, utcnow
 
 
-class ChangeRequest(db.Model):  # type: ignore[name-defined,misc]
+class ChangeRequest(db.Model):  # type: ignore[name-defined]
     __tablename__ = "change_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,7 +31,7 @@ class ChangeRequest(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class ChangeRequestItem(db.Model):  # type: ignore[name-defined,misc]
+class ChangeRequestItem(db.Model):  # type: ignore[name-defined]
     """One operation of a batch. `payload` holds the op's data as submitted (after shape checks)."""
 
     __tablename__ = "change_request_items"

@@ -22,7 +22,7 @@ blp.before_request(load_actor)
 def submit(payload, slug):
     """Submit a batch of changes; when valid it is stored as an open ticket."""
     submitted = requests_service.submit(
-        session=db.session, org_slug=slug, actor=current_actor(), data=payload
+        session=db.session(), org_slug=slug, actor=current_actor(), data=payload
     )
     db.session.commit()
     reference = submitted.ticket.reference
@@ -42,7 +42,7 @@ def submit(payload, slug):
 def validate(payload, slug):
     """Dry run: every finding and the projected roster; stores nothing."""
     result = requests_service.dry_run(
-        session=db.session, org_slug=slug, actor=current_actor(), data=payload
+        session=db.session(), org_slug=slug, actor=current_actor(), data=payload
     )
     db.session.rollback()
     return {

@@ -61,7 +61,8 @@ class AddContactItem(_Item):
 
 class UpdateContactItem(_Item):
     contact_id = _id_field(required=True)
-    fields = fields.Nested(ContactFields, required=True)
+    # Named as in the contract; it shadows Schema.fields only for the type checker.
+    fields = fields.Nested(ContactFields, required=True)  # type: ignore[assignment]
 
 
 class RoleItem(_Item):

@@ -175,7 +175,9 @@ def _org_info(org: Organization) -> OrgInfo:
     return OrgInfo(id=org.id, slug=org.slug, kind=org.kind.value, seat_limit=org.seat_limit)
 
 
-def _emails_in_use(*, session: Session, changes: Sequence[Mapping[str, Any]]) -> dict[str, int | None]:
+def _emails_in_use(
+    *, session: Session, changes: Sequence[Mapping[str, Any]]
+) -> dict[str, int | None]:
     """Accounts that already use an email the batch sets, by lower-cased email."""
     emails = set()
     for item in changes:

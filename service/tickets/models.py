@@ -25,7 +25,9 @@ class TicketStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-FINAL_STATUSES = frozenset({TicketStatus.IMPLEMENTED, TicketStatus.CANCELLED, TicketStatus.REJECTED})
+FINAL_STATUSES = frozenset(
+    {TicketStatus.IMPLEMENTED, TicketStatus.CANCELLED, TicketStatus.REJECTED}
+)
 UNFINISHED_STATUSES = frozenset(set(TicketStatus) - FINAL_STATUSES)
 
 _UNFINISHED_SQL = "status IN ({})".format(
@@ -36,7 +38,7 @@ _UNFINISHED_SQL = "status IN ({})".format(
 REFERENCE_PREFIX = {"change_request": "CR"}
 
 
-class Ticket(db.Model):  # type: ignore[name-defined,misc]
+class Ticket(db.Model):  # type: ignore[name-defined]
     __tablename__ = "tickets"
     __table_args__ = (
         # At most one unfinished ticket of a kind per organization, enforced by the database.
@@ -92,7 +94,7 @@ def parse_reference(reference: str) -> int | None:
     return int(number)
 
 
-class TicketEvent(db.Model):  # type: ignore[name-defined,misc]
+class TicketEvent(db.Model):  # type: ignore[name-defined]
     """Append-only: who did what, when, from which status to which. Ids only, no personal data."""
 
     __tablename__ = "ticket_events"

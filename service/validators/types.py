@@ -39,7 +39,10 @@ class RosterContact:
 
     def copy(self) -> RosterContact:
         return RosterContact(
-            id=self.id, status=self.status, fields=dict(self.fields), roles=set(self.roles),
+            id=self.id,
+            status=self.status,
+            fields=dict(self.fields),
+            roles=set(self.roles),
             ref=self.ref,
         )
 

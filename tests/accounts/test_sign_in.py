@@ -88,8 +88,12 @@ def test_expired_token_is_refused(factory, client, app):
 
 
 def test_missing_or_malformed_authorization_is_401_with_contract_body(factory, client):
-    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Basic abc"},
-                    {"Authorization": "Bearer not-a-token"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer not-a-token"},
+    ):
         response = client.get("/api/roles", headers=headers)
         assert response.status_code == 401
         body = response.get_json()
@@ -105,9 +109,7 @@ def test_sign_in_refuses_unknown_fields_and_bad_json(factory, client):
     assert unknown.get_json()["errors"] == [
         {"path": "otp", "code": "unknown_field", "message": "Unknown field."}
     ]
-    malformed = client.post(
-        "/api/auth/token", data="{not json", content_type="application/json"
-    )
+    malformed = client.post("/api/auth/token", data="{not json", content_type="application/json")
     assert malformed.status_code == 400
     assert malformed.get_json()["code"] == "malformed_json"
 

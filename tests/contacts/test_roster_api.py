@@ -24,7 +24,10 @@ def test_roster_lists_active_and_deactivated_contacts_with_version(factory, clie
         "/api/orgs/acme/contacts", headers=factory.headers("admin@acme.example")
     ).get_json()
     assert body["organization"] == {
-        "slug": "acme", "name": "Acme Widgets plc", "kind": "customer", "seat_limit": 20
+        "slug": "acme",
+        "name": "Acme Widgets plc",
+        "kind": "customer",
+        "seat_limit": 20,
     }
     assert body["version"] == 1
     assert body["required_roles"] == ["cust_admin", "financial"]
@@ -34,8 +37,19 @@ def test_roster_lists_active_and_deactivated_contacts_with_version(factory, clie
     assert admin["roles"] == ["cust_admin", "management"]
     assert admin["account_status"] == "active"
     assert {c["status"] for c in body["contacts"]} == {"active", "deactivated"}
-    expected = {"id", "salutation", "first_name", "last_name", "email", "job_title", "phone",
-                "mobile", "status", "roles", "account_status"}
+    expected = {
+        "id",
+        "salutation",
+        "first_name",
+        "last_name",
+        "email",
+        "job_title",
+        "phone",
+        "mobile",
+        "status",
+        "roles",
+        "account_status",
+    }
     assert all(set(c) == expected for c in body["contacts"])
 
 
@@ -87,12 +101,23 @@ def test_pending_view_shows_current_and_requested_side_by_side(factory, client):
     batch = {
         "base_version": 1,
         "changes": [
-            {"op": "add_contact", "ref": "n1", "contact": {
-                "salutation": "Ms", "first_name": "Annabelle", "last_name": "Greement",
-                "email": "annabelle@acme.example"}, "roles": ["agreement"]},
+            {
+                "op": "add_contact",
+                "ref": "n1",
+                "contact": {
+                    "salutation": "Ms",
+                    "first_name": "Annabelle",
+                    "last_name": "Greement",
+                    "email": "annabelle@acme.example",
+                },
+                "roles": ["agreement"],
+            },
             {"op": "grant_role", "contact_id": ids["devon.tran"], "role": "management"},
-            {"op": "update_contact", "contact_id": ids["erin.okafor"],
-             "fields": {"job_title": "Head of Operations"}},
+            {
+                "op": "update_contact",
+                "contact_id": ids["erin.okafor"],
+                "fields": {"job_title": "Head of Operations"},
+            },
             {"op": "delete_contact", "contact_id": ids["grace.gill"]},
         ],
     }
@@ -109,12 +134,13 @@ def test_pending_view_shows_current_and_requested_side_by_side(factory, client):
     devon = by_id[ids["devon.tran"]]
     assert devon["roles"] == ["technical"]
     assert devon["requested"]["roles"] == ["management", "technical"]
-    assert by_id[ids["erin.okafor"]]["requested"]["fields"] == {
-        "job_title": "Head of Operations"
-    }
+    assert by_id[ids["erin.okafor"]]["requested"]["fields"] == {"job_title": "Head of Operations"}
     assert by_id[ids["grace.gill"]]["requested"]["delete"] is True
     assert by_id[ids["boris.banks"]]["requested"] == {
-        "roles": ["financial"], "fields": {}, "status": "active", "delete": False
+        "roles": ["financial"],
+        "fields": {},
+        "status": "active",
+        "delete": False,
     }
     new = [c for c in pending["contacts"] if c["id"] is None]
     assert len(new) == 1 and new[0]["ref"] == "n1"

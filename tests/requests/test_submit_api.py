@@ -37,8 +37,9 @@ def new_contact(ref="n1", email="annabelle@acme.example", roles=("agreement",), 
 
 
 def post(client, headers, changes, base_version=1, url=URL, **extra):
-    return client.post(url, json={"base_version": base_version, "changes": changes, **extra},
-                       headers=headers)
+    return client.post(
+        url, json={"base_version": base_version, "changes": changes, **extra}, headers=headers
+    )
 
 
 def stored_counts(factory):
@@ -56,8 +57,11 @@ def codes(response):
 def test_valid_batch_is_stored_as_an_open_ticket_with_an_opened_event(client, factory, acme, admin):
     changes = [
         new_contact(),
-        {"op": "update_contact", "contact_id": acme["devon.tran"],
-         "fields": {"phone": "+44 20 7946 0002"}},
+        {
+            "op": "update_contact",
+            "contact_id": acme["devon.tran"],
+            "fields": {"phone": "+44 20 7946 0002"},
+        },
         {"op": "grant_role", "contact_id": acme["frank.fischer"], "role": "management"},
         {"op": "grant_role", "ref": "n1", "role": "technical"},
         {"op": "revoke_role", "contact_id": acme["erin.okafor"], "role": "agreement"},
@@ -84,7 +88,8 @@ def test_valid_batch_is_stored_as_an_open_ticket_with_an_opened_event(client, fa
 
 def test_separation_of_duties_is_a_warning_not_an_error(client, factory, acme, admin):
     response = post(
-        client, admin,
+        client,
+        admin,
         [{"op": "grant_role", "contact_id": acme["boris.banks"], "role": "cust_admin"}],
     )
     assert response.status_code == 201
@@ -96,34 +101,60 @@ def test_separation_of_duties_is_a_warning_not_an_error(client, factory, acme, a
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        (lambda ids: [{"op": "revoke_role", "contact_id": ids["boris.banks"],
-                       "role": "financial"}],
-         ("required_role_missing", "changes/0")),
-        (lambda ids: [{"op": "deactivate_contact", "contact_id": 999999}],
-         ("unknown_contact", "changes/0/contact_id")),
-        (lambda ids: [{"op": "grant_role", "contact_id": ids["devon.tran"], "role": "wizard"}],
-         ("unknown_role", "changes/0/role")),
-        (lambda ids: [new_contact(email="Boris.Banks@ACME.example")],
-         ("duplicate_email", "changes/0/contact/email")),
-        (lambda ids: [new_contact(), new_contact(email="other@acme.example")],
-         ("duplicate_ref", "changes/1/ref")),
-        (lambda ids: [new_contact(first_name=None)],
-         ("missing_field", "changes/0/contact/first_name")),
-        (lambda ids: [new_contact(roles=())],
-         ("missing_field", "changes/0/roles")),
-        (lambda ids: [new_contact(email="not-an-email")],
-         ("invalid_field", "changes/0/contact/email")),
-        (lambda ids: [{"op": "deactivate_contact", "contact_id": ids["devon.tran"]},
-                      {"op": "delete_contact", "contact_id": ids["devon.tran"]}],
-         ("conflicting_changes", "changes/1")),
-        (lambda ids: [{"op": "grant_role", "contact_id": ids["devon.tran"],
-                       "role": "technical"}],
-         ("role_already_held", "changes/0/role")),
-        (lambda ids: [{"op": "revoke_role", "contact_id": ids["devon.tran"],
-                       "role": "financial"}],
-         ("role_not_held", "changes/0/role")),
-        (lambda ids: [{"op": "grant_delegate", "organization": "nobody"}],
-         ("unknown_organization", "changes/0/organization")),
+        (
+            lambda ids: [
+                {"op": "revoke_role", "contact_id": ids["boris.banks"], "role": "financial"}
+            ],
+            ("required_role_missing", "changes/0"),
+        ),
+        (
+            lambda ids: [{"op": "deactivate_contact", "contact_id": 999999}],
+            ("unknown_contact", "changes/0/contact_id"),
+        ),
+        (
+            lambda ids: [{"op": "grant_role", "contact_id": ids["devon.tran"], "role": "wizard"}],
+            ("unknown_role", "changes/0/role"),
+        ),
+        (
+            lambda ids: [new_contact(email="Boris.Banks@ACME.example")],
+            ("duplicate_email", "changes/0/contact/email"),
+        ),
+        (
+            lambda ids: [new_contact(), new_contact(email="other@acme.example")],
+            ("duplicate_ref", "changes/1/ref"),
+        ),
+        (
+            lambda ids: [new_contact(first_name=None)],
+            ("missing_field", "changes/0/contact/first_name"),
+        ),
+        (lambda ids: [new_contact(roles=())], ("missing_field", "changes/0/roles")),
+        (
+            lambda ids: [new_contact(email="not-an-email")],
+            ("invalid_field", "changes/0/contact/email"),
+        ),
+        (
+            lambda ids: [
+                {"op": "deactivate_contact", "contact_id": ids["devon.tran"]},
+                {"op": "delete_contact", "contact_id": ids["devon.tran"]},
+            ],
+            ("conflicting_changes", "changes/1"),
+        ),
+        (
+            lambda ids: [
+                {"op": "grant_role", "contact_id": ids["devon.tran"], "role": "technical"}
+            ],
+            ("role_already_held", "changes/0/role"),
+        ),
+        (
+            lambda ids: [
+                {"op": "revoke_role", "contact_id": ids["devon.tran"], "role": "financial"}
+            ],
+            ("role_not_held", "changes/0/role"),
+        ),
+        (
+            lambda ids: [{"op": "grant_delegate", "organization": "nobody"}],
+            ("unknown_organization", "changes/0/organization"),
+        ),
     ],
 )
 def test_each_rule_answers_422_with_its_code_and_path(
@@ -181,13 +212,17 @@ def test_messages_carry_no_personal_data(client, acme, admin):
 
 
 def test_shape_errors_are_keyed_by_item_index(client, factory, acme, admin):
-    response = post(client, admin, [
-        new_contact(),
-        {"op": "grant_role", "contact_id": "12", "role": "technical"},
-        {"op": "explode"},
-        {"op": "grant_role", "contact_id": acme["devon.tran"], "role": "technical", "x": 1},
-        {"op": "update_contact", "contact_id": True, "fields": {}},
-    ])
+    response = post(
+        client,
+        admin,
+        [
+            new_contact(),
+            {"op": "grant_role", "contact_id": "12", "role": "technical"},
+            {"op": "explode"},
+            {"op": "grant_role", "contact_id": acme["devon.tran"], "role": "technical", "x": 1},
+            {"op": "update_contact", "contact_id": True, "fields": {}},
+        ],
+    )
     assert response.status_code == 422
     found = codes(response)
     assert ("invalid_field", "changes/1/contact_id") in found
@@ -201,8 +236,9 @@ def test_unknown_top_level_field_and_malformed_json(client, acme, admin):
     unknown = post(client, admin, [new_contact()], priority="high")
     assert unknown.status_code == 422
     assert ("unknown_field", "priority") in codes(unknown)
-    malformed = client.post(URL, data='{"base_version": 1,', headers=admin,
-                            content_type="application/json")
+    malformed = client.post(
+        URL, data='{"base_version": 1,', headers=admin, content_type="application/json"
+    )
     assert malformed.status_code == 400
     assert malformed.get_json()["code"] == "malformed_json"
 
@@ -238,8 +274,12 @@ def test_staff_cannot_submit_for_a_customer(client, factory, acme):
 def test_admin_of_another_organization_gets_404(client, factory, acme):
     response = post(client, factory.headers("admin@buyco.example"), [new_contact()])
     assert response.status_code == 404
-    missing = post(client, factory.headers("admin@buyco.example"), [new_contact()],
-                   url="/api/orgs/nowhere/change-requests")
+    missing = post(
+        client,
+        factory.headers("admin@buyco.example"),
+        [new_contact()],
+        url="/api/orgs/nowhere/change-requests",
+    )
     assert response.get_json() == missing.get_json()
 
 
@@ -256,8 +296,9 @@ def test_dry_run_reports_findings_and_projection_and_stores_nothing(client, fact
     assert response.status_code == 200
     body = response.get_json()
     assert body["valid"] is False
-    assert ("required_role_missing", "changes/1") in {(e["code"], e["path"]) for e in
-                                                      body["errors"]}
+    assert ("required_role_missing", "changes/1") in {
+        (e["code"], e["path"]) for e in body["errors"]
+    }
     projected = body["projected"]["contacts"]
     assert any(c["id"] is None and c["ref"] == "n1" for c in projected)
     boris = next(c for c in projected if c["id"] == acme["boris.banks"])
@@ -270,7 +311,12 @@ def test_dry_run_reports_findings_and_projection_and_stores_nothing(client, fact
 
 def test_dry_run_names_a_pending_request_and_a_stale_version(client, acme, admin):
     assert post(client, admin, [new_contact()]).status_code == 201
-    body = post(client, admin, [new_contact(ref="n2", email="z@acme.example")],
-                base_version=0, url=URL + "/validate").get_json()
+    body = post(
+        client,
+        admin,
+        [new_contact(ref="n2", email="z@acme.example")],
+        base_version=0,
+        url=URL + "/validate",
+    ).get_json()
     assert body["valid"] is False
     assert {"request_pending", "stale_roster"} <= {e["code"] for e in body["errors"]}

@@ -15,38 +15,79 @@ URL = "/api/orgs/acme/change-requests"
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
-ops = st.sampled_from([
-    "add_contact", "update_contact", "grant_role", "revoke_role", "deactivate_contact",
-    "reactivate_contact", "delete_contact", "grant_delegate", "revoke_delegate", "other",
-])
-keys = st.sampled_from([
-    "ref", "contact", "roles", "contact_id", "fields", "role", "organization", "email",
-    "first_name", "x",
-])
+ops = st.sampled_from(
+    [
+        "add_contact",
+        "update_contact",
+        "grant_role",
+        "revoke_role",
+        "deactivate_contact",
+        "reactivate_contact",
+        "delete_contact",
+        "grant_delegate",
+        "revoke_delegate",
+        "other",
+    ]
+)
+keys = st.sampled_from(
+    [
+        "ref",
+        "contact",
+        "roles",
+        "contact_id",
+        "fields",
+        "role",
+        "organization",
+        "email",
+        "first_name",
+        "x",
+    ]
+)
 scalars = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.text(max_size=30) | st.sampled_from(["technical", "cust_admin", "n1", "buyco", "\x00"])
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text(max_size=30)
+    | st.sampled_from(["technical", "cust_admin", "n1", "buyco", "\x00"])
 )
 contact_dicts = st.dictionaries(
-    st.sampled_from(["salutation", "first_name", "last_name", "email", "phone", "job_title",
-                     "mobile", "nickname"]),
-    scalars, max_size=7,
+    st.sampled_from(
+        [
+            "salutation",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "job_title",
+            "mobile",
+            "nickname",
+        ]
+    ),
+    scalars,
+    max_size=7,
 )
 items = st.fixed_dictionaries(
     {"op": ops},
     optional={
-        "ref": scalars, "contact": contact_dicts | scalars, "roles": st.lists(scalars, max_size=3),
+        "ref": scalars,
+        "contact": contact_dicts | scalars,
+        "roles": st.lists(scalars, max_size=3),
         "contact_id": st.integers(min_value=-5, max_value=2**40) | scalars,
-        "fields": contact_dicts, "role": scalars, "organization": scalars,
+        "fields": contact_dicts,
+        "role": scalars,
+        "organization": scalars,
     },
 ) | st.dictionaries(keys, json_values, max_size=4)
 near_valid = st.fixed_dictionaries(
-    {"base_version": st.sampled_from([1, 0, -1, 2**40, "1", None, 1.5]),
-     "changes": st.lists(items, max_size=6)},
+    {
+        "base_version": st.sampled_from([1, 0, -1, 2**40, "1", None, 1.5]),
+        "changes": st.lists(items, max_size=6),
+    },
     optional={"comment": scalars, "extra": json_values},
 )
 
@@ -64,7 +105,9 @@ def test_arbitrary_json_never_gets_a_5xx_or_a_partial_request(client, factory):
     headers = factory.headers("admin@acme.example")
 
     @settings(
-        max_examples=250, deadline=None, derandomize=True,
+        max_examples=250,
+        deadline=None,
+        derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(body=json_values | near_valid)

@@ -28,7 +28,9 @@ def test_eight_simultaneous_valid_submissions_give_exactly_one_201(app, factory)
                     "op": "add_contact",
                     "ref": "n1",
                     "contact": {
-                        "salutation": "Ms", "first_name": "Racer", "last_name": f"Number{i}",
+                        "salutation": "Ms",
+                        "first_name": "Racer",
+                        "last_name": f"Number{i}",
                         "email": f"racer{i}@acme.example",
                     },
                     "roles": ["technical"],

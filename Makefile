@@ -1,0 +1,45 @@
+# Rolegate: `make run` starts the demo, `make test` runs everything CI runs.
+# Both build their own virtual environment in .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_PG_URL ?= postgresql+psycopg://127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test lint test-sqlite test-postgres services bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/run_demo.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+services:
+	bash scripts/ensure_services.sh
+
+test-sqlite: $(STAMP)
+	env -u DATABASE_URL -u REDIS_URL -u TEST_DATABASE_URL -u TEST_REDIS_URL \
+		$(BIN)/pytest -q -m "not postgres_only"
+
+test-postgres: $(STAMP) services
+	TEST_DATABASE_URL=$(TEST_PG_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q
+
+test: lint test-sqlite test-postgres
+
+bench: $(STAMP) services
+	$(BIN)/python -m bench.submit
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""User accounts, hashed passwords and bearer tokens, sign-in."""

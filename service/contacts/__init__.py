@@ -1,0 +1,1 @@
+"""The role catalog and the organization roster."""

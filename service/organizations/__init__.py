@@ -1,0 +1,1 @@
+"""Organizations, their plans and the delegations they grant."""

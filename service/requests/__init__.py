@@ -1,0 +1,1 @@
+"""Change requests: a batch of contact and role changes, validated and stored."""

@@ -1,0 +1,1 @@
+"""The generic ticket workflow around a change request: status, events, queue."""

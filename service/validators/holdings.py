@@ -1,0 +1,206 @@
+"""Rules about who holds which role and who is active, before and after the batch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from service.validators.projection import (
+    Key,
+    Projection,
+    apply_item,
+    first_refs,
+    project,
+    target_key,
+)
+from service.validators.types import CheckContext, Finding, RosterContact
+
+
+def role_holdings(ctx: CheckContext) -> list[Finding]:
+    """A role is granted only to a contact without it, and revoked only from one that has it."""
+    refs = first_refs(ctx)
+    findings = []
+    for position, item in enumerate(ctx.changes):
+        if item["op"] not in ("grant_role", "revoke_role"):
+            continue
+        held = _roles_before(ctx, target_key(item), refs)
+        if held is None:
+            continue
+        if item["op"] == "grant_role" and item["role"] in held:
+            findings.append(
+                Finding(
+                    "role_already_held",
+                    f"changes/{position}/role",
+                    "The contact already holds this role.",
+                )
+            )
+        elif item["op"] == "revoke_role" and item["role"] not in held:
+            findings.append(
+                Finding(
+                    "role_not_held",
+                    f"changes/{position}/role",
+                    "The contact does not hold this role.",
+                )
+            )
+    return findings
+
+
+def _roles_before(ctx: CheckContext, key: Key | None, refs: dict[str, int]) -> set[str] | None:
+    """The roles a contact holds before the role items act on it (None when unresolvable)."""
+    if key is None:
+        return None
+    kind, value = key
+    if kind == "id":
+        contact = ctx.roster.get(int(value))
+        return set(contact.roles) if contact else None
+    if value not in refs:
+        return None
+    return set(ctx.changes[refs[str(value)]].get("roles", ()))
+
+
+def status_unchanged(ctx: CheckContext) -> list[Finding]:
+    """Deactivate an active contact and reactivate a deactivated one, not the other way."""
+    wanted = {"deactivate_contact": "active", "reactivate_contact": "deactivated"}
+    findings = []
+    for position, item in enumerate(ctx.changes):
+        contact = ctx.roster.get(item.get("contact_id", 0))
+        if item["op"] in wanted and contact and contact.status != wanted[item["op"]]:
+            findings.append(
+                Finding(
+                    "status_unchanged",
+                    f"changes/{position}",
+                    f"The contact is already {contact.status}.",
+                )
+            )
+    return findings
+
+
+def required_roles_held(ctx: CheckContext) -> list[Finding]:
+    """After the batch, an active contact holds every required role of this organization."""
+    required = [
+        role
+        for role in ctx.catalog.values()
+        if role.required and role.audience in ("any", ctx.organization.kind)
+    ]
+    if not required:
+        return []
+    codes = {role.code for role in required}
+    before = _holder_counts(ctx.roster.values(), codes)
+    after = _holder_counts(project(ctx).contacts.values(), codes)
+    missing = [role for role in required if after[role.code] == 0]
+    if not missing:
+        return []
+    culprits = _last_removals(ctx, {role.code for role in missing if before[role.code] > 0})
+    findings = []
+    for role in missing:
+        position = culprits.get(role.code)
+        if position is None:
+            findings.append(
+                Finding(
+                    "required_role_missing",
+                    "changes",
+                    f"No active contact holds the required role {role.name}; "
+                    "grant it to someone in this batch.",
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    "required_role_missing",
+                    f"changes/{position}",
+                    f"This change leaves no active contact holding the required role "
+                    f"{role.name}; grant it to someone else first.",
+                )
+            )
+    return findings
+
+
+def _holder_counts(contacts: Iterable[RosterContact], codes: set[str]) -> Counter[str]:
+    counts: Counter[str] = Counter({code: 0 for code in codes})
+    for contact in contacts:
+        counts.update(_held(contact, codes))
+    return counts
+
+
+def _held(contact: RosterContact | None, codes: set[str]) -> set[str]:
+    """The roles of `codes` that a contact holds and that count (only active contacts count)."""
+    if contact is None or contact.status != "active":
+        return set()
+    return contact.roles & codes
+
+
+def _last_removals(ctx: CheckContext, codes: set[str]) -> dict[str, int]:
+    """For each role, the item after which its holders dropped to none for the last time.
+
+    Counts are kept up to date item by item, so this is linear in roster plus batch.
+    """
+    if not codes:
+        return {}
+    projection = Projection(
+        contacts={("id", cid): contact.copy() for cid, contact in ctx.roster.items()}
+    )
+    counts = _holder_counts(projection.contacts.values(), codes)
+    culprits: dict[str, int] = {}
+    for position, item in enumerate(ctx.changes):
+        key = target_key(item) if "organization" not in item else None
+        if key is None:
+            continue
+        before = _held(projection.contacts.get(key), codes)
+        apply_item(ctx, projection, position, item)
+        after = _held(projection.contacts.get(key), codes)
+        for code in before - after:
+            counts[code] -= 1
+            if counts[code] == 0:
+                culprits[code] = position
+        for code in after - before:
+            counts[code] += 1
+    return culprits
+
+
+def seat_limit(ctx: CheckContext) -> list[Finding]:
+    """The batch does not take the active contacts beyond the plan's seat limit."""
+    limit = ctx.organization.seat_limit
+    if limit is None:
+        return []
+    before = sum(1 for c in ctx.roster.values() if c.status == "active")
+    after = len(project(ctx).active())
+    if after > limit and after > before:
+        return [
+            Finding(
+                "seat_limit_exceeded",
+                "changes",
+                f"The batch would leave {after} active contacts; the plan allows {limit}.",
+            )
+        ]
+    return []
+
+
+def separation_of_duties(ctx: CheckContext) -> list[Finding]:
+    """Warn when a contact the batch touches would hold two roles that should stay apart."""
+    projection = project(ctx)
+    findings = []
+    for key, positions in projection.touched_by.items():
+        contact = projection.contacts[key]
+        pairs = _incompatible_pairs(ctx, contact)
+        if contact.status == "archived" or not pairs:
+            continue
+        names = "; ".join(f"{a} and {b}" for a, b in pairs)
+        findings.append(
+            Finding(
+                "separation_of_duties",
+                f"changes/{positions[-1]}",
+                f"The contact would hold roles that should be kept apart: {names}.",
+                severity="warning",
+            )
+        )
+    return findings
+
+
+def _incompatible_pairs(ctx: CheckContext, contact: RosterContact) -> list[tuple[str, str]]:
+    """Pairs of held roles that the catalog keeps apart (declared on either role)."""
+    pairs: set[tuple[str, str]] = set()
+    for code in contact.roles & set(ctx.catalog):
+        for other in ctx.catalog[code].incompatible_with & contact.roles:
+            first, second = sorted((code, other))
+            pairs.add((ctx.catalog[first].name, ctx.catalog[second].name))
+    return sorted(pairs)

@@ -1,0 +1,137 @@
+"""The roster a batch would produce, item by item; the rules that need "after" read it.
+
+Items that cannot be resolved (an unknown contact, a duplicate ref) are skipped here: other
+rules report them, and the projection stays the best picture of what the requester meant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.validators.types import CONTACT_FIELDS, CheckContext, RosterContact
+
+# A contact of the roster is ("id", 12); a contact added by the batch is ("ref", "n1").
+Key = tuple[str, int | str]
+
+ROLE_OPS = ("grant_role", "revoke_role")
+STATUS_BY_OP = {
+    "deactivate_contact": "deactivated",
+    "reactivate_contact": "active",
+    "delete_contact": "archived",
+}
+
+
+def target_key(item: Mapping[str, Any]) -> Key | None:
+    """The contact an item acts on, or None for items about organizations."""
+    if item["op"] == "add_contact":
+        return ("ref", item["ref"])
+    if "contact_id" in item:
+        return ("id", item["contact_id"])
+    if "ref" in item:
+        return ("ref", item["ref"])
+    return None
+
+
+def clean(value: Any) -> str | None:
+    """Detail values as they will be stored: surrounding blanks trimmed, empty means unset."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def first_refs(ctx: CheckContext) -> dict[str, int]:
+    """Each ref of the batch and the position of the add_contact item that defines it."""
+    refs: dict[str, int] = {}
+    for position, item in enumerate(ctx.changes):
+        if item["op"] == "add_contact":
+            refs.setdefault(item["ref"], position)
+    return refs
+
+
+def exists(ctx: CheckContext, key: Key, refs: Mapping[str, int]) -> bool:
+    kind, value = key
+    return value in ctx.roster if kind == "id" else value in refs
+
+
+@dataclass
+class Projection:
+    contacts: dict[Key, RosterContact]
+    # The positions of the items that act on each contact, in batch order.
+    touched_by: dict[Key, list[int]] = field(default_factory=dict)
+    delegate_ids: set[int] = field(default_factory=set)
+
+    def active(self) -> list[tuple[Key, RosterContact]]:
+        return [(k, c) for k, c in self.contacts.items() if c.status == "active"]
+
+
+def project(ctx: CheckContext) -> Projection:
+    """Apply the batch to a copy of the roster, in order."""
+    projection = Projection(
+        contacts={("id", cid): contact.copy() for cid, contact in ctx.roster.items()},
+        delegate_ids=set(ctx.delegate_ids),
+    )
+    for position, item in enumerate(ctx.changes):
+        apply_item(ctx, projection, position, item)
+    return projection
+
+
+def apply_item(
+    ctx: CheckContext, projection: Projection, position: int, item: Mapping[str, Any]
+) -> None:
+    """Apply one item to the projection; unresolvable items change nothing."""
+    op = item["op"]
+    if op in ("grant_delegate", "revoke_delegate"):
+        other = ctx.organizations.get(item["organization"])
+        if other is not None:
+            if op == "grant_delegate":
+                projection.delegate_ids.add(other.id)
+            else:
+                projection.delegate_ids.discard(other.id)
+        return
+    key = target_key(item)
+    assert key is not None
+    if op == "add_contact":
+        if key in projection.contacts:
+            return
+        projection.contacts[key] = RosterContact(
+            id=None,
+            ref=item["ref"],
+            status="active",
+            fields={name: clean(item["contact"].get(name)) for name in CONTACT_FIELDS},
+            roles={code for code in item.get("roles", ()) if code in ctx.catalog},
+        )
+        projection.touched_by.setdefault(key, []).append(position)
+        return
+    contact = projection.contacts.get(key)
+    if contact is None:
+        return
+    projection.touched_by.setdefault(key, []).append(position)
+    if op == "update_contact":
+        for name, value in item["fields"].items():
+            contact.fields[name] = clean(value)
+    elif op == "grant_role" and item["role"] in ctx.catalog:
+        contact.roles.add(item["role"])
+    elif op == "revoke_role":
+        contact.roles.discard(item["role"])
+    elif op in STATUS_BY_OP:
+        contact.status = STATUS_BY_OP[op]
+
+
+def projected_contacts(
+    projection: Projection, *, include_archived: bool = False
+) -> list[dict[str, Any]]:
+    """The projected roster as plain dicts, in the roster's order with new contacts last."""
+    return [
+        {
+            "id": contact.id,
+            "ref": contact.ref,
+            **contact.fields,
+            "status": contact.status,
+            "roles": sorted(contact.roles),
+        }
+        for contact in projection.contacts.values()
+        if include_archived or contact.status != "archived"
+    ]

@@ -1,0 +1,87 @@
+"""A small roster and catalog in plain data, for testing the rules without a database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.validators.types import CheckContext, OrgInfo, RoleInfo, RosterContact
+
+CATALOG = {
+    "management": RoleInfo("management", "Management"),
+    "cust_admin": RoleInfo(
+        "cust_admin",
+        "Customer Administrator",
+        required=True,
+        incompatible_with=frozenset({"financial"}),
+    ),
+    "financial": RoleInfo(
+        "financial",
+        "Financial Contact",
+        required=True,
+        incompatible_with=frozenset({"cust_admin"}),
+    ),
+    "agreement": RoleInfo("agreement", "Agreement Contact"),
+    "technical": RoleInfo("technical", "Technical Contact"),
+    "partner_admin": RoleInfo("partner_admin", "Partner Administrator", audience="purchaser"),
+}
+ACME = OrgInfo(id=1, slug="acme", kind="customer", seat_limit=None)
+BUYCO = OrgInfo(id=2, slug="buyco", kind="purchaser")
+VENDOR = OrgInfo(id=3, slug="vendor", kind="vendor")
+
+
+def person(contact_id: int, email: str, *roles: str, status: str = "active") -> RosterContact:
+    first, _, _ = email.partition("@")
+    return RosterContact(
+        id=contact_id,
+        status=status,
+        fields={
+            "salutation": "Ms",
+            "first_name": first.capitalize(),
+            "last_name": "Tester",
+            "email": email,
+            "job_title": None,
+            "phone": None,
+            "mobile": None,
+        },
+        roles=set(roles),
+    )
+
+
+def roster() -> dict[int, RosterContact]:
+    """Ada is the only financial contact; Bo and Cy are admins; Dee is deactivated."""
+    people = [
+        person(1, "ada@acme.example", "financial"),
+        person(2, "bo@acme.example", "cust_admin", "management"),
+        person(3, "cy@acme.example", "cust_admin"),
+        person(4, "dee@acme.example", "technical", status="deactivated"),
+        person(5, "eve@acme.example", "technical"),
+    ]
+    return {p.id: p for p in people if p.id is not None}
+
+
+def ctx(changes: list[dict[str, Any]], **overrides: Any) -> CheckContext:
+    values: dict[str, Any] = {
+        "organization": ACME,
+        "roster": roster(),
+        "changes": changes,
+        "catalog": CATALOG,
+        "organizations": {"buyco": BUYCO, "vendor": VENDOR, "acme": ACME},
+        "max_batch_size": 10,
+    }
+    values.update(overrides)
+    return CheckContext(**values)
+
+
+def new(
+    ref: str = "n1",
+    email: str = "new@acme.example",
+    roles: tuple[str, ...] = ("technical",),
+    **details: Any,
+) -> dict[str, Any]:
+    contact = {"salutation": "Mr", "first_name": "Nico", "last_name": "New", "email": email}
+    contact.update(details)
+    return {"op": "add_contact", "ref": ref, "contact": contact, "roles": list(roles)}
+
+
+def found(findings: list[Any]) -> list[tuple[str, str]]:
+    return [(f.code, f.path) for f in findings]

@@ -1,0 +1,59 @@
+"""Emails stay unique among active contacts and user accounts."""
+
+from __future__ import annotations
+
+from service.validators.emails import duplicate_email
+from tests.validators.context import ctx, found, new
+
+
+def test_new_contact_with_an_active_contacts_email_is_refused_case_insensitively():
+    findings = duplicate_email(ctx([new(email="EVE@acme.example")]))
+    assert found(findings) == [("duplicate_email", "changes/0/contact/email")]
+    assert "eve" not in findings[0].message.lower()
+
+
+def test_two_new_contacts_with_one_email_flag_the_second():
+    changes = [new("n1", email="x@acme.example"), new("n2", email="X@acme.example")]
+    assert found(duplicate_email(ctx(changes))) == [("duplicate_email", "changes/1/contact/email")]
+
+
+def test_update_to_an_email_in_use_is_refused():
+    changes = [{"op": "update_contact", "contact_id": 5, "fields": {"email": "bo@acme.example"}}]
+    assert found(duplicate_email(ctx(changes))) == [("duplicate_email", "changes/0/fields/email")]
+
+
+def test_email_of_a_deactivated_contact_may_be_reused_until_it_is_reactivated():
+    assert duplicate_email(ctx([new(email="dee@acme.example")])) == []
+    changes = [new(email="dee@acme.example"), {"op": "reactivate_contact", "contact_id": 4}]
+    assert found(duplicate_email(ctx(changes))) == [("duplicate_email", "changes/1")]
+
+
+def test_email_freed_by_a_deletion_in_the_same_batch_may_be_reused():
+    changes = [{"op": "delete_contact", "contact_id": 5}, new(email="eve@acme.example")]
+    assert duplicate_email(ctx(changes)) == []
+
+
+def test_swapping_emails_between_two_contacts_is_fine():
+    changes = [
+        {"op": "update_contact", "contact_id": 5, "fields": {"email": "bo@acme.example"}},
+        {"op": "update_contact", "contact_id": 2, "fields": {"email": "eve@acme.example"}},
+    ]
+    assert duplicate_email(ctx(changes)) == []
+
+
+def test_email_of_another_organizations_account_or_of_staff_is_refused():
+    in_use = {"someone@elsewhere.example": 77, "staff@vendor.example": None}
+    changes = [
+        new("n1", email="someone@elsewhere.example"),
+        new("n2", email="staff@vendor.example"),
+    ]
+    assert found(duplicate_email(ctx(changes, emails_in_use=in_use))) == [
+        ("duplicate_email", "changes/0/contact/email"),
+        ("duplicate_email", "changes/1/contact/email"),
+    ]
+
+
+def test_a_contact_keeps_its_own_accounts_email():
+    in_use = {"eve@acme.example": 5}
+    changes = [{"op": "update_contact", "contact_id": 5, "fields": {"email": "EVE@acme.example"}}]
+    assert duplicate_email(ctx(changes, emails_in_use=in_use)) == []

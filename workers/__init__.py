@@ -1,0 +1,1 @@
+"""Background work on RQ: queue names, job functions and the worker's app context."""

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 
 from bench.common import StatementCounter, bench_app, median_seconds
 from service.accounts.models import User, UserStatus
@@ -118,6 +118,9 @@ def main() -> None:
     print(f"{'roster':>7} {'items':>6} {'submit ms':>10} {'floor ms':>9} {'ratio':>6} {'stmts':>6}")
     with app.app_context():
         rosters = {"bench": seed_roster("bench", 5000), "small": seed_roster("small", 500)}
+        # Fresh planner statistics, as autovacuum keeps them in production.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
     for slug, sizes in (("bench", (10, 100, 1000)), ("small", (100,))):
         token = client.post(
             "/api/auth/token", json={"email": f"admin@{slug}.example", "password": PASSWORD}
@@ -177,7 +180,7 @@ def measure(
             for p, item in enumerate(items)
         ]
         with engine.begin() as connection:
-            connection.execute(insert(ChangeRequestItem), rows)
+            connection.execute(insert(ChangeRequestItem.__table__), rows)
 
     def clear_floor() -> None:
         with engine.begin() as connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     from service.cli import register_cli
 
     register_cli(app)
+    # The app's own objects (mappers, schemas, the URL map) live as long as the process. Moving
+    # them out of the collector's reach spares each large request a full collection pass over
+    # them: measured by bench/submit.py as ~100 ms pauses on a 1,000-item batch.
+    gc.freeze()
     return app
 
 

@@ -212,4 +212,4 @@ def _store_items(*, session: Session, request: ChangeRequest, ctx: CheckContext)
                 "payload": dict(item),
             }
         )
-    session.execute(insert(ChangeRequestItem), rows)
+    session.execute(insert(ChangeRequestItem.__table__), rows)

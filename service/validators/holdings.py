@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 from service.validators.projection import (
     Key,
-    Projection,
     apply_item,
     first_refs,
     project,
+    start,
     target_key,
 )
 from service.validators.types import CheckContext, Finding, RosterContact
@@ -136,9 +136,7 @@ def _last_removals(ctx: CheckContext, codes: set[str]) -> dict[str, int]:
     """
     if not codes:
         return {}
-    projection = Projection(
-        contacts={("id", cid): contact.copy() for cid, contact in ctx.roster.items()}
-    )
+    projection = start(ctx)
     counts = _holder_counts(projection.contacts.values(), codes)
     culprits: dict[str, int] = {}
     for position, item in enumerate(ctx.changes):

@@ -58,24 +58,41 @@ def exists(ctx: CheckContext, key: Key, refs: Mapping[str, int]) -> bool:
 
 @dataclass
 class Projection:
+    """The roster after the batch. Roster contacts are shared until an item changes them."""
+
     contacts: dict[Key, RosterContact]
     # The positions of the items that act on each contact, in batch order.
     touched_by: dict[Key, list[int]] = field(default_factory=dict)
     delegate_ids: set[int] = field(default_factory=set)
+
+    def writable(self, key: Key) -> RosterContact | None:
+        """The contact under `key`, copied on its first change so the roster stays as read."""
+        contact = self.contacts.get(key)
+        if contact is not None and key not in self.touched_by:
+            contact = self.contacts[key] = contact.copy()
+        return contact
 
     def active(self) -> list[tuple[Key, RosterContact]]:
         return [(k, c) for k, c in self.contacts.items() if c.status == "active"]
 
 
 def project(ctx: CheckContext) -> Projection:
-    """Apply the batch to a copy of the roster, in order."""
-    projection = Projection(
-        contacts={("id", cid): contact.copy() for cid, contact in ctx.roster.items()},
+    """Apply the batch to the roster, in order. Computed once per context; rules only read it."""
+    cached = ctx.cache.get("projection")
+    if cached is None:
+        cached = ctx.cache["projection"] = start(ctx)
+        for position, item in enumerate(ctx.changes):
+            apply_item(ctx, cached, position, item)
+    assert isinstance(cached, Projection)
+    return cached
+
+
+def start(ctx: CheckContext) -> Projection:
+    """A projection of the roster before any item."""
+    return Projection(
+        contacts={("id", cid): contact for cid, contact in ctx.roster.items()},
         delegate_ids=set(ctx.delegate_ids),
     )
-    for position, item in enumerate(ctx.changes):
-        apply_item(ctx, projection, position, item)
-    return projection
 
 
 def apply_item(
@@ -105,7 +122,7 @@ def apply_item(
         )
         projection.touched_by.setdefault(key, []).append(position)
         return
-    contact = projection.contacts.get(key)
+    contact = projection.writable(key)
     if contact is None:
         return
     projection.touched_by.setdefault(key, []).append(position)

@@ -84,3 +84,5 @@ class CheckContext:
     delegate_ids: frozenset[int] = frozenset()
     emails_in_use: Mapping[str, int | None] = field(default_factory=dict)
     max_batch_size: int = 1000
+    # Results derived from the context, shared by the rules (the projection, computed once).
+    cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)

@@ -29,6 +29,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     app.config.from_mapping(settings.as_mapping())
     app.config.update(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic announces every autogenerate plugin it loads; that is noise on each command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from service import models  # noqa: F401  (every table registered before migrations run)
     from service.errors import register_error_handlers

@@ -1,21 +1,26 @@
 """Imports every model so that Alembic and `db.metadata` see the whole schema."""
 
-from service.accounts.models import AccessToken, User
+from service.accounts.models import AccessToken, AccountToken, User
 from service.contacts.models import Contact, ContactRole, Role
+from service.notifications.models import Email
 from service.organizations.models import Delegation, Organization
 from service.requests.models import ChangeRequest, ChangeRequestItem
-from service.tickets.models import Ticket, TicketEvent
+from service.tickets.models import Ticket, TicketApproval, TicketComment, TicketEvent
 
 __all__ = [
     "AccessToken",
+    "AccountToken",
     "ChangeRequest",
     "ChangeRequestItem",
     "Contact",
     "ContactRole",
     "Delegation",
+    "Email",
     "Organization",
     "Role",
     "Ticket",
+    "TicketApproval",
+    "TicketComment",
     "TicketEvent",
     "User",
 ]

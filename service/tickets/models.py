@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.contacts.models import JSONType
@@ -74,6 +84,10 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     approvals_required: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     failure_code: Mapped[str | None] = mapped_column(String(50))
     failure_message: Mapped[str | None] = mapped_column(Text)
+    # Why staff rejected it or the requester cancelled it, as they wrote it.
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+    # Per contact deleted by the apply: which tables and fields were erased (never the values).
+    erasure_receipt: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -103,7 +117,36 @@ class TicketEvent(db.Model):  # type: ignore[name-defined]
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The organization the actor acted for: their own, or one that delegated to it.
+    actor_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     action: Mapped[str] = mapped_column(String(40))
     from_status: Mapped[str | None] = mapped_column(String(30))
     to_status: Mapped[str | None] = mapped_column(String(30))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class TicketComment(db.Model):  # type: ignore[name-defined]
+    """A comment as written. `internal` ones are for staff only; a `query` asks the customer."""
+
+    __tablename__ = "ticket_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    query: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketApproval(db.Model):  # type: ignore[name-defined]
+    """One staff member's approval; a ticket needing two (four eyes) needs two people."""
+
+    __tablename__ = "ticket_approvals"
+    __table_args__ = (UniqueConstraint("ticket_id", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""Flask CLI commands: `seed-demo` and `load-roles` (the `db` group comes from Flask-Migrate)."""
+"""Flask CLI commands: `seed-demo`, `load-roles`, `worker` (`db` comes from Flask-Migrate)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,35 @@ def register_cli(app: Flask) -> None:
         summary = seed(session=db.session(), password=current_app.config["DEMO_PASSWORD"])
         db.session.commit()
         click.echo(summary)
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
+    def worker(burst: bool) -> None:
+        """Run an RQ worker on every queue of the service (apply, email, maintenance).
+
+        At start it re-sends to Redis any work the database holds that Redis does not; while
+        running, the relay repeats that every minute (RQ's scheduler runs it).
+        """
+        from rq import Worker
+        from rq.serializers import JSONSerializer
+
+        from workers.context import use_app
+        from workers.queues import QUEUES, queue, redis_connection
+        from workers.relay import resend_pending, schedule_next
+
+        connection = redis_connection()
+        if connection is None:
+            raise click.ClickException(
+                "REDIS_URL is not set: jobs run in-process after each commit, so no worker is "
+                "needed. Set REDIS_URL to run jobs on RQ workers."
+            )
+        use_app(current_app._get_current_object())  # type: ignore[attr-defined]
+        resend_pending()
+        if not burst:
+            schedule_next()
+        rq_worker = Worker(
+            [queue(name, connection) for name in QUEUES],
+            connection=connection,
+            serializer=JSONSerializer,
+        )
+        rq_worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

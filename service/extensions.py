@@ -62,3 +62,18 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+        # Let SQLAlchemy, not the driver, say when a transaction begins (see below).
+        dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """On SQLite, every transaction takes the write lock up front (BEGIN IMMEDIATE).
+
+    A deferred transaction that read first and writes later fails at once with "database is
+    locked" when another writer committed in between; with IMMEDIATE, concurrent writers wait
+    their turn (busy_timeout) and then see the committed state, so conditional updates such as
+    `UPDATE tickets ... WHERE status = 'open'` decide races exactly as on PostgreSQL.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

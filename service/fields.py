@@ -52,3 +52,12 @@ class SafeText(fields.String):
             if char not in allowed and unicodedata.category(char) in {"Cc", "Cs"}:
                 raise ValidationError("Control characters are not allowed here.")
         return text
+
+
+class StrictBool(fields.Boolean):
+    """A JSON boolean: `true` or `false`, not 1, "yes" or "true"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

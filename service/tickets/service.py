@@ -1,18 +1,38 @@
-"""Tickets: opening one around a request, finding the unfinished one, recording events."""
+"""Tickets: opening one, who may see and act on it, and every action staff and customers take.
+
+Status changes go through `service.tickets.workflow.transition`; the emails each action calls
+for are decided in `service.notifications.service`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
-from service.errors import Conflict
+from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from service.models_base import utcnow
+from service.notifications import service as notify
+from service.organizations import service as org_service
 from service.requests.models import ChangeRequest
-from service.tickets.models import UNFINISHED_STATUSES, Ticket, TicketEvent, TicketStatus
+from service.tickets.models import (
+    FINAL_STATUSES,
+    UNFINISHED_STATUSES,
+    Ticket,
+    TicketApproval,
+    TicketComment,
+    TicketStatus,
+    parse_reference,
+)
+from service.tickets.workflow import InvalidTransition, record_event, transition
+from workers.queues import Work, after_commit
+
+VIEW_TICKETS = "tickets:view"
+COMMENT_TICKETS = "tickets:comment"
 
 
 def unfinished_query(*, org_id: int, kind: str) -> Select[tuple[Ticket]]:
@@ -46,37 +66,255 @@ def open_ticket(*, session: Session, request: ChangeRequest, actor: Actor) -> Ti
             "wait for it to finish or cancel it first.",
             code="request_pending",
         ) from exc
-    record_event(
+    event = record_event(
         session=session,
         ticket=ticket,
         actor_id=actor.user.id,
+        actor_organization_id=actor.organization.id,
         action="opened",
-        from_status=None,
         to_status=TicketStatus.OPEN,
         detail={"change_request_id": request.id},
+    )
+    notify.ticket_opened(session=session, ticket=ticket, event=event)
+    return ticket
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the actor may do with one ticket."""
+
+    ticket: Ticket
+    actor: Actor
+    is_requester: bool
+    manages: bool
+
+    @property
+    def is_staff(self) -> bool:
+        return self.actor.is_staff
+
+
+def get_for_actor(*, session: Session, reference: str, actor: Actor) -> Access:
+    """The ticket behind a reference, as the actor may see it: 404 when it is not theirs."""
+    ticket_id = parse_reference(reference)
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None:
+        raise NotFound("No such ticket.", code="ticket_not_found")
+    if actor.is_staff:
+        return Access(ticket, actor, is_requester=False, manages=False)
+    visible_orgs = {actor.organization.id} | org_service.delegated_org_ids(
+        session=session, actor=actor
+    )
+    if ticket.organization_id not in visible_orgs:
+        raise NotFound("No such ticket.", code="ticket_not_found")
+    is_requester = ticket.requester_id == actor.user.id
+    manages = actor.can(org_service.MANAGE)
+    if not (is_requester or manages or actor.can(VIEW_TICKETS)):
+        raise Forbidden("Your roles do not let you see this organization's tickets.")
+    return Access(ticket, actor, is_requester=is_requester, manages=manages)
+
+
+def _acting_org(access: Access) -> int:
+    return access.actor.organization.id
+
+
+def _require_staff(access: Access, what: str) -> None:
+    if not access.is_staff:
+        raise Forbidden(f"Only the vendor's staff may {what}.")
+
+
+def comment(
+    *, session: Session, access: Access, body: str, internal: bool, query: bool
+) -> TicketComment:
+    """Add a comment. A staff `query` asks the customer; a customer's answer reopens the ticket."""
+    ticket, actor = access.ticket, access.actor
+    if (internal or query) and not access.is_staff:
+        raise Forbidden("Only the vendor's staff may write internal notes or ask questions.")
+    if not access.is_staff and not (
+        access.is_requester or access.manages or actor.can(COMMENT_TICKETS)
+    ):
+        raise Forbidden("Your roles do not let you comment on this organization's tickets.")
+    if internal and query:
+        raise Unprocessable(
+            "A question is shown to the customer; it cannot also be internal.",
+            code="invalid_field",
+        )
+    if query and ticket.status not in (TicketStatus.OPEN, TicketStatus.AWAITING_CUSTOMER):
+        raise InvalidTransition(
+            f"The ticket is {ticket.status.value}; questions can be asked only while it is open."
+        )
+    note = TicketComment(
+        ticket_id=ticket.id,
+        author_id=actor.user.id,
+        author_organization_id=actor.organization.id,
+        body=body,
+        internal=internal,
+        query=query,
+        created_at=utcnow(),
+    )
+    session.add(note)
+    session.flush()
+    detail = {"comment_id": note.id}
+    if query and ticket.status == TicketStatus.OPEN:
+        event = transition(
+            session=session,
+            ticket=ticket,
+            action="query",
+            actor_id=actor.user.id,
+            actor_organization_id=_acting_org(access),
+            detail=detail,
+        )
+    elif not access.is_staff and ticket.status == TicketStatus.AWAITING_CUSTOMER:
+        event = transition(
+            session=session,
+            ticket=ticket,
+            action="reply",
+            actor_id=actor.user.id,
+            actor_organization_id=_acting_org(access),
+            detail=detail,
+        )
+    else:
+        event = record_event(
+            session=session,
+            ticket=ticket,
+            actor_id=actor.user.id,
+            actor_organization_id=_acting_org(access),
+            action="internal_note" if internal else ("query" if query else "commented"),
+            detail=detail,
+        )
+    if query:
+        notify.staff_query(session=session, ticket=ticket, event=event, comment=note)
+    elif not access.is_staff:
+        notify.customer_comment(session=session, ticket=ticket, event=event, comment=note)
+    return note
+
+
+def assign(*, session: Session, access: Access, assignee_email: str | None) -> Ticket:
+    """Give the ticket to a staff member (or to nobody)."""
+    _require_staff(access, "assign tickets")
+    ticket = access.ticket
+    if ticket.status in FINAL_STATUSES:
+        raise InvalidTransition(f"The ticket is {ticket.status.value}; it cannot be assigned now.")
+    assignee_id = None
+    if assignee_email is not None:
+        assignee_id = session.scalar(
+            select(User.id).where(
+                func.lower(User.email) == assignee_email.strip().lower(),
+                User.is_staff.is_(True),
+                User.status == UserStatus.ACTIVE,
+            )
+        )
+        if assignee_id is None:
+            raise Unprocessable(
+                "Tickets can be assigned only to an active staff member.",
+                code="unknown_assignee",
+            )
+    ticket.assignee_id = assignee_id
+    ticket.updated_at = utcnow()
+    record_event(
+        session=session,
+        ticket=ticket,
+        actor_id=access.actor.user.id,
+        actor_organization_id=_acting_org(access),
+        action="assigned",
+        detail={"assignee_id": assignee_id},
     )
     return ticket
 
 
-def record_event(
-    *,
-    session: Session,
-    ticket: Ticket,
-    actor_id: int | None,
-    action: str,
-    from_status: TicketStatus | None,
-    to_status: TicketStatus | None,
-    detail: dict[str, Any] | None = None,
-) -> TicketEvent:
-    """Append one event; `detail` holds ids only, never personal data."""
-    event = TicketEvent(
-        ticket_id=ticket.id,
-        at=utcnow(),
-        actor_id=actor_id,
-        action=action,
-        from_status=from_status.value if from_status else None,
-        to_status=to_status.value if to_status else None,
-        detail=detail or {},
+def approve(*, session: Session, access: Access) -> bool:
+    """Record the staff member's approval; True when it was the last one needed and applies."""
+    _require_staff(access, "approve tickets")
+    ticket, actor = access.ticket, access.actor
+    if ticket.status != TicketStatus.OPEN:
+        raise InvalidTransition(f"The ticket is {ticket.status.value}; it cannot be approved now.")
+    already = session.scalar(
+        select(TicketApproval.id).where(
+            TicketApproval.ticket_id == ticket.id, TicketApproval.staff_id == actor.user.id
+        )
     )
-    session.add(event)
-    return event
+    if already is not None:
+        raise Conflict(
+            "You have already approved this ticket; another staff member must approve it too.",
+            code="already_approved",
+        )
+    session.add(TicketApproval(ticket_id=ticket.id, staff_id=actor.user.id, at=utcnow()))
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("You have already approved this ticket.", code="already_approved") from exc
+    count = session.scalar(
+        select(func.count())
+        .select_from(TicketApproval)
+        .where(TicketApproval.ticket_id == ticket.id)
+    )
+    if (count or 0) < ticket.approvals_required:
+        record_event(
+            session=session,
+            ticket=ticket,
+            actor_id=actor.user.id,
+            actor_organization_id=_acting_org(access),
+            action="approval_recorded",
+            detail={"approvals": count, "required": ticket.approvals_required},
+        )
+        return False
+    transition(
+        session=session,
+        ticket=ticket,
+        action="approve",
+        actor_id=actor.user.id,
+        actor_organization_id=_acting_org(access),
+    )
+    after_commit(session, Work("apply", ticket.id))
+    return True
+
+
+def reject(*, session: Session, access: Access, reason: str) -> Ticket:
+    """Refuse the request, with the reason the requester will read."""
+    _require_staff(access, "reject tickets")
+    ticket = access.ticket
+    event = transition(
+        session=session,
+        ticket=ticket,
+        action="reject",
+        actor_id=access.actor.user.id,
+        actor_organization_id=_acting_org(access),
+        resolution_reason=reason,
+    )
+    notify.rejected(session=session, ticket=ticket, event=event)
+    return ticket
+
+
+def cancel(*, session: Session, access: Access, reason: str | None) -> Ticket:
+    """Withdraw the request: its requester, or an admin of the organization, may."""
+    if access.is_staff:
+        raise Forbidden("Staff reject tickets; cancelling is for the customer.")
+    if not (access.is_requester or access.manages):
+        raise Forbidden("Only the requester or an admin of the organization may cancel it.")
+    ticket = access.ticket
+    event = transition(
+        session=session,
+        ticket=ticket,
+        action="cancel",
+        actor_id=access.actor.user.id,
+        actor_organization_id=_acting_org(access),
+        resolution_reason=reason,
+    )
+    notify.cancelled(session=session, ticket=ticket, event=event)
+    return ticket
+
+
+def retry(*, session: Session, access: Access) -> Ticket:
+    """Apply a failed ticket again."""
+    _require_staff(access, "retry tickets")
+    ticket = access.ticket
+    transition(
+        session=session,
+        ticket=ticket,
+        action="retry",
+        actor_id=access.actor.user.id,
+        actor_organization_id=_acting_org(access),
+        failure_code=None,
+        failure_message=None,
+    )
+    after_commit(session, Work("apply", ticket.id))
+    return ticket

@@ -1,0 +1,135 @@
+"""Who is told what about each ticket event: every email the service sends is decided here.
+
+Each function records `Email` rows in the caller's transaction (with the event that calls for
+them) and asks for their delivery after commit. Rendering happens at delivery, from
+templates/emails/, so no rendered personal data waits in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.models import User, UserStatus
+from service.notifications.models import Email
+from service.tickets.models import Ticket, TicketComment, TicketEvent
+from workers.queues import Work, after_commit
+
+Recipient = tuple[str, int | None]  # (address, user id or None for a shared mailbox)
+
+
+def ticket_opened(*, session: Session, ticket: Ticket, event: TicketEvent) -> None:
+    """A new ticket: the requester gets a receipt, the review queue a heads-up."""
+    recipients = [*_users(session, [ticket.requester_id]), _staff_mailbox()]
+    _record(session, ticket, event, "ticket_raised", recipients)
+
+
+def staff_query(
+    *, session: Session, ticket: Ticket, event: TicketEvent, comment: TicketComment
+) -> None:
+    """Staff asked the customer something: the requester must answer."""
+    _record(
+        session,
+        ticket,
+        event,
+        "ticket_query",
+        _users(session, [ticket.requester_id]),
+        comment_id=comment.id,
+    )
+
+
+def customer_comment(
+    *, session: Session, ticket: Ticket, event: TicketEvent, comment: TicketComment
+) -> None:
+    """The customer wrote: the assignee is told, or the review queue when nobody is assigned."""
+    recipients = _users(session, [ticket.assignee_id]) if ticket.assignee_id else []
+    _record(
+        session,
+        ticket,
+        event,
+        "customer_reply",
+        recipients or [_staff_mailbox()],
+        comment_id=comment.id,
+    )
+
+
+def cancelled(*, session: Session, ticket: Ticket, event: TicketEvent) -> None:
+    ids = [ticket.requester_id] + ([ticket.assignee_id] if ticket.assignee_id else [])
+    _record(session, ticket, event, "ticket_cancelled", _users(session, ids))
+
+
+def rejected(*, session: Session, ticket: Ticket, event: TicketEvent) -> None:
+    _record(session, ticket, event, "ticket_rejected", _users(session, [ticket.requester_id]))
+
+
+def implemented(
+    *, session: Session, ticket: Ticket, event: TicketEvent, extra_user_ids: Iterable[int] = ()
+) -> None:
+    """The batch is applied: the requester (and any holders of roles that ask for it)."""
+    ids = [ticket.requester_id, *extra_user_ids]
+    _record(session, ticket, event, "ticket_implemented", _users(session, ids))
+
+
+def apply_failed(*, session: Session, ticket: Ticket, event: TicketEvent) -> None:
+    _record(session, ticket, event, "apply_failed", [_staff_mailbox()])
+
+
+def welcome(*, session: Session, ticket: Ticket, event: TicketEvent, user: User) -> None:
+    """A new contact's account: the activation link is made when the email is rendered."""
+    if user.email:
+        _record(session, ticket, event, "welcome", [(user.email, user.id)], user_id=user.id)
+
+
+def _staff_mailbox() -> Recipient:
+    return (current_app.config["STAFF_NOTIFICATION_ADDRESS"], None)
+
+
+def _users(session: Session, user_ids: Iterable[int | None]) -> list[Recipient]:
+    """The addresses of these accounts, skipping purged ones; in the order given."""
+    wanted = [uid for uid in dict.fromkeys(user_ids) if uid is not None]
+    if not wanted:
+        return []
+    found = dict(
+        session.execute(
+            select(User.id, User.email).where(
+                User.id.in_(wanted), User.status != UserStatus.ARCHIVED, User.email.is_not(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return [(str(found[uid]), uid) for uid in wanted if uid in found]
+
+
+def _record(
+    session: Session,
+    ticket: Ticket,
+    event: TicketEvent,
+    template: str,
+    recipients: Iterable[Recipient],
+    **context: Any,
+) -> list[Email]:
+    emails = []
+    seen: set[str] = set()
+    for address, user_id in recipients:
+        if address.lower() in seen:
+            continue
+        seen.add(address.lower())
+        email = Email(
+            ticket_id=ticket.id,
+            event_id=event.id,
+            template=template,
+            recipient=address,
+            recipient_user_id=user_id,
+            context={"ticket_id": ticket.id, **context},
+        )
+        session.add(email)
+        emails.append(email)
+    session.flush()
+    for email in emails:
+        after_commit(session, Work("email", email.id))
+    return emails

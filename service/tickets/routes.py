@@ -1,0 +1,118 @@
+"""`/api/tickets`: the queue, one ticket, comments and the review actions. Thin: see service.py."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from service.accounts.routes import current_actor, load_actor
+from service.extensions import db
+from service.tickets import service as tickets_service
+from service.tickets import views
+from service.tickets.schemas import (
+    AssignIn,
+    CancelIn,
+    CommentIn,
+    CommentOut,
+    EmptyIn,
+    QueueOut,
+    QueueQuery,
+    RejectIn,
+    TicketOut,
+)
+
+blp = Blueprint("tickets", __name__, description="Tickets: the review queue and its actions")
+blp.before_request(load_actor)
+
+
+def _access(reference: str) -> tickets_service.Access:
+    return tickets_service.get_for_actor(
+        session=db.session(), reference=reference, actor=current_actor()
+    )
+
+
+def _detail(access: tickets_service.Access) -> dict:
+    return views.detail(session=db.session(), access=access)
+
+
+@blp.get("/tickets")
+@blp.arguments(QueueQuery, location="query", as_kwargs=False)
+@blp.response(200, QueueOut)
+def queue(filters):
+    """The queue: staff see every ticket, customer admins their organizations' only."""
+    return views.list_tickets(session=db.session(), actor=current_actor(), filters=filters)
+
+
+@blp.get("/tickets/<reference>")
+@blp.response(200, TicketOut)
+def get_ticket(reference):
+    """One ticket: the batch as readable lines, warnings, comments and the event timeline."""
+    return _detail(_access(reference))
+
+
+@blp.post("/tickets/<reference>/comments")
+@blp.arguments(CommentIn)
+@blp.response(201, CommentOut)
+def add_comment(payload, reference):
+    """Comment; staff may ask a `query` (→ awaiting_customer) or write an `internal` note."""
+    access = _access(reference)
+    note = tickets_service.comment(session=db.session(), access=access, **payload)
+    db.session.commit()
+    return next(c for c in _detail(access)["comments"] if c["id"] == note.id)
+
+
+@blp.post("/tickets/<reference>/assign")
+@blp.arguments(AssignIn)
+@blp.response(200, TicketOut)
+def assign(payload, reference):
+    """Give the ticket to a staff member, or to nobody with `null` (staff)."""
+    access = _access(reference)
+    tickets_service.assign(session=db.session(), access=access, assignee_email=payload["assignee"])
+    db.session.commit()
+    return _detail(access)
+
+
+@blp.post("/tickets/<reference>/approve")
+@blp.arguments(EmptyIn, required=False)
+@blp.response(202, TicketOut)
+@blp.alt_response(200, description="Approval recorded; another staff member must approve too")
+def approve(payload, reference):
+    """Approve (staff). 202 when the apply job is queued; 200 while a second approval is due."""
+    access = _access(reference)
+    applies = tickets_service.approve(session=db.session(), access=access)
+    db.session.commit()
+    return _detail(access), 202 if applies else 200
+
+
+@blp.post("/tickets/<reference>/reject")
+@blp.arguments(RejectIn)
+@blp.response(200, TicketOut)
+def reject(payload, reference):
+    """Reject with a reason the requester will read (staff)."""
+    access = _access(reference)
+    tickets_service.reject(session=db.session(), access=access, reason=payload["reason"])
+    db.session.commit()
+    return _detail(access)
+
+
+@blp.post("/tickets/<reference>/cancel")
+@blp.arguments(CancelIn, required=False)
+@blp.response(200, TicketOut)
+def cancel(payload, reference):
+    """Withdraw the request (the requester or an admin of the organization)."""
+    access = _access(reference)
+    tickets_service.cancel(
+        session=db.session(), access=access, reason=(payload or {}).get("reason")
+    )
+    db.session.commit()
+    return _detail(access)
+
+
+@blp.post("/tickets/<reference>/retry")
+@blp.arguments(EmptyIn, required=False)
+@blp.response(202, TicketOut)
+def retry(payload, reference):
+    """Apply a failed ticket again (staff)."""
+    access = _access(reference)
+    tickets_service.retry(session=db.session(), access=access)
+    db.session.commit()
+    return _detail(access)

@@ -1,0 +1,187 @@
+"""Shapes of ticket input (queue filters, comments, actions) and output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+
+from service.fields import CodedMessage, SafeText, StrictBool
+from service.requests.schemas import FindingOut
+from service.tickets.models import TicketStatus
+from service.tickets.views import SORTS, QueueFilters
+
+COMMENT_MAX = 10_000
+REASON_MAX = 2_000
+
+
+class StatusList(fields.String):
+    """`status=open,awaiting_customer`: one or more statuses, comma-separated."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        statuses = []
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            try:
+                statuses.append(TicketStatus(part))
+            except ValueError as exc:
+                allowed = ", ".join(s.value for s in TicketStatus)
+                raise ValidationError(f"Unknown status. Use one of: {allowed}.") from exc
+        return tuple(statuses)
+
+
+class QueueQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = StatusList(load_default=())
+    organization = SafeText(validate=validate.Length(max=63))
+    assignee = SafeText(validate=validate.Length(max=254))
+    q = SafeText(validate=validate.Length(max=200))
+    sort = fields.String(load_default="created_at", validate=validate.OneOf(list(SORTS)))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+    @post_load
+    def _filters(self, data: dict[str, Any], **kwargs: Any) -> QueueFilters:
+        return QueueFilters(
+            statuses=data["status"],
+            organization=data.get("organization") or None,
+            assignee=data.get("assignee") or None,
+            q=(data.get("q") or "").strip() or None,
+            sort=data["sort"],
+            page=data["page"],
+            per_page=data["per_page"],
+        )
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError(CodedMessage("Write something.", "missing_field"))
+
+
+class CommentIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    body = SafeText(
+        multiline=True, required=True, validate=[validate.Length(max=COMMENT_MAX), _not_blank]
+    )
+    internal = StrictBool(load_default=False)
+    query = StrictBool(load_default=False)
+
+
+class AssignIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    assignee = SafeText(required=True, allow_none=True, validate=validate.Length(max=254))
+
+
+class RejectIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = SafeText(
+        multiline=True, required=True, validate=[validate.Length(max=REASON_MAX), _not_blank]
+    )
+
+
+class CancelIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = SafeText(
+        multiline=True, allow_none=True, load_default=None, validate=validate.Length(max=REASON_MAX)
+    )
+
+
+class EmptyIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class QueueItemOut(Schema):
+    reference = fields.String()
+    status = fields.String()
+    organization = fields.String()
+    organization_name = fields.String()
+    acting_organization = fields.String(allow_none=True)
+    requester = fields.String()
+    assignee = fields.String(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+    url = fields.String()
+
+
+class QueueOut(Schema):
+    items = fields.List(fields.Nested(QueueItemOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class ChangeLineOut(Schema):
+    position = fields.Integer()
+    op = fields.String()
+    contact_id = fields.Integer(allow_none=True)
+    ref = fields.String(allow_none=True)
+    contact = fields.String()
+    summary = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+
+
+class CommentOut(Schema):
+    id = fields.Integer()
+    author = fields.String()
+    author_organization = fields.String(allow_none=True)
+    body = fields.String()
+    internal = fields.Boolean()
+    query = fields.Boolean()
+    created_at = fields.String()
+
+
+class EventOut(Schema):
+    at = fields.String()
+    actor = fields.String()
+    action = fields.String()
+    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
+    to = fields.String(allow_none=True)
+
+
+class ApprovalOut(Schema):
+    by = fields.String()
+    at = fields.String()
+
+
+class FailureOut(Schema):
+    code = fields.String()
+    message = fields.String(allow_none=True)
+
+
+class TicketOut(Schema):
+    reference = fields.String()
+    url = fields.String()
+    status = fields.String()
+    organization = fields.String()
+    organization_name = fields.String()
+    acting_organization = fields.String(allow_none=True)
+    requester = fields.String()
+    assignee = fields.String(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+    request_comment = fields.String(allow_none=True)
+    base_version = fields.Integer(allow_none=True)
+    changes = fields.List(fields.Nested(ChangeLineOut))
+    warnings = fields.List(fields.Nested(FindingOut))
+    comments = fields.List(fields.Nested(CommentOut))
+    events = fields.List(fields.Nested(EventOut))
+    approvals_required = fields.Integer()
+    approvals = fields.List(fields.Nested(ApprovalOut))
+    resolution_reason = fields.String(allow_none=True)
+    failure = fields.Nested(FailureOut, allow_none=True)
+    erasure_receipt = fields.List(fields.Dict(), allow_none=True)

@@ -1,0 +1,130 @@
+"""The ticket state machine: every status change goes through `transition`.
+
+```
+open ⇄ awaiting_customer        (staff query ⇄ customer reply)
+open → approved → applying → implemented
+                       ↘ failed → approved (retry) | rejected
+open | awaiting_customer → cancelled | rejected
+```
+
+A transition is one conditional `UPDATE … WHERE id = ? AND status IN (…)`; a row count of 0
+means someone else moved the ticket first. That decides races without row locks, so it holds
+on SQLite (which ignores FOR UPDATE) as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from service.errors import Conflict
+from service.models_base import utcnow
+from service.tickets.models import Ticket, TicketEvent, TicketStatus
+
+S = TicketStatus
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[TicketStatus]
+    target: TicketStatus
+    verb: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "query": Transition(frozenset({S.OPEN}), S.AWAITING_CUSTOMER, "asked about"),
+    "reply": Transition(frozenset({S.AWAITING_CUSTOMER}), S.OPEN, "answered"),
+    "approve": Transition(frozenset({S.OPEN}), S.APPROVED, "approved"),
+    "start_apply": Transition(frozenset({S.APPROVED}), S.APPLYING, "applied"),
+    "implement": Transition(frozenset({S.APPLYING}), S.IMPLEMENTED, "marked implemented"),
+    "fail": Transition(frozenset({S.APPROVED, S.APPLYING}), S.FAILED, "marked failed"),
+    "retry": Transition(frozenset({S.FAILED}), S.APPROVED, "retried"),
+    "reject": Transition(
+        frozenset({S.OPEN, S.AWAITING_CUSTOMER, S.FAILED}), S.REJECTED, "rejected"
+    ),
+    "cancel": Transition(frozenset({S.OPEN, S.AWAITING_CUSTOMER}), S.CANCELLED, "cancelled"),
+}
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+def allowed(action: str, status: TicketStatus) -> bool:
+    return status in TRANSITIONS[action].sources
+
+
+def transition(
+    *,
+    session: Session,
+    ticket: Ticket,
+    action: str,
+    actor_id: int | None,
+    actor_organization_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    **changes: Any,
+) -> TicketEvent:
+    """Move the ticket by `action`, with any other column `changes`, and record the event.
+
+    Raises 409 `invalid_transition`, naming the current status, when the ticket is not (or no
+    longer) in a status the action starts from.
+    """
+    step = TRANSITIONS[action]
+    now = utcnow()
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status.in_(step.sources))
+        .values(status=step.target, updated_at=now, **changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        current = session.scalar(select(Ticket.status).where(Ticket.id == ticket.id))
+        raise InvalidTransition(
+            f"The ticket is {current.value if current else 'gone'}; it cannot be {step.verb} now."
+        )
+    previous = ticket.status
+    set_committed_value(ticket, "status", step.target)
+    set_committed_value(ticket, "updated_at", now)
+    for name, value in changes.items():
+        set_committed_value(ticket, name, value)
+    return record_event(
+        session=session,
+        ticket=ticket,
+        action=action,
+        actor_id=actor_id,
+        actor_organization_id=actor_organization_id,
+        from_status=previous,
+        to_status=step.target,
+        detail=detail,
+    )
+
+
+def record_event(
+    *,
+    session: Session,
+    ticket: Ticket,
+    action: str,
+    actor_id: int | None,
+    actor_organization_id: int | None = None,
+    from_status: TicketStatus | None = None,
+    to_status: TicketStatus | None = None,
+    detail: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """Append one event; `detail` holds ids only, never personal data."""
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=utcnow(),
+        actor_id=actor_id,
+        actor_organization_id=actor_organization_id,
+        action=action,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value if to_status else None,
+        detail=detail or {},
+    )
+    session.add(event)
+    session.flush()
+    return event

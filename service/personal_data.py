@@ -28,7 +28,7 @@ PERSONAL: dict[str, frozenset[str]] = {
     "users": frozenset({"email", "password_hash"}),
     "access_tokens": frozenset({"token_hash"}),
     "account_tokens": frozenset({"token_hash"}),
-    "change_request_items": frozenset({"payload"}),
+    "change_request_items": frozenset({"payload", "before"}),
     "emails": frozenset({"recipient"}),
 }
 
@@ -135,7 +135,7 @@ def _items(session: Session, contact_id: int, user_ids: list[int], emails: list[
         session.execute(
             update(ChangeRequestItem)
             .where(ChangeRequestItem.id == item_id)
-            .values(payload={"op": op, "contact_id": contact_id, "erased": True})
+            .values(payload={"op": op, "contact_id": contact_id, "erased": True}, before=None)
             .execution_options(synchronize_session=False)
         )
     return len(rows)

@@ -88,6 +88,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_emails_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_emails_ticket_id'), ['ticket_id'], unique=False)
 
+    with op.batch_alter_table('change_request_items', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('before', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
+
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('actor_organization_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_ticket_events_actor_organization_id_organizations'), 'organizations', ['actor_organization_id'], ['id'])
@@ -104,6 +107,9 @@ def downgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_column('erasure_receipt')
         batch_op.drop_column('resolution_reason')
+
+    with op.batch_alter_table('change_request_items', schema=None) as batch_op:
+        batch_op.drop_column('before')
 
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_ticket_events_actor_organization_id_organizations'), type_='foreignkey')

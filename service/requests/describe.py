@@ -82,8 +82,7 @@ def _line(
     elif op == "update_contact":
         fields = payload.get("fields", {})
         line["summary"] = f"Change {', '.join(_label(k) for k in fields)} of {who}"
-        if contact is not None and contact.status != ContactStatus.ARCHIVED:
-            line["before"] = {k: getattr(contact, k) for k in fields}
+        line["before"] = item.before
         line["after"] = dict(fields)
     elif op == "grant_role":
         line["summary"] = f"Grant {role} to {who}"

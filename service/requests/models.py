@@ -48,3 +48,5 @@ class ChangeRequestItem(db.Model):  # type: ignore[name-defined]
     role_code: Mapped[str | None] = mapped_column(String(50))
     target_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The values an update_contact item replaces, as they were when the batch was submitted.
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -210,6 +210,15 @@ def _store_items(*, session: Session, request: ChangeRequest, ctx: CheckContext)
                 "role_code": item.get("role"),
                 "target_organization_id": target.id if target else None,
                 "payload": dict(item),
+                "before": _before(ctx, item),
             }
         )
     session.execute(insert(ChangeRequestItem.__table__), rows)
+
+
+def _before(ctx: CheckContext, item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an update replaces, kept so the ticket shows before → after once applied."""
+    if item["op"] != "update_contact":
+        return None
+    contact = ctx.roster.get(item["contact_id"])
+    return {name: contact.fields.get(name) for name in item["fields"]} if contact else None

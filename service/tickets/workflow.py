@@ -32,21 +32,28 @@ S = TicketStatus
 class Transition:
     sources: frozenset[TicketStatus]
     target: TicketStatus
-    verb: str
+    verb: str  # for the 409 message: "it cannot be <verb> now"
+    event: str  # the action recorded in the event log
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "query": Transition(frozenset({S.OPEN}), S.AWAITING_CUSTOMER, "asked about"),
-    "reply": Transition(frozenset({S.AWAITING_CUSTOMER}), S.OPEN, "answered"),
-    "approve": Transition(frozenset({S.OPEN}), S.APPROVED, "approved"),
-    "start_apply": Transition(frozenset({S.APPROVED}), S.APPLYING, "applied"),
-    "implement": Transition(frozenset({S.APPLYING}), S.IMPLEMENTED, "marked implemented"),
-    "fail": Transition(frozenset({S.APPROVED, S.APPLYING}), S.FAILED, "marked failed"),
-    "retry": Transition(frozenset({S.FAILED}), S.APPROVED, "retried"),
-    "reject": Transition(
-        frozenset({S.OPEN, S.AWAITING_CUSTOMER, S.FAILED}), S.REJECTED, "rejected"
+    "query": Transition(frozenset({S.OPEN}), S.AWAITING_CUSTOMER, "asked about", "queried"),
+    "reply": Transition(frozenset({S.AWAITING_CUSTOMER}), S.OPEN, "answered", "replied"),
+    "approve": Transition(frozenset({S.OPEN}), S.APPROVED, "approved", "approved"),
+    "start_apply": Transition(frozenset({S.APPROVED}), S.APPLYING, "applied", "apply_started"),
+    "implement": Transition(
+        frozenset({S.APPLYING}), S.IMPLEMENTED, "marked implemented", "implemented"
     ),
-    "cancel": Transition(frozenset({S.OPEN, S.AWAITING_CUSTOMER}), S.CANCELLED, "cancelled"),
+    "fail": Transition(
+        frozenset({S.APPROVED, S.APPLYING}), S.FAILED, "marked failed", "apply_failed"
+    ),
+    "retry": Transition(frozenset({S.FAILED}), S.APPROVED, "retried", "retried"),
+    "reject": Transition(
+        frozenset({S.OPEN, S.AWAITING_CUSTOMER, S.FAILED}), S.REJECTED, "rejected", "rejected"
+    ),
+    "cancel": Transition(
+        frozenset({S.OPEN, S.AWAITING_CUSTOMER}), S.CANCELLED, "cancelled", "cancelled"
+    ),
 }
 
 
@@ -94,7 +101,7 @@ def transition(
     return record_event(
         session=session,
         ticket=ticket,
-        action=action,
+        action=step.event,
         actor_id=actor_id,
         actor_organization_id=actor_organization_id,
         from_status=previous,

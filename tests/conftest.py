@@ -8,6 +8,7 @@ so every run also proves that `db upgrade` builds what the models describe.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from service.config import TestConfig
 from service.contacts.service import load_catalog_file
 from service.extensions import db
 from tests.factories import Factory
+from workers.queues import redis_connection
 
 ON_POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")
 
@@ -54,7 +56,7 @@ def _table_names() -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _clean_database(app: Flask) -> Iterator[None]:
-    """Each test starts from empty tables and the default role catalog."""
+    """Each test starts from empty tables, the default role catalog, no jobs and no emails."""
     with app.app_context():
         names = _table_names()
         with db.engine.begin() as connection:
@@ -67,6 +69,10 @@ def _clean_database(app: Flask) -> Iterator[None]:
         load_catalog_file(session=db.session)
         db.session.commit()
         db.session.remove()
+        connection = redis_connection()
+        if connection is not None:
+            connection.flushdb()
+    shutil.rmtree(app.config["OUTBOX_DIR"], ignore_errors=True)
     yield
 
 

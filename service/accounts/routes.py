@@ -7,7 +7,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from service.accounts import service as accounts_service
-from service.accounts.schemas import MeOut, TokenIn, TokenOut
+from service.accounts.activation import set_password
+from service.accounts.models import TokenPurpose
+from service.accounts.schemas import ActivatedOut, ActivateIn, MeOut, TokenIn, TokenOut
 from service.accounts.service import Actor
 from service.extensions import db
 from service.models_base import isoformat
@@ -47,6 +49,24 @@ def issue_token(payload):
     )
     db.session.commit()
     return {"token": token, "expires_at": isoformat(expires_at)}
+
+
+@public_blp.post("/activate")
+@public_blp.arguments(ActivateIn)
+@public_blp.response(200, ActivatedOut)
+@public_blp.alt_response(410, description="`token_invalid`: expired, used or superseded link")
+@public_blp.alt_response(422, description="`weak_password`, every reason in `errors`")
+@public_blp.doc(security=[])
+def activate(payload):
+    """Set the first password of an invited account with the token from its welcome email."""
+    user = set_password(
+        session=db.session(),
+        token=payload["token"],
+        password=payload["password"],
+        purpose=TokenPurpose.ACTIVATION,
+    )
+    db.session.commit()
+    return {"email": user.email, "status": user.status.value}
 
 
 @blp.get("/me")

@@ -25,3 +25,16 @@ class MeOut(Schema):
     staff = fields.Boolean()
     organization = fields.String()
     manages = fields.List(fields.String())
+
+
+class ActivateIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class ActivatedOut(Schema):
+    email = fields.String()
+    status = fields.String()

@@ -1,0 +1,50 @@
+"""Running queued jobs in tests: a real RQ burst worker when Redis is configured.
+
+On the SQLite run (REDIS_URL unset) jobs already ran in-process after each commit; on the
+PostgreSQL run they wait in Redis until `run_jobs` works them off with a real RQ worker.
+"""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+from flask import Flask
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from workers.queues import QUEUES, queue, redis_connection
+
+
+def run_jobs(app: Flask) -> None:
+    with app.app_context():
+        connection = redis_connection()
+        if connection is None:
+            return
+        worker = SimpleWorker(
+            [queue(name, connection) for name in QUEUES],
+            connection=connection,
+            serializer=JSONSerializer,
+        )
+        worker.work(burst=True, logging_level="WARNING")
+
+
+def outbox(app: Flask) -> list[EmailMessage]:
+    """Every email delivered to the outbox folder so far (SMTP unset), oldest first."""
+    run_jobs(app)
+    folder = Path(app.config["OUTBOX_DIR"])
+    if not folder.exists():
+        return []
+    parser = BytesParser(policy=policy.default)
+    return [parser.parsebytes(path.read_bytes()) for path in sorted(folder.glob("*.eml"))]  # type: ignore[misc]
+
+
+def bodies(message: EmailMessage) -> str:
+    """Subject, text and HTML of one email, as one string to search."""
+    parts = [str(message["Subject"])]
+    for part in message.walk():
+        if part.get_content_type() in ("text/plain", "text/html"):
+            parts.append(part.get_content())
+    return "\n".join(parts)

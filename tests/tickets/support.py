@@ -1,0 +1,41 @@
+"""Raising tickets on the demo data, and who is who in the ticket tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+STAFF = "staff@vendor.example"
+STAFF2 = "staff2@vendor.example"
+REQUESTER = "admin@acme.example"
+OTHER_ADMIN = "frank.fischer@acme.example"  # cust_admin of acme, not the requester
+NO_MANAGE = "boris.banks@acme.example"  # acme's financial contact: no ticket permissions
+OUTSIDER = "admin@buyco.example"  # admin of another organization
+
+
+def new_contact(ref: str = "n1", email: str = "nia.new@acme.example") -> dict[str, Any]:
+    return {
+        "op": "add_contact",
+        "ref": ref,
+        "contact": {"salutation": "Ms", "first_name": "Nia", "last_name": "New", "email": email},
+        "roles": ["technical"],
+    }
+
+
+def raise_ticket(
+    client: FlaskClient,
+    headers: dict[str, str],
+    changes: list[dict[str, Any]] | None = None,
+    org: str = "acme",
+) -> str:
+    """Submit a valid batch at the roster's current version; the new ticket's reference."""
+    version = client.get(f"/api/orgs/{org}/contacts", headers=headers).get_json()["version"]
+    response = client.post(
+        f"/api/orgs/{org}/change-requests",
+        json={"base_version": version, "changes": changes or [new_contact()]},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    reference: str = response.get_json()["ticket"]["reference"]
+    return reference

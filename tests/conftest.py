@@ -23,6 +23,7 @@ from service.config import TestConfig
 from service.contacts.service import load_catalog_file
 from service.extensions import db
 from tests.factories import Factory
+from tests.smtp import smtp, start_smtp  # noqa: F401  (fixtures for every test)
 from workers.queues import redis_connection
 
 ON_POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")

@@ -31,6 +31,7 @@ def catalog(*, session: Session) -> dict[str, RoleInfo]:
             audience=role.audience,
             required=role.required,
             incompatible_with=frozenset(role.incompatible_with or ()),
+            permissions=frozenset(role.permissions or ()),
         )
         for role in list_roles(session=session)
     }

@@ -17,6 +17,7 @@ from service.errors import Conflict, ErrorDetail, Unprocessable
 from service.organizations import service as org_service
 from service.organizations.models import Delegation, Organization
 from service.requests.models import ChangeRequest, ChangeRequestItem
+from service.requests.policy import approvals_required
 from service.tickets import service as tickets_service
 from service.tickets.models import Ticket
 from service.validators import check, project, projected_contacts
@@ -70,7 +71,12 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
     session.add(request)
     session.flush()
     _store_items(session=session, request=request, ctx=ctx)
-    ticket = tickets_service.open_ticket(session=session, request=request, actor=actor)
+    ticket = tickets_service.open_ticket(
+        session=session,
+        request=request,
+        actor=actor,
+        approvals_required=approvals_required(ctx),
+    )
     return Submitted(ticket=ticket, warnings=warnings)
 
 

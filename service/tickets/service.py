@@ -43,7 +43,9 @@ def unfinished_query(*, org_id: int, kind: str) -> Select[tuple[Ticket]]:
     )
 
 
-def open_ticket(*, session: Session, request: ChangeRequest, actor: Actor) -> Ticket:
+def open_ticket(
+    *, session: Session, request: ChangeRequest, actor: Actor, approvals_required: int = 1
+) -> Ticket:
     """Open the ticket of a change request; the database refuses a second unfinished one."""
     now = utcnow()
     ticket = Ticket(
@@ -53,6 +55,7 @@ def open_ticket(*, session: Session, request: ChangeRequest, actor: Actor) -> Ti
         change_request_id=request.id,
         requester_id=actor.user.id,
         status=TicketStatus.OPEN,
+        approvals_required=approvals_required,
         created_at=now,
         updated_at=now,
     )

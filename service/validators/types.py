@@ -54,6 +54,7 @@ class RoleInfo:
     audience: str = "customer"
     required: bool = False
     incompatible_with: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from service.notifications.models import Email
 from service.organizations.models import Organization
 from tests.demo_ids import contact_ids
 from tests.jobs import run_jobs
-from tests.tickets.support import REQUESTER, STAFF, new_contact, raise_ticket
+from tests.tickets.support import REQUESTER, STAFF, STAFF2, new_contact, raise_ticket
 from workers.jobs import apply_ticket
 
 
@@ -72,6 +72,7 @@ def test_a_deactivated_contact_can_no_longer_sign_in_or_use_its_token(app, clien
     changes = [{"op": "deactivate_contact", "contact_id": ids["frank.fischer"]}]
     reference = raise_ticket(client, factory.headers(REQUESTER), changes)
     client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(STAFF))
+    client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(STAFF2))
     run_jobs(app)
     assert client.get("/api/me", headers=victim).status_code == 401
     signed_in = client.post(

@@ -69,9 +69,17 @@ def _register_blueprints(app: Flask) -> None:
     from service.contacts.routes import blp as contacts_blp
     from service.extensions import api
     from service.health import bp as health_bp
+    from service.organizations.routes import blp as organizations_blp
     from service.requests.routes import blp as requests_blp
     from service.tickets.routes import blp as tickets_blp
 
-    for blueprint in (sign_in_blp, accounts_blp, contacts_blp, requests_blp, tickets_blp):
+    for blueprint in (
+        sign_in_blp,
+        accounts_blp,
+        contacts_blp,
+        organizations_blp,
+        requests_blp,
+        tickets_blp,
+    ):
         api.register_blueprint(blueprint, url_prefix="/api")
     app.register_blueprint(health_bp)

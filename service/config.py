@@ -61,6 +61,9 @@ class Config:
         self.MAX_BATCH_SIZE = _int("MAX_BATCH_SIZE", 1000)
         self.ACCESS_TOKEN_TTL_SECONDS = _int("ACCESS_TOKEN_TTL_SECONDS", 8 * 3600)
         self.ACTIVATION_TOKEN_TTL_SECONDS = 3600
+        # POST /api/password-reset answers after this long whatever it did, so its timing
+        # does not tell whether the email has an account.
+        self.PASSWORD_RESET_ANSWER_SECONDS = float(env.get("PASSWORD_RESET_ANSWER_SECONDS", 0.4))
 
         # Argon2id cost; the suite lowers it so thousands of sign-ins stay fast.
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)

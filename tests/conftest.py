@@ -74,6 +74,7 @@ def _clean_database(app: Flask) -> Iterator[None]:
         if connection is not None:
             connection.flushdb()
     shutil.rmtree(app.config["OUTBOX_DIR"], ignore_errors=True)
+    app.extensions.pop("rolegate_throttle", None)
     yield
 
 

@@ -1,16 +1,29 @@
-"""`/api/auth/token` (public) and `/api/me`."""
+"""Sign-in, activation and password reset (public), and `/api/me`."""
 
 from __future__ import annotations
+
+import time
 
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from service.accounts import service as accounts_service
+from service.accounts import throttle
 from service.accounts.activation import set_password
 from service.accounts.models import TokenPurpose
-from service.accounts.schemas import ActivatedOut, ActivateIn, MeOut, TokenIn, TokenOut
+from service.accounts.reset import request_reset
+from service.accounts.schemas import (
+    AcceptedOut,
+    ActivatedOut,
+    ActivateIn,
+    MeOut,
+    PasswordResetIn,
+    TokenIn,
+    TokenOut,
+)
 from service.accounts.service import Actor
+from service.errors import Unauthorized
 from service.extensions import db
 from service.models_base import isoformat
 from service.organizations import service as org_service
@@ -39,14 +52,20 @@ blp.before_request(load_actor)
 @public_blp.arguments(TokenIn)
 @public_blp.response(200, TokenOut)
 @public_blp.doc(security=[])
+@public_blp.alt_response(429, description="`rate_limited`: too many failed sign-ins")
 def issue_token(payload):
     """Exchange email and password for a bearer token (401 `invalid_credentials` otherwise)."""
-    token, expires_at = accounts_service.sign_in(
-        session=db.session(),
-        email=payload["email"],
-        password=payload["password"],
-        ttl_seconds=current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
-    )
+    throttle.refuse_when_exhausted(throttle.SIGN_IN, payload["email"])
+    try:
+        token, expires_at = accounts_service.sign_in(
+            session=db.session(),
+            email=payload["email"],
+            password=payload["password"],
+            ttl_seconds=current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
+        )
+    except Unauthorized:
+        throttle.count(throttle.SIGN_IN, payload["email"])
+        raise
     db.session.commit()
     return {"token": token, "expires_at": isoformat(expires_at)}
 
@@ -64,6 +83,42 @@ def activate(payload):
         token=payload["token"],
         password=payload["password"],
         purpose=TokenPurpose.ACTIVATION,
+    )
+    db.session.commit()
+    return {"email": user.email, "status": user.status.value}
+
+
+@public_blp.post("/password-reset")
+@public_blp.arguments(PasswordResetIn)
+@public_blp.response(202, AcceptedOut)
+@public_blp.alt_response(429, description="`rate_limited`: too many reset requests")
+@public_blp.doc(security=[])
+def password_reset(payload):
+    """Email a reset link if the address has an account. The answer is the same either way."""
+    started = time.monotonic()
+    throttle.refuse_when_exhausted(throttle.PASSWORD_RESET, payload["email"])
+    throttle.count(throttle.PASSWORD_RESET, payload["email"])
+    request_reset(session=db.session(), email=payload["email"])
+    db.session.commit()
+    # Answer after the same time whether or not an email was recorded and queued.
+    floor = current_app.config["PASSWORD_RESET_ANSWER_SECONDS"]
+    time.sleep(max(0.0, floor - (time.monotonic() - started)))
+    return {"status": "accepted"}
+
+
+@public_blp.post("/password-reset/confirm")
+@public_blp.arguments(ActivateIn)
+@public_blp.response(200, ActivatedOut)
+@public_blp.alt_response(410, description="`token_invalid`: expired, used or superseded link")
+@public_blp.alt_response(422, description="`weak_password`, every reason in `errors`")
+@public_blp.doc(security=[])
+def password_reset_confirm(payload):
+    """Set a new password with the emailed token; every bearer token of the account ends."""
+    user = set_password(
+        session=db.session(),
+        token=payload["token"],
+        password=payload["password"],
+        purpose=TokenPurpose.PASSWORD_RESET,
     )
     db.session.commit()
     return {"email": user.email, "status": user.status.value}

@@ -38,3 +38,14 @@ class ActivateIn(Schema):
 class ActivatedOut(Schema):
     email = fields.String()
     status = fields.String()
+
+
+class PasswordResetIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    email = SafeText(required=True, validate=validate.Length(min=1, max=254))
+
+
+class AcceptedOut(Schema):
+    status = fields.String()

@@ -1,4 +1,4 @@
-"""`/api/roles` and `/api/orgs/<slug>/contacts`."""
+"""`/api/roles` (read by all, changed by staff) and `/api/orgs/<slug>/contacts`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from flask_smorest import Blueprint
 
 from service.accounts.routes import current_actor, load_actor
 from service.contacts import service as contacts_service
-from service.contacts.schemas import RolesOut, RosterOut, RosterQuery
+from service.contacts.schemas import (
+    RoleChangedOut,
+    RoleIn,
+    RoleOut,
+    RolePatchIn,
+    RolesOut,
+    RosterOut,
+    RosterQuery,
+)
 from service.extensions import db
 from service.organizations import service as org_service
 from service.requests import service as requests_service
@@ -20,6 +28,34 @@ blp.before_request(load_actor)
 def roles():
     """The role catalog."""
     return {"roles": contacts_service.list_roles(session=db.session())}
+
+
+@blp.post("/roles")
+@blp.arguments(RoleIn)
+@blp.response(201, RoleChangedOut)
+def create_role(payload):
+    """Add a role to the catalog (staff)."""
+    org_service.require_staff(actor=current_actor(), what="change the role catalog")
+    role = contacts_service.create_role(session=db.session(), data=payload)
+    violations = contacts_service.required_role_violations(session=db.session(), role=role)
+    db.session.commit()
+    return {**_role_dict(role), "violations": violations}
+
+
+@blp.patch("/roles/<code>")
+@blp.arguments(RolePatchIn)
+@blp.response(200, RoleChangedOut)
+def update_role(payload, code):
+    """Change a role (staff). Making it required reports the organizations that lack it."""
+    org_service.require_staff(actor=current_actor(), what="change the role catalog")
+    role = contacts_service.update_role(session=db.session(), code=code, data=payload)
+    violations = contacts_service.required_role_violations(session=db.session(), role=role)
+    db.session.commit()
+    return {**_role_dict(role), "violations": violations}
+
+
+def _role_dict(role):
+    return {name: getattr(role, name) for name in RoleOut().fields}
 
 
 @blp.get("/orgs/<slug>/contacts")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from service.fields import SafeText, StrictBool
+
 
 class RoleOut(Schema):
     code = fields.String()
@@ -66,3 +68,46 @@ class RosterOut(Schema):
     required_roles = fields.List(fields.String())
     pending_ticket = fields.String(allow_none=True)
     contacts = fields.List(fields.Nested(RosterContactOut))
+
+
+PERMISSION = r"^[a-z][a-z_]{0,30}:(view|edit|manage)$"
+KEY = r"^[a-z][a-z0-9_]{0,49}$"
+
+
+class RolePatchIn(Schema):
+    """A role's changeable fields; permissions are `module:action` with view, edit or manage."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = SafeText(validate=validate.Length(min=1, max=100))
+    description = SafeText(validate=validate.Length(max=500))
+    audience = fields.String(validate=validate.OneOf(["customer", "purchaser", "any"]))
+    permissions = fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                PERMISSION, error="Use module:view, module:edit or module:manage."
+            )
+        ),
+        validate=validate.Length(max=50),
+    )
+    emails = fields.List(
+        fields.String(validate=validate.Regexp(KEY, error="Use a snake_case email name.")),
+        validate=validate.Length(max=50),
+    )
+    required = StrictBool()
+    incompatible_with = fields.List(
+        fields.String(validate=validate.Regexp(KEY)), validate=validate.Length(max=50)
+    )
+
+
+class RoleIn(RolePatchIn):
+    code = fields.String(
+        required=True, validate=validate.Regexp(KEY, error="Use a snake_case code.")
+    )
+    name = SafeText(required=True, validate=validate.Length(min=1, max=100))
+
+
+class RoleChangedOut(RoleOut):
+    # Customer organizations where no active contact holds the role, now that it is required.
+    violations = fields.List(fields.String())

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
+from service.errors import Conflict, ErrorDetail, NotFound, Unprocessable
 from service.organizations.models import Organization
 from service.validators.types import CONTACT_FIELDS, RoleInfo, RosterContact
 
@@ -181,3 +182,69 @@ def with_requested(
             }
         )
     return merged
+
+
+def create_role(*, session: Session, data: dict[str, Any]) -> Role:
+    """Add a role to the catalog (staff)."""
+    if session.get(Role, data["code"]) is not None:
+        raise Conflict("A role with this code exists already.", code="role_exists")
+    role = Role(
+        code=data["code"],
+        name=data["name"],
+        description="",
+        audience="customer",
+        permissions=[],
+        emails=[],
+        required=False,
+        incompatible_with=[],
+        position=len(list_roles(session=session)),
+    )
+    session.add(role)
+    _change_role(session=session, role=role, data=data)
+    return role
+
+
+def update_role(*, session: Session, code: str, data: dict[str, Any]) -> Role:
+    """Change a role of the catalog (staff)."""
+    role = session.get(Role, code)
+    if role is None:
+        raise NotFound("No such role.", code="role_not_found")
+    _change_role(session=session, role=role, data=data)
+    return role
+
+
+def _change_role(*, session: Session, role: Role, data: dict[str, Any]) -> None:
+    unknown = set(data.get("incompatible_with", ())) - {r.code for r in list_roles(session=session)}
+    unknown.discard(role.code)
+    if unknown or role.code in data.get("incompatible_with", ()):
+        raise Unprocessable(
+            "incompatible_with names roles of the catalog other than this one.",
+            code="validation_failed",
+            errors=[ErrorDetail("incompatible_with", "unknown_role", "Not a role of the catalog.")],
+        )
+    for name in ("name", "description", "audience", "required"):
+        if name in data:
+            setattr(role, name, data[name])
+    for name in ("permissions", "emails", "incompatible_with"):
+        if name in data:
+            setattr(role, name, sorted(dict.fromkeys(data[name])))
+    session.flush()
+
+
+def required_role_violations(*, session: Session, role: Role) -> list[str]:
+    """Organizations this role applies to where no active contact holds it (sorted slugs)."""
+    if not role.required:
+        return []
+    kinds = [kind for kind in ("customer", "purchaser") if role.audience in ("any", kind)]
+    holders = (
+        select(Contact.organization_id)
+        .join(ContactRole, ContactRole.contact_id == Contact.id)
+        .where(ContactRole.role_code == role.code, Contact.status == ContactStatus.ACTIVE)
+    )
+    return list(
+        session.scalars(
+            select(Organization.slug)
+            .where(Organization.kind.in_(kinds), Organization.id.not_in(holders))
+            .order_by(Organization.slug)
+        )
+    )

@@ -23,8 +23,12 @@ Recipient = tuple[str, int | None]  # (address, user id or None for a shared mai
 
 
 def ticket_opened(*, session: Session, ticket: Ticket, event: TicketEvent) -> None:
-    """A new ticket: the requester gets a receipt, the review queue a heads-up."""
-    recipients = [*_users(session, [ticket.requester_id]), _staff_mailbox()]
+    """A new ticket: the requester gets a receipt, the review queue a heads-up, and the holders
+    of roles that ask for "request_raised" (the customer administrators) are kept informed."""
+    holders = role_holders(
+        session=session, org_id=ticket.organization_id, email_key="request_raised"
+    )
+    recipients = [*_users(session, [ticket.requester_id, *holders]), _staff_mailbox()]
     _record(session, ticket, event, "ticket_raised", recipients)
 
 
@@ -82,6 +86,43 @@ def welcome(*, session: Session, ticket: Ticket, event: TicketEvent, user: User)
     """A new contact's account: the activation link is made when the email is rendered."""
     if user.email:
         _record(session, ticket, event, "welcome", [(user.email, user.id)], user_id=user.id)
+
+
+def account_email(*, session: Session, user: User, template: str) -> Email | None:
+    """An email about the account itself (a welcome resent, a password reset): no ticket.
+
+    The link in it is made at delivery; a newer one voids the older links.
+    """
+    if not user.email or user.status == UserStatus.ARCHIVED:
+        return None
+    email = Email(
+        template=template,
+        recipient=user.email,
+        recipient_user_id=user.id,
+        context={"user_id": user.id},
+    )
+    session.add(email)
+    session.flush()
+    after_commit(session, Work("email", email.id))
+    return email
+
+
+def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:
+    """Active accounts of the organization whose roles ask for this automated email."""
+    from service.contacts.models import Contact, ContactRole, ContactStatus, Role
+
+    rows = session.execute(
+        select(User.id, Role.emails)
+        .join(Contact, Contact.id == User.contact_id)
+        .join(ContactRole, ContactRole.contact_id == Contact.id)
+        .join(Role, Role.code == ContactRole.role_code)
+        .where(
+            Contact.organization_id == org_id,
+            Contact.status == ContactStatus.ACTIVE,
+            User.status == UserStatus.ACTIVE,
+        )
+    ).all()
+    return sorted({uid for uid, emails in rows if email_key in (emails or [])})
 
 
 def _staff_mailbox() -> Recipient:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.accounts.service import Actor
 from service.errors import Forbidden, NotFound
+from service.models_base import isoformat
 from service.organizations.models import Delegation, Organization
 
 MANAGE = "contacts:manage"
@@ -59,3 +62,60 @@ def require_manage(*, actor: Actor, org: Organization) -> None:
 def acting_organization_id(*, actor: Actor, org: Organization) -> int | None:
     """The delegate organization the actor acts from, when it is not the organization itself."""
     return None if actor.organization.id == org.id else actor.organization.id
+
+
+def require_staff(*, actor: Actor, what: str) -> None:
+    if not actor.is_staff:
+        raise Forbidden(f"Only the vendor's staff may {what}.")
+
+
+def summary(*, session: Session, org: Organization) -> dict[str, Any]:
+    """The organization with its plan and how many seats are in use."""
+    from service.contacts.models import Contact, ContactStatus
+
+    active = session.scalar(
+        select(func.count())
+        .select_from(Contact)
+        .where(Contact.organization_id == org.id, Contact.status == ContactStatus.ACTIVE)
+    )
+    return {
+        "slug": org.slug,
+        "name": org.name,
+        "kind": org.kind.value,
+        "seat_limit": org.seat_limit,
+        "active_contacts": active or 0,
+    }
+
+
+def set_seat_limit(*, session: Session, actor: Actor, org: Organization, limit: int | None) -> None:
+    """Change the plan's seat limit (staff). A lower limit than the seats in use only blocks
+    batches that would add more; nobody is removed."""
+    require_staff(actor=actor, what="change an organization's plan")
+    org.seat_limit = limit
+    session.flush()
+
+
+def list_delegations(*, session: Session, org: Organization) -> list[dict[str, Any]]:
+    """Organizations that currently manage this one's contacts, with the ticket that granted it."""
+    from service.tickets.models import format_reference
+
+    rows = session.execute(
+        select(
+            Organization.slug,
+            Organization.name,
+            Delegation.granted_at,
+            Delegation.granted_by_ticket_id,
+        )
+        .join(Organization, Organization.id == Delegation.delegate_organization_id)
+        .where(Delegation.organization_id == org.id, Delegation.revoked_at.is_(None))
+        .order_by(Delegation.granted_at)
+    ).all()
+    return [
+        {
+            "organization": slug,
+            "organization_name": name,
+            "granted_at": isoformat(granted_at),
+            "ticket": format_reference("change_request", ticket_id) if ticket_id else None,
+        }
+        for slug, name, granted_at, ticket_id in rows
+    ]

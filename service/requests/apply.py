@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import AccessToken, User, UserStatus
-from service.contacts.models import Contact, ContactRole, ContactStatus, Role
+from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.models_base import utcnow
 from service.notifications import service as notify
 from service.organizations.models import Delegation, Organization
@@ -74,7 +74,9 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
         session=session,
         ticket=ticket,
         event=event,
-        extra_user_ids=_holders_to_tell(session=session, org_id=org.id),
+        extra_user_ids=notify.role_holders(
+            session=session, org_id=org.id, email_key="request_implemented"
+        ),
     )
     for user_id in applied.new_user_ids:
         user = session.get(User, user_id)
@@ -232,19 +234,3 @@ def _delegate(session: Session, org: Organization, ticket: Ticket, item: ChangeR
             )
             .values(revoked_at=utcnow(), revoked_by_ticket_id=ticket.id)
         )
-
-
-def _holders_to_tell(*, session: Session, org_id: int) -> list[int]:
-    """Accounts of active contacts whose roles ask for the "request implemented" email."""
-    rows = session.execute(
-        select(User.id, Role.emails)
-        .join(Contact, Contact.id == User.contact_id)
-        .join(ContactRole, ContactRole.contact_id == Contact.id)
-        .join(Role, Role.code == ContactRole.role_code)
-        .where(
-            Contact.organization_id == org_id,
-            Contact.status == ContactStatus.ACTIVE,
-            User.status == UserStatus.ACTIVE,
-        )
-    ).all()
-    return sorted({uid for uid, emails in rows if "request_implemented" in (emails or [])})

@@ -1,0 +1,90 @@
+"""`/api/orgs/<slug>`: the plan, delegations and invitations. Thin: see service.py."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from service.accounts import invitations
+from service.accounts.routes import current_actor, load_actor
+from service.extensions import db
+from service.organizations import service as org_service
+from service.organizations.models import Organization
+from service.organizations.schemas import (
+    AcceptedOut,
+    DelegationsOut,
+    InvitationsOut,
+    OrganizationPatchIn,
+    OrganizationPlanOut,
+)
+
+blp = Blueprint("organizations", __name__, description="Organizations, delegations, invitations")
+blp.before_request(load_actor)
+
+
+def _visible(slug: str) -> Organization:
+    return org_service.get_visible(session=db.session(), slug=slug, actor=current_actor())
+
+
+def _managed(slug: str) -> Organization:
+    org = _visible(slug)
+    org_service.require_manage(actor=current_actor(), org=org)
+    return org
+
+
+@blp.get("/orgs/<slug>")
+@blp.response(200, OrganizationPlanOut)
+def get_organization(slug):
+    """The organization, its plan's seat limit and the seats in use."""
+    org = _visible(slug)
+    org_service.require_view(actor=current_actor(), org=org)
+    return org_service.summary(session=db.session(), org=org)
+
+
+@blp.patch("/orgs/<slug>")
+@blp.arguments(OrganizationPatchIn)
+@blp.response(200, OrganizationPlanOut)
+def patch_organization(payload, slug):
+    """Change the plan's seat limit (staff; `null` for no limit)."""
+    org = _visible(slug)
+    org_service.set_seat_limit(
+        session=db.session(), actor=current_actor(), org=org, limit=payload["seat_limit"]
+    )
+    db.session.commit()
+    return org_service.summary(session=db.session(), org=org)
+
+
+@blp.get("/orgs/<slug>/delegations")
+@blp.response(200, DelegationsOut)
+def delegations(slug):
+    """Organizations whose admins currently manage this organization's contacts."""
+    org = _visible(slug)
+    org_service.require_view(actor=current_actor(), org=org)
+    return {"items": org_service.list_delegations(session=db.session(), org=org)}
+
+
+@blp.get("/orgs/<slug>/invitations")
+@blp.response(200, InvitationsOut)
+def list_invitations(slug):
+    """Contacts whose accounts wait for activation, with their newest link: pending or expired."""
+    org = _managed(slug)
+    return {"items": invitations.list_invitations(session=db.session(), org_id=org.id)}
+
+
+@blp.post("/orgs/<slug>/invitations/<int:contact_id>/resend")
+@blp.response(202, AcceptedOut)
+def resend_invitation(slug, contact_id):
+    """Send a new activation link; every older link of the contact stops working."""
+    org = _managed(slug)
+    invitations.resend(session=db.session(), org_id=org.id, contact_id=contact_id)
+    db.session.commit()
+    return {"status": "accepted"}
+
+
+@blp.post("/orgs/<slug>/invitations/<int:contact_id>/revoke")
+@blp.response(200, AcceptedOut)
+def revoke_invitation(slug, contact_id):
+    """Void every activation link of the contact."""
+    org = _managed(slug)
+    invitations.revoke(session=db.session(), org_id=org.id, contact_id=contact_id)
+    db.session.commit()
+    return {"status": "revoked"}

@@ -6,11 +6,11 @@ from flask_smorest import Blueprint
 
 from service.accounts import invitations
 from service.accounts.routes import current_actor, load_actor
+from service.accounts.schemas import AcceptedOut
 from service.extensions import db
 from service.organizations import service as org_service
 from service.organizations.models import Organization
 from service.organizations.schemas import (
-    AcceptedOut,
     DelegationsOut,
     InvitationsOut,
     OrganizationPatchIn,

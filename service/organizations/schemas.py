@@ -45,7 +45,3 @@ class InvitationOut(Schema):
 
 class InvitationsOut(Schema):
     items = fields.List(fields.Nested(InvitationOut))
-
-
-class AcceptedOut(Schema):
-    status = fields.String()

@@ -78,14 +78,7 @@ def issue_token(payload):
 @public_blp.doc(security=[])
 def activate(payload):
     """Set the first password of an invited account with the token from its welcome email."""
-    user = set_password(
-        session=db.session(),
-        token=payload["token"],
-        password=payload["password"],
-        purpose=TokenPurpose.ACTIVATION,
-    )
-    db.session.commit()
-    return {"email": user.email, "status": user.status.value}
+    return _set_password(payload, TokenPurpose.ACTIVATION)
 
 
 @public_blp.post("/password-reset")
@@ -114,11 +107,12 @@ def password_reset(payload):
 @public_blp.doc(security=[])
 def password_reset_confirm(payload):
     """Set a new password with the emailed token; every bearer token of the account ends."""
+    return _set_password(payload, TokenPurpose.PASSWORD_RESET)
+
+
+def _set_password(payload: dict, purpose: TokenPurpose) -> dict:
     user = set_password(
-        session=db.session(),
-        token=payload["token"],
-        password=payload["password"],
-        purpose=TokenPurpose.PASSWORD_RESET,
+        session=db.session(), token=payload["token"], password=payload["password"], purpose=purpose
     )
     db.session.commit()
     return {"email": user.email, "status": user.status.value}

@@ -6,12 +6,12 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.extensions import db
-from service.models_base import UTCDateTime, utcnow
+from service.models_base import UTCDateTime, str_enum, utcnow
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -64,14 +64,7 @@ class Contact(db.Model):  # type: ignore[name-defined]
     phone: Mapped[str | None] = mapped_column(String(40))
     mobile: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[ContactStatus] = mapped_column(
-        Enum(
-            ContactStatus,
-            name="contact_status",
-            native_enum=False,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            length=20,
-        ),
+        str_enum(ContactStatus, "contact_status"),
         default=ContactStatus.ACTIVE,
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

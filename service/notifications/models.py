@@ -6,12 +6,12 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.contacts.models import JSONType
 from service.extensions import db
-from service.models_base import UTCDateTime, utcnow
+from service.models_base import UTCDateTime, str_enum, utcnow
 
 
 class EmailStatus(enum.StrEnum):
@@ -42,14 +42,7 @@ class Email(db.Model):  # type: ignore[name-defined]
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[EmailStatus] = mapped_column(
-        Enum(
-            EmailStatus,
-            name="email_status",
-            native_enum=False,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            length=20,
-        ),
+        str_enum(EmailStatus, "email_status"),
         default=EmailStatus.PENDING,
         index=True,
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
-from service.models_base import UTCDateTime, utcnow
+from service.models_base import UTCDateTime, str_enum, utcnow
 
 
 class OrgKind(enum.StrEnum):
@@ -24,16 +24,7 @@ class Organization(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[OrgKind] = mapped_column(
-        Enum(
-            OrgKind,
-            name="org_kind",
-            native_enum=False,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            length=20,
-        )
-    )
+    kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind, "org_kind"))
     # The plan's seat limit: the most active contacts the organization may have (None = no limit).
     seat_limit: Mapped[int | None] = mapped_column(Integer)
     # Bumped by every change to the roster; a change request names the version it was made on.

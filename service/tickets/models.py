@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.contacts.models import JSONType
 from service.extensions import db
-from service.models_base import UTCDateTime, utcnow
+from service.models_base import UTCDateTime, str_enum, utcnow
 
 
 class TicketStatus(enum.StrEnum):
@@ -71,14 +70,7 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[TicketStatus] = mapped_column(
-        Enum(
-            TicketStatus,
-            name="ticket_status",
-            native_enum=False,
-            create_constraint=True,
-            values_callable=lambda e: [m.value for m in e],
-            length=30,
-        ),
+        str_enum(TicketStatus, "ticket_status", 30),
         default=TicketStatus.OPEN,
     )
     approvals_required: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

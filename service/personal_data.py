@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from service.accounts import throttle
 from service.accounts.models import AccessToken, AccountToken, User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.notifications.models import Email, EmailStatus
@@ -190,4 +191,7 @@ def purge_contact(*, session: Session, contact_id: int) -> dict[str, Any]:
             erased[erasure.table] = sorted(PERSONAL[erasure.table])
     # Objects already loaded in this session must not write old values back.
     session.expire_all()
-    return {"contact_id": contact_id, "erased": erased, "redis": "no personal data is stored"}
+    # Redis holds no personal data (jobs carry ids); only sign-in counters keyed by a digest of
+    # the email, which go too.
+    counters = throttle.forget(emails)
+    return {"contact_id": contact_id, "erased": erased, "redis_counters_removed": counters}

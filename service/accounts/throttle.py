@@ -18,6 +18,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from service.errors import AppError
+from service.extensions import redis_connection
 
 
 class TooManyRequests(AppError):
@@ -56,8 +57,12 @@ def _limiter() -> MovingWindowRateLimiter:
     return limiter
 
 
+def account_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
 def _keys(rule: Rule, email: str) -> list[tuple[RateLimitItem, str, str]]:
-    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    account = account_key(email)
     client = request.remote_addr or "unknown"
     return [
         (rule.per_account, rule.name, f"account:{account}"),
@@ -79,3 +84,15 @@ def count(rule: Rule, email: str) -> None:
     limiter = _limiter()
     for item, namespace, key in _keys(rule, email):
         limiter.hit(item, namespace, key)
+
+
+def forget(emails: list[str]) -> int:
+    """Drop the counters of these accounts (a purged contact leaves nothing in Redis)."""
+    connection = redis_connection()
+    if connection is None:
+        return 0  # in-process counters expire with the hour and never leave this process
+    removed = 0
+    for email in emails:
+        for key in connection.scan_iter(match=f"*account:{account_key(email)}*"):
+            removed += int(connection.delete(key))
+    return removed

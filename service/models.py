@@ -5,7 +5,13 @@ from service.contacts.models import Contact, ContactRole, Role
 from service.notifications.models import Email
 from service.organizations.models import Delegation, Organization
 from service.requests.models import ChangeRequest, ChangeRequestItem
-from service.tickets.models import Ticket, TicketApproval, TicketComment, TicketEvent
+from service.tickets.models import (
+    Ticket,
+    TicketApproval,
+    TicketComment,
+    TicketEvent,
+    TicketStatusCount,
+)
 
 __all__ = [
     "AccessToken",
@@ -22,5 +28,6 @@ __all__ = [
     "TicketApproval",
     "TicketComment",
     "TicketEvent",
+    "TicketStatusCount",
     "User",
 ]

@@ -63,6 +63,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     # Comments stay after a purge, attributed to "former contact" (DESIGN.md).
     "ticket_comments": frozenset({"body"}),
     "ticket_approvals": frozenset(),
+    "ticket_status_counts": frozenset({"kind", "status"}),
     "emails": frozenset({"template", "context", "status", "last_error"}),
     "alembic_version": frozenset({"version_num"}),
 }

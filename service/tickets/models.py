@@ -142,3 +142,18 @@ class TicketApproval(db.Model):  # type: ignore[name-defined]
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketStatusCount(db.Model):  # type: ignore[name-defined]
+    """How many tickets of a kind each organization has in each status.
+
+    Kept up to date in the same transaction as every status change (`workflow.py`), so the
+    queue's counts and totals cost one small read instead of a count over all ticket history.
+    """
+
+    __tablename__ = "ticket_status_counts"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

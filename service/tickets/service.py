@@ -19,6 +19,7 @@ from service.models_base import utcnow
 from service.notifications import service as notify
 from service.organizations import service as org_service
 from service.requests.models import ChangeRequest
+from service.tickets import counts
 from service.tickets.models import (
     FINAL_STATUSES,
     UNFINISHED_STATUSES,
@@ -69,6 +70,13 @@ def open_ticket(
             "wait for it to finish or cancel it first.",
             code="request_pending",
         ) from exc
+    counts.bump(
+        session=session,
+        organization_id=ticket.organization_id,
+        kind=ticket.kind,
+        status=TicketStatus.OPEN.value,
+        by=1,
+    )
     event = record_event(
         session=session,
         ticket=ticket,

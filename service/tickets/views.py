@@ -24,6 +24,7 @@ from service.tickets.models import (
     TicketComment,
     TicketEvent,
     TicketStatus,
+    TicketStatusCount,
     format_reference,
     parse_reference,
 )
@@ -36,6 +37,10 @@ SORTS = {
     "-updated_at": Ticket.updated_at.desc(),
 }
 HIDDEN_FROM_CUSTOMERS = {"internal_note", "approval_recorded"}
+# Built once: the queue's statements then hit SQLAlchemy's compiled cache on every request.
+_REQUESTER = aliased(User, name="requester")
+_ASSIGNEE = aliased(User, name="assignee")
+_ACTING = aliased(Organization, name="acting")
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,11 @@ def ticket_url(reference: str) -> str:
 
 def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> dict[str, Any]:
     """One page of the queue with its total and counts per status: two statements."""
-    requester = aliased(User)
-    assignee = aliased(User)
-    acting = aliased(Organization)
-    conditions = _visibility(session=session, actor=actor)
+    requester, assignee, acting = _REQUESTER, _ASSIGNEE, _ACTING
+    org_ids = _visible_org_ids(session=session, actor=actor)
+    conditions: list[ColumnElement[bool]] = []
+    if org_ids is not None:
+        conditions.append(Ticket.organization_id.in_(org_ids))
     if filters.organization:
         conditions.append(Organization.slug == filters.organization)
     if filters.assignee == "me":
@@ -70,39 +76,32 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> di
     if filters.q:
         conditions.append(_search(filters.q))
 
-    def joined(statement: Any) -> Any:
-        return (
-            statement.join(Organization, Organization.id == Ticket.organization_id)
-            .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-            .where(*conditions)
-        )
-
     counts = {status.value: 0 for status in TicketStatus}
-    for status, count in session.execute(
-        joined(select(Ticket.status, func.count()).select_from(Ticket)).group_by(Ticket.status)
-    ):
-        counts[TicketStatus(status).value] = count
+    for status, count in session.execute(_counts_query(filters, org_ids, conditions, assignee)):
+        counts[TicketStatus(status).value] = int(count or 0)
     wanted = filters.statuses or tuple(TicketStatus)
     total = sum(counts[s.value] for s in wanted)
 
     page_query = (
-        joined(
-            select(
-                Ticket.id,
-                Ticket.kind,
-                Ticket.status,
-                Ticket.created_at,
-                Ticket.updated_at,
-                Organization.slug,
-                Organization.name,
-                acting.slug,
-                requester.email,
-                requester.status,
-                assignee.email,
-            ).select_from(Ticket)
+        select(
+            Ticket.id,
+            Ticket.kind,
+            Ticket.status,
+            Ticket.created_at,
+            Ticket.updated_at,
+            Organization.slug,
+            Organization.name,
+            acting.slug,
+            requester.email,
+            requester.status,
+            assignee.email,
         )
+        .select_from(Ticket)
+        .join(Organization, Organization.id == Ticket.organization_id)
+        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
         .join(requester, requester.id == Ticket.requester_id)
         .outerjoin(acting, acting.id == Ticket.acting_organization_id)
+        .where(*conditions)
         .order_by(SORTS[filters.sort], Ticket.id)
         .limit(filters.per_page)
         .offset((filters.page - 1) * filters.per_page)
@@ -135,13 +134,43 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> di
     }
 
 
-def _visibility(*, session: Session, actor: Actor) -> list[ColumnElement[bool]]:
+def _counts_query(
+    filters: QueueFilters,
+    org_ids: set[int] | None,
+    conditions: list[ColumnElement[bool]],
+    assignee: Any,
+) -> Any:
+    """Counts per status for the filters other than status.
+
+    Filtered by organization at most, they come from the maintained counters (a few rows per
+    organization); an assignee or a search needs a count over the matching tickets.
+    """
+    if not (filters.assignee or filters.q):
+        query = select(TicketStatusCount.status, func.sum(TicketStatusCount.n)).group_by(
+            TicketStatusCount.status
+        )
+        if org_ids is not None:
+            query = query.where(TicketStatusCount.organization_id.in_(org_ids))
+        if filters.organization:
+            query = query.join(
+                Organization, Organization.id == TicketStatusCount.organization_id
+            ).where(Organization.slug == filters.organization)
+        return query
+    counted = select(Ticket.status, func.count()).select_from(Ticket)
+    if filters.organization or filters.q:
+        counted = counted.join(Organization, Organization.id == Ticket.organization_id)
+    if filters.assignee not in (None, "me", "none"):
+        counted = counted.outerjoin(assignee, assignee.id == Ticket.assignee_id)
+    return counted.where(*conditions).group_by(Ticket.status)
+
+
+def _visible_org_ids(*, session: Session, actor: Actor) -> set[int] | None:
+    """The organizations whose tickets the actor may list; None for staff (all of them)."""
     if actor.is_staff:
-        return []
+        return None
     if not (actor.can(org_service.MANAGE) or actor.can(VIEW_TICKETS)):
         raise Forbidden("Your roles do not let you see this organization's tickets.")
-    org_ids = {actor.organization.id} | org_service.delegated_org_ids(session=session, actor=actor)
-    return [Ticket.organization_id.in_(org_ids)]
+    return {actor.organization.id} | org_service.delegated_org_ids(session=session, actor=actor)
 
 
 def _search(text: str) -> ColumnElement[bool]:

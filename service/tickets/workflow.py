@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from service.errors import Conflict
 from service.models_base import utcnow
+from service.tickets import counts
 from service.tickets.models import Ticket, TicketEvent, TicketStatus
 
 S = TicketStatus
@@ -82,22 +83,25 @@ def transition(
     """
     step = TRANSITIONS[action]
     now = utcnow()
-    result = session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status.in_(step.sources))
-        .values(status=step.target, updated_at=now, **changes)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        current = session.scalar(select(Ticket.status).where(Ticket.id == ticket.id))
-        raise InvalidTransition(
-            f"The ticket is {current.value if current else 'gone'}; it cannot be {step.verb} now."
-        )
-    previous = ticket.status
+    previous = _move(session=session, ticket=ticket, step=step, now=now, changes=changes)
     set_committed_value(ticket, "status", step.target)
     set_committed_value(ticket, "updated_at", now)
     for name, value in changes.items():
         set_committed_value(ticket, name, value)
+    counts.bump(
+        session=session,
+        organization_id=ticket.organization_id,
+        kind=ticket.kind,
+        status=previous.value,
+        by=-1,
+    )
+    counts.bump(
+        session=session,
+        organization_id=ticket.organization_id,
+        kind=ticket.kind,
+        status=step.target.value,
+        by=1,
+    )
     return record_event(
         session=session,
         ticket=ticket,
@@ -108,6 +112,31 @@ def transition(
         to_status=step.target,
         detail=detail,
     )
+
+
+def _move(
+    *, session: Session, ticket: Ticket, step: Transition, now: Any, changes: dict[str, Any]
+) -> TicketStatus:
+    """The conditional update; returns the status the ticket really left.
+
+    It names the one status the ticket is believed to be in, so the counters know what to
+    decrement; if someone moved it meanwhile, it reads the status again and tries once more.
+    """
+    current: TicketStatus | None = ticket.status
+    for _ in range(2):
+        if current is None or current not in step.sources:
+            break
+        result = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket.id, Ticket.status == current)
+            .values(status=step.target, updated_at=now, **changes)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return current
+        current = session.scalar(select(Ticket.status).where(Ticket.id == ticket.id))
+    shown = current.value if current is not None else "gone"
+    raise InvalidTransition(f"The ticket is {shown}; it cannot be {step.verb} now.")
 
 
 def record_event(

@@ -100,3 +100,32 @@ def test_customer_admins_see_only_their_organizations_tickets(client, queue):
 
 def test_the_queue_needs_a_token(client, queue):
     assert client.get("/api/tickets").status_code == 401
+
+
+def test_the_maintained_counts_match_a_full_recount(app, client, queue):
+    from sqlalchemy import func, select
+
+    from service.extensions import db
+    from service.tickets.models import Ticket
+
+    client.post(
+        f"/api/tickets/{queue['refs']['bravo']}/comments",
+        json={"body": "?", "query": True},
+        headers=queue["staff"],
+    )
+    client.post(f"/api/tickets/{queue['refs']['charlie']}/approve", headers=queue["staff"])
+    client.post(
+        f"/api/tickets/{queue['refs']['alpha2']}/reject",
+        json={"reason": "no"},
+        headers=queue["staff"],
+    )
+    from tests.jobs import run_jobs
+
+    run_jobs(app)
+    with app.app_context():
+        recount = dict(
+            db.session.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all()
+        )
+    counts = listing(client, queue["staff"])["counts"]
+    assert {k: v for k, v in counts.items() if v} == {s.value: n for s, n in recount.items()}
+    assert counts["implemented"] == 1 and counts["awaiting_customer"] == 1

@@ -39,9 +39,11 @@ class RequestedOut(Schema):
     )
 
 
-class RosterContactOut(Schema):
+class ContactOut(Schema):
+    """A contact's details as the roster and the projected roster show them."""
+
     id = fields.Integer(allow_none=True)
-    ref = fields.String()
+    ref = fields.String(allow_none=True)
     salutation = fields.String(allow_none=True)
     first_name = fields.String(allow_none=True)
     last_name = fields.String(allow_none=True)
@@ -51,6 +53,9 @@ class RosterContactOut(Schema):
     mobile = fields.String(allow_none=True)
     status = fields.String()
     roles = fields.List(fields.String())
+
+
+class RosterContactOut(ContactOut):
     account_status = fields.String()
     requested = fields.Nested(RequestedOut)
 

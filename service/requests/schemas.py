@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from service.contacts.schemas import ContactOut
 from service.fields import CodedMessage, SafeText, StrictInt
 
 MAX_ID = 2**31 - 1
@@ -168,22 +169,8 @@ class SubmittedOut(Schema):
     warnings = fields.List(fields.Nested(FindingOut))
 
 
-class ProjectedContactOut(Schema):
-    id = fields.Integer(allow_none=True)
-    ref = fields.String(allow_none=True)
-    salutation = fields.String(allow_none=True)
-    first_name = fields.String(allow_none=True)
-    last_name = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    job_title = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    mobile = fields.String(allow_none=True)
-    status = fields.String()
-    roles = fields.List(fields.String())
-
-
 class ProjectedOut(Schema):
-    contacts = fields.List(fields.Nested(ProjectedContactOut))
+    contacts = fields.List(fields.Nested(ContactOut))
 
 
 class DryRunOut(Schema):

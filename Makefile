@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_PG_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint test-sqlite test-postgres services bench clean
+.PHONY: install run test lint test-sqlite test-postgres services chromium bench clean
 
 install: $(STAMP)
 
@@ -29,11 +29,17 @@ lint: $(STAMP)
 services:
 	bash scripts/ensure_services.sh
 
-test-sqlite: $(STAMP)
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+
+test-sqlite: $(STAMP) chromium
 	env -u DATABASE_URL -u REDIS_URL -u TEST_DATABASE_URL -u TEST_REDIS_URL \
 		$(BIN)/pytest -q -m "not postgres_only"
 
-test-postgres: $(STAMP) services
+test-postgres: $(STAMP) services chromium
 	TEST_DATABASE_URL=$(TEST_PG_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q
 
 test: lint test-sqlite test-postgres

@@ -83,3 +83,6 @@ def _register_blueprints(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint, url_prefix="/api")
     app.register_blueprint(health_bp)
+    from service.web import init_app as init_web  # the pages, CSRF and HTML error pages
+
+    init_web(app)

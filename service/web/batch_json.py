@@ -1,0 +1,73 @@
+"""JSON calls of the contacts manager's script: dry-run and submit a batch, as the signed-in user.
+
+They take the API's body (`ChangeRequestIn`) and call the same service functions as
+`/api/orgs/<slug>/change-requests[/validate]`. They authenticate with the session cookie and,
+like every unsafe request outside `/api`, need the CSRF token, which the script sends in the
+`X-CSRFToken` header. The bearer-token API itself stays cookie-free and CSRF-free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from marshmallow import ValidationError
+
+from service.errors import BadRequest, Unprocessable, flatten_messages
+from service.extensions import db
+from service.requests import service as requests_service
+from service.requests.schemas import ChangeRequestIn
+from service.web.blueprints import json_bp
+from service.web.session import current_actor, json_call
+
+
+def _load_batch() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The request body is not valid JSON.", code="malformed_json")
+    try:
+        loaded: dict[str, Any] = ChangeRequestIn().load(body)
+    except ValidationError as exc:
+        raise Unprocessable(
+            "The request does not have the expected shape.",
+            errors=flatten_messages(exc.messages),
+        ) from exc
+    return loaded
+
+
+@json_bp.post("/orgs/<slug>/change-requests/validate")
+@json_call
+def validate(slug: str):
+    """Dry run: every finding and the projected roster; stores nothing."""
+    result = requests_service.dry_run(
+        session=db.session(), org_slug=slug, actor=current_actor(), data=_load_batch()
+    )
+    db.session.rollback()
+    return jsonify(
+        {
+            "valid": not result.errors,
+            "errors": [f.as_dict() for f in result.errors],
+            "warnings": [f.as_dict() for f in result.warnings],
+            "projected": {"contacts": result.projected},
+        }
+    )
+
+
+@json_bp.post("/orgs/<slug>/change-requests")
+@json_call
+def submit(slug: str):
+    """Submit the batch; 201 with the ticket's page, or the API's 409/422 bodies."""
+    submitted = requests_service.submit(
+        session=db.session(), org_slug=slug, actor=current_actor(), data=_load_batch()
+    )
+    db.session.commit()
+    reference = submitted.ticket.reference
+    body = {
+        "ticket": {
+            "reference": reference,
+            "status": submitted.ticket.status.value,
+            "url": url_for("web.ticket", reference=reference),
+        },
+        "warnings": [w.as_dict() for w in submitted.warnings],
+    }
+    return jsonify(body), 201

@@ -1,0 +1,63 @@
+"""The two blueprints of the web front end: HTML pages, and the JSON calls their scripts make."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g
+
+from service import PROJECT_ROOT
+from service.extensions import db
+from service.web.presenters import may_see_tickets, organizations_for
+
+# Pages; assets from the repository's static/ folder, all served locally under /assets (the
+# app's own /static route points into the service package).
+bp = Blueprint(
+    "web",
+    __name__,
+    static_folder=str(PROJECT_ROOT / "static"),
+    static_url_path="/assets",
+)
+
+# Same-origin JSON for the contacts manager's script: session cookie plus CSRF header. Its
+# errors keep the API's JSON shape (no HTML handlers are registered on it).
+json_bp = Blueprint("web_json", __name__, url_prefix="/web")
+
+# Every asset is ours: scripts and styles only from this origin, no inline code, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@bp.after_request
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "text/html":
+        # Pages show personal data: never keep them in a shared or back-button cache.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.app_context_processor
+def navigation() -> dict[str, Any]:
+    """What the layout's header needs; the queries run only when a template asks."""
+
+    def organizations() -> list[Any]:
+        actor = g.get("actor")
+        if actor is None:
+            return []
+        return organizations_for(session=db.session(), actor=actor)
+
+    def sees_tickets() -> bool:
+        actor = g.get("actor")
+        return actor is not None and may_see_tickets(actor)
+
+    return {
+        "signed_in": g.get("actor"),
+        "nav_organizations": organizations,
+        "nav_tickets": sees_tickets,
+    }

@@ -1,0 +1,241 @@
+"""What the pages show, shaped for the templates: role columns, start pages, labels, timelines.
+
+Pure helpers over the services' read models; no rules and no writes live here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import ValidationError, validate
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.models import User, UserStatus
+from service.accounts.service import Actor
+from service.contacts import service as contacts_service
+from service.organizations import service as org_service
+from service.organizations.models import Organization
+from service.requests.schemas import ContactFields
+from service.tickets.models import FINAL_STATUSES, TicketStatus
+from service.tickets.service import COMMENT_TICKETS, VIEW_TICKETS, Access
+from service.tickets.workflow import allowed
+from service.validators.types import CONTACT_FIELDS, MANDATORY_FIELDS, SALUTATIONS
+
+STATUS_LABELS = {
+    TicketStatus.OPEN.value: "Open",
+    TicketStatus.AWAITING_CUSTOMER.value: "Awaiting customer",
+    TicketStatus.APPROVED.value: "Approved",
+    TicketStatus.APPLYING.value: "Applying",
+    TicketStatus.IMPLEMENTED.value: "Implemented",
+    TicketStatus.FAILED.value: "Failed",
+    TicketStatus.CANCELLED.value: "Cancelled",
+    TicketStatus.REJECTED.value: "Rejected",
+}
+UNFINISHED = ("open", "awaiting_customer", "approved", "applying", "failed")
+
+# How each event of the log reads in the timeline, after the actor's name.
+EVENT_LABELS = {
+    "opened": "submitted the request",
+    "queried": "asked a question",
+    "replied": "answered",
+    "assigned": "changed the assignee",
+    "approval_recorded": "approved (another approval is needed)",
+    "approved": "approved the request",
+    "apply_started": "started applying the changes",
+    "implemented": "applied every change",
+    "apply_failed": "could not apply the changes",
+    "retried": "retried applying the changes",
+    "rejected": "rejected the request",
+    "cancelled": "cancelled the request",
+}
+# Events that only record a comment: the comment itself is in the timeline.
+COMMENT_EVENTS = frozenset({"commented", "internal_note", "query"})
+
+FIELD_LABELS = {
+    "salutation": "Salutation",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "job_title": "Job title",
+    "phone": "Phone",
+    "mobile": "Mobile",
+}
+FIELD_INPUTS = {"email": "email", "phone": "tel", "mobile": "tel"}
+
+
+def contact_fields() -> list[dict[str, Any]]:
+    """The detail fields of a contact in form order, with their labels and input types."""
+    return [
+        {
+            "name": name,
+            "label": FIELD_LABELS[name],
+            "type": FIELD_INPUTS.get(name, "text"),
+            "mandatory": name in MANDATORY_FIELDS,
+            "maxlength": _max_length(name),
+        }
+        for name in CONTACT_FIELDS
+    ]
+
+
+def _max_length(name: str) -> int | None:
+    """The longest value the API's ContactFields schema accepts for the field."""
+    for rule in ContactFields._declared_fields[name].validators:
+        if isinstance(rule, validate.Length):
+            return rule.max
+    return None
+
+
+def salutations() -> tuple[str, ...]:
+    return SALUTATIONS
+
+
+def role_columns(*, session: Session, org: Organization) -> list[dict[str, Any]]:
+    """The roles this organization's contacts can hold: required ones first, then catalog order."""
+    roles = [
+        role
+        for role in contacts_service.list_roles(session=session)
+        if role.audience in ("any", org.kind.value)
+    ]
+    roles.sort(key=lambda role: not role.required)
+    return [{"code": r.code, "name": r.name, "required": r.required} for r in roles]
+
+
+def full_name(contact: dict[str, Any]) -> str:
+    parts = [contact.get("first_name"), contact.get("last_name")]
+    return " ".join(str(p) for p in parts if p) or "Unnamed contact"
+
+
+def organizations_for(*, session: Session, actor: Actor) -> list[Organization]:
+    """The organizations whose roster the actor opens from the navigation: own, then delegated."""
+    if actor.is_staff:
+        return []
+    if not (actor.can(org_service.VIEW) or actor.can(org_service.MANAGE)):
+        return []
+    delegated = org_service.delegated_org_ids(session=session, actor=actor)
+    others = (
+        list(
+            session.scalars(
+                select(Organization)
+                .where(Organization.id.in_(delegated))
+                .order_by(Organization.name)
+            )
+        )
+        if delegated
+        else []
+    )
+    return [actor.organization, *others]
+
+
+def may_see_tickets(actor: Actor) -> bool:
+    return actor.is_staff or actor.can(org_service.MANAGE) or actor.can(VIEW_TICKETS)
+
+
+def start_endpoint(actor: Actor) -> tuple[str, dict[str, Any]]:
+    """Where `/` sends the actor: staff to the queue, customers to their roster."""
+    if actor.is_staff:
+        return "web.tickets", {}
+    if actor.can(org_service.MANAGE) or actor.can(org_service.VIEW):
+        return "web.contacts", {"slug": actor.organization.slug}
+    if may_see_tickets(actor):
+        return "web.tickets", {}
+    return "web.account", {}
+
+
+def staff_members(*, session: Session) -> list[tuple[int, str]]:
+    """Active staff accounts (id, email), for assigning tickets and filtering the queue."""
+    rows = session.execute(
+        select(User.id, User.email)
+        .where(User.is_staff.is_(True), User.status == UserStatus.ACTIVE)
+        .order_by(User.email)
+    )
+    return [(user_id, email) for user_id, email in rows if email]
+
+
+def ticket_abilities(access: Access, detail: dict[str, Any]) -> dict[str, bool]:
+    """Which controls the ticket page offers; the services check each action again."""
+    actor, status, staff = access.actor, access.ticket.status, access.is_staff
+    customer_admin = access.is_requester or access.manages
+    return {
+        "comment": staff or customer_admin or actor.can(COMMENT_TICKETS),
+        "ask": staff and status in (TicketStatus.OPEN, TicketStatus.AWAITING_CUSTOMER),
+        "cancel": not staff and customer_admin and allowed("cancel", status),
+        "assign": staff and status not in FINAL_STATUSES,
+        "approve": staff and allowed("approve", status),
+        "approved_already": actor.user.email in {a["by"] for a in detail["approvals"]},
+        "reject": staff and allowed("reject", status),
+        "retry": staff and allowed("retry", status),
+        "roster": staff or actor.can(org_service.VIEW) or actor.can(org_service.MANAGE),
+    }
+
+
+def queue_query(chosen: dict[str, str], staff: list[tuple[int, str]], me: int) -> dict[str, Any]:
+    """The page's filters as the API's query. Staff are named by id in the URL, not by email."""
+    query: dict[str, Any] = {name: value for name, value in chosen.items() if value}
+    if query.get("status") == "unfinished":
+        query["status"] = ",".join(UNFINISHED)
+    assignee = query.get("assignee")
+    if assignee and assignee not in ("me", "none"):
+        emails = {str(user_id): email for user_id, email in staff}
+        if assignee == str(me):
+            query["assignee"] = "me"
+        elif assignee in emails:
+            query["assignee"] = emails[assignee]
+        else:
+            raise ValidationError("Unknown assignee.")
+    return query
+
+
+def timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """Comments and status events of a ticket detail in one list, oldest first."""
+    entries: list[tuple[str, int, dict[str, Any]]] = []
+    for comment in detail["comments"]:
+        entries.append((comment["created_at"], 0, {"kind": "comment", **comment}))
+    for event in detail["events"]:
+        if event["action"] in COMMENT_EVENTS:
+            continue
+        label = EVENT_LABELS.get(event["action"], event["action"].replace("_", " "))
+        entries.append((event["at"], 1, {"kind": "event", "label": label, **event}))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    return [entry for _, _, entry in entries]
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def format_time(value: str | None) -> str:
+    """`3 Mar 2025, 14:05 UTC`."""
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def age(value: str | None, now: datetime | None = None) -> str:
+    """How long ago, in the largest whole unit: `just now`, `12 min`, `5 h`, `3 d`."""
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def ago(value: str | None) -> str:
+    """`just now`, `12 min ago`, `3 d ago`."""
+    text = age(value)
+    return text if text in ("", "just now") else f"{text} ago"
+
+
+def status_label(value: str | None) -> str:
+    return STATUS_LABELS.get(value or "", (value or "").replace("_", " ").capitalize())

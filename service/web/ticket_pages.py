@@ -1,0 +1,233 @@
+"""Ticket pages: the list (the staff queue), one ticket, and the actions taken from it.
+
+Each action calls the same service function as its `/api/tickets/...` route and commits; a
+refused transition (409) or input (422) comes back as a message on the ticket page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from service.errors import Conflict, Unprocessable
+from service.extensions import db
+from service.tickets import service as tickets_service
+from service.tickets import views
+from service.tickets.schemas import CancelIn, CommentIn, QueueQuery, RejectIn
+from service.web import presenters as present
+from service.web.blueprints import bp
+from service.web.forms import (
+    AssignForm,
+    CancelForm,
+    CommentForm,
+    RejectForm,
+    load_into,
+)
+from service.web.session import current_actor, page
+
+Access = tickets_service.Access
+COMMENT_KINDS = {
+    "comment": (False, False, "Your comment is added."),
+    "query": (False, True, "Your question is sent; the ticket now waits for the customer."),
+    "internal": (True, False, "Your internal note is added; customers do not see it."),
+}
+QUEUE_ARGS = ("status", "organization", "assignee", "q", "sort", "page")
+
+
+@bp.get("/tickets")
+@page
+def tickets():
+    """Customers: their organizations' tickets. Staff: the queue, with the API's filters."""
+    actor = current_actor()
+    session = db.session()
+    staff = present.staff_members(session=session) if actor.is_staff else []
+    chosen = {name: request.args.get(name, "").strip() for name in QUEUE_ARGS}
+    try:
+        filters = QueueQuery().load(present.queue_query(chosen, staff, actor.user.id))
+    except ValidationError:
+        flash("Some filters were not understood and are ignored.", "error")
+        chosen = dict.fromkeys(QUEUE_ARGS, "")
+        filters = views.QueueFilters()
+    result = views.list_tickets(session=session, actor=actor, filters=filters)
+    return render_template(
+        "web/tickets.html",
+        result=result,
+        chosen=chosen,
+        staff=staff,
+        statuses=present.STATUS_LABELS,
+        pages=-(-result["total"] // filters.per_page),
+    )
+
+
+@bp.get("/tickets/<reference>")
+@page
+def ticket(reference: str):
+    """One ticket: the batch as readable lines, warnings, timeline, and what the user may do."""
+    return _ticket_page(_access(reference))
+
+
+@bp.post("/tickets/<reference>/comments")
+@page
+def comment(reference: str):
+    """Comment; staff may instead ask the customer a question or write an internal note."""
+    access = _access(reference)
+    form = CommentForm(prefix="comment")
+    kind = request.form.get("kind", "")
+    internal, query, done = COMMENT_KINDS.get(kind, COMMENT_KINDS["comment"])
+    data = None
+    if form.validate_on_submit():
+        payload = {"body": form.body.data, "internal": internal, "query": query}
+        data = load_into(form, CommentIn(), payload)
+    if data is None:
+        return _ticket_page(access, comment_form=form, status=422)
+
+    def run() -> str:
+        tickets_service.comment(session=db.session(), access=access, **data)
+        return done
+
+    return _act(access, run)
+
+
+@bp.post("/tickets/<reference>/assign")
+@page
+def assign(reference: str):
+    """Give the ticket to a staff member, or to nobody (staff)."""
+    access = _access(reference)
+    form, emails = _assign_form(access)
+    if not form.validate_on_submit():
+        return _ticket_page(access, assign_form=form, status=422)
+    email = emails.get(form.assignee.data or "none")
+
+    def run() -> str:
+        tickets_service.assign(session=db.session(), access=access, assignee_email=email)
+        return "The ticket is now unassigned." if email is None else f"Assigned to {email}."
+
+    return _act(access, run)
+
+
+@bp.post("/tickets/<reference>/approve")
+@page
+def approve(reference: str):
+    """Approve (staff): the last approval needed queues the apply job."""
+    access = _access(reference)
+
+    def run() -> str:
+        if tickets_service.approve(session=db.session(), access=access):
+            return "Approved. The changes are being applied."
+        return "Your approval is recorded. Another staff member must approve it too."
+
+    return _act(access, run)
+
+
+@bp.post("/tickets/<reference>/reject")
+@page
+def reject(reference: str):
+    """Reject with a reason the requester will read (staff)."""
+    access = _access(reference)
+    form = RejectForm(prefix="reject")
+    data = None
+    if form.validate_on_submit():
+        data = load_into(form, RejectIn(), {"reason": form.reason.data})
+    if data is None:
+        return _ticket_page(access, reject_form=form, status=422)
+
+    def run() -> str:
+        tickets_service.reject(session=db.session(), access=access, **data)
+        return "The request is rejected; the requester is told why."
+
+    return _act(access, run)
+
+
+@bp.post("/tickets/<reference>/cancel")
+@page
+def cancel(reference: str):
+    """Withdraw the request (its requester or an admin of the organization)."""
+    access = _access(reference)
+    form = CancelForm(prefix="cancel")
+    data = None
+    if form.validate_on_submit():
+        reason = (form.reason.data or "").strip() or None
+        data = load_into(form, CancelIn(), {"reason": reason})
+    if data is None:
+        return _ticket_page(access, cancel_form=form, status=422)
+
+    def run() -> str:
+        tickets_service.cancel(session=db.session(), access=access, **data)
+        return "The request is cancelled. The roster can be edited again."
+
+    return _act(access, run)
+
+
+@bp.post("/tickets/<reference>/retry")
+@page
+def retry(reference: str):
+    """Apply a failed ticket again (staff)."""
+    access = _access(reference)
+
+    def run() -> str:
+        tickets_service.retry(session=db.session(), access=access)
+        return "Retrying: the changes are being applied again."
+
+    return _act(access, run)
+
+
+def _access(reference: str) -> Access:
+    return tickets_service.get_for_actor(
+        session=db.session(), reference=reference, actor=current_actor()
+    )
+
+
+def _act(access: Access, run: Callable[[], str]):
+    """Run the action and commit; a refused one rolls back and says why on the ticket page."""
+    reference = access.ticket.reference
+    try:
+        message = run()
+    except (Conflict, Unprocessable) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("web.ticket", reference=reference))
+
+
+def _assign_form(access: Access, *, bound: bool = True) -> tuple[AssignForm, dict[str, str | None]]:
+    """The assignee picker: you, the other staff (by id: no emails in forms' values), nobody."""
+    form = AssignForm(prefix="assign") if bound else AssignForm(prefix="assign", formdata=None)
+    me = access.actor.user
+    staff = [(str(uid), email) for uid, email in present.staff_members(session=db.session())]
+    others = [(value, email) for value, email in staff if value != str(me.id)]
+    form.assignee.choices = [("me", f"Me ({me.email})"), *others, ("none", "Nobody")]
+    emails: dict[str, str | None] = {"me": me.email, "none": None, **dict(others)}
+    return form, emails
+
+
+def _ticket_page(access: Access, *, status: int = 200, **forms: Any):
+    detail = views.detail(session=db.session(), access=access)
+    actor = access.actor
+    assign_form = forms.get("assign_form")
+    if assign_form is None:
+        assign_form = _assign_form(access, bound=False)[0]
+        assignee_id = access.ticket.assignee_id
+        assign_form.assignee.data = (
+            "none"
+            if assignee_id is None
+            else "me"
+            if assignee_id == actor.user.id
+            else str(assignee_id)
+        )
+    page_html = render_template(
+        "web/ticket.html",
+        ticket=detail,
+        timeline=present.timeline(detail),
+        may=present.ticket_abilities(access, detail),
+        staff_view=access.is_staff,
+        comment_form=forms.get("comment_form") or CommentForm(prefix="comment", formdata=None),
+        reject_form=forms.get("reject_form") or RejectForm(prefix="reject", formdata=None),
+        cancel_form=forms.get("cancel_form") or CancelForm(prefix="cancel", formdata=None),
+        assign_form=assign_form,
+    )
+    return page_html, status

@@ -1,0 +1,37 @@
+"""Fixtures of the browser tests: one Chromium for the session, a live server per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.live_server import live_server
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, Shots
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.fail("Chromium is not installed: run `make test`, or `apt-get install chromium`.")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def base_url(app: Flask) -> Iterator[str]:
+    with live_server(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Shots:
+    return Shots(tmp_path_factory.mktemp("screenshots"))

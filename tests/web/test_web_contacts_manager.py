@@ -1,0 +1,79 @@
+"""The contacts manager's editing in a real browser: every kind of change, keyboard, discard."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.tickets.support import new_contact, raise_ticket
+from tests.web.browser import ADMIN, new_page, sign_in
+
+
+def test_each_edit_becomes_one_item_of_the_batch_and_discard_undoes_them_all(
+    factory, browser, base_url
+):
+    factory.demo()
+    page = new_page(browser)
+    sign_in(page, base_url, ADMIN)
+    count = page.locator("#change-count")
+
+    # Keyboard only: tab to a contact, open its details, edit a field.
+    boris = page.locator("tbody.contact", has_text="Boris Banks")
+    toggle = boris.get_by_role("button", name="Boris Banks")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    phone = boris.get_by_label("Phone")
+    phone.focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("+44 20 7946 0999")
+    expect(count).to_have_text("1")
+
+    devon = page.locator("tbody.contact", has_text="Devon Tran")
+    devon.get_by_role("button", name="Delete").click()
+    expect(devon.get_by_role("button", name="Undo delete")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(devon.locator(".pending-flag")).to_have_text("Will be deleted")
+    grace = page.locator("tbody.contact", has_text="Grace Gill")
+    grace.get_by_role("button", name="Deactivate").click()
+    expect(grace.locator(".pending-flag")).to_have_text("Will be deactivated")
+    hugo = page.locator("tbody.contact", has_text="Hugo Hart")
+    hugo.get_by_role("button", name="Reactivate").click()
+    expect(count).to_have_text("4")
+    expect(page.locator("#check-status")).to_have_text("No problems found")
+
+    page.get_by_role("button", name="Request Changes").click()
+    lines = page.locator("#review-lines li")
+    expect(lines).to_have_text(
+        [
+            "Change phone of Boris Banks",
+            "Deactivate Grace Gill",
+            "Reactivate Hugo Hart",
+            "Delete Devon Tran and erase their personal data",
+        ]
+    )
+    page.get_by_role("button", name="Keep editing").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()
+
+    page.get_by_role("button", name="Discard").click()
+    expect(count).to_have_text("0")
+    expect(phone).to_have_value("+44 20 7946 0102")
+    expect(devon.get_by_role("button", name="Delete")).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(".pending-flag:visible")).to_have_count(0)
+    expect(page.get_by_role("button", name="Request Changes")).to_be_disabled()
+
+
+def test_a_request_submitted_elsewhere_meanwhile_is_reported_above_the_table(
+    factory, browser, base_url
+):
+    factory.demo()
+    page = new_page(browser)
+    sign_in(page, base_url, ADMIN)
+    raise_ticket(factory.client, factory.headers("frank.fischer@acme.example"), [new_contact()])
+
+    page.locator("tbody.contact", has_text="Devon Tran").get_by_role(
+        "button", name="Deactivate"
+    ).click()
+    banner = page.locator("#batch-issues")
+    expect(banner).to_contain_text("already has an unfinished change request")
+    expect(page.get_by_role("button", name="Request Changes")).to_be_disabled()

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from service.requests.models import ChangeRequest, ChangeRequestItem
+from service.requests.schemas import OPERATIONS
 from service.tickets.models import Ticket
 
 URL = "/api/orgs/acme/change-requests"
@@ -20,20 +21,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-ops = st.sampled_from(
-    [
-        "add_contact",
-        "update_contact",
-        "grant_role",
-        "revoke_role",
-        "deactivate_contact",
-        "reactivate_contact",
-        "delete_contact",
-        "grant_delegate",
-        "revoke_delegate",
-        "other",
-    ]
-)
+ops = st.sampled_from([*OPERATIONS, "other"])
 keys = st.sampled_from(
     [
         "ref",

@@ -65,6 +65,10 @@ class Config:
         # does not tell whether the email has an account.
         self.PASSWORD_RESET_ANSWER_SECONDS = float(env.get("PASSWORD_RESET_ANSWER_SECONDS", 0.4))
 
+        # Seconds a job may run before RQ stops it (and, if its worker dies, before RQ finds
+        # the job abandoned and retries it). Per job kind; see workers/queues.py.
+        self.JOB_TIMEOUTS = {"apply": _int("APPLY_JOB_TIMEOUT", 300)}
+
         # Argon2id cost; the suite lowers it so thousands of sign-ins stay fast.
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 64 * 1024)

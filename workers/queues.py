@@ -125,11 +125,12 @@ def enqueue(work: Work, connection: Redis) -> bool:
             return False
     except NoSuchJobError:
         pass
+    timeout = current_app.config.get("JOB_TIMEOUTS", {}).get(work.kind, spec.timeout)
     queue(spec.queue, connection).enqueue_call(
         spec.func,
         args=(work.target_id,),
         job_id=work.job_id,
-        timeout=spec.timeout,
+        timeout=timeout,
         retry=spec.retry,
         result_ttl=600,
         failure_ttl=7 * 24 * 3600,

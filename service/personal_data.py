@@ -70,22 +70,26 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
 
 
 @dataclass(frozen=True)
-class Erasure:
-    """How to find the rows of one table that belong to a contact, and erase them."""
+class Subjects:
+    """The contacts being purged, and where their data is found: ids of their accounts and the
+    lower-cased addresses that emails were sent to."""
 
-    table: str
-    erase: Callable[[Session, int, list[int], list[str]], int]
+    contact_ids: list[int]
+    user_ids: list[int]
+    emails: list[str]
+    user_of: dict[int, int]  # account id -> contact id
+    contact_of_email: dict[str, int]  # lower-cased address -> contact id
 
 
 def _null_columns(columns: frozenset[str], **extra: Any) -> dict[str, Any]:
     return {**{name: None for name in columns}, **extra}
 
 
-def _contacts(session: Session, contact_id: int, user_ids: list[int], emails: list[str]) -> int:
-    session.execute(delete(ContactRole).where(ContactRole.contact_id == contact_id))
-    result = session.execute(
+def _contacts(session: Session, who: Subjects) -> set[int]:
+    session.execute(delete(ContactRole).where(ContactRole.contact_id.in_(who.contact_ids)))
+    session.execute(
         update(Contact)
-        .where(Contact.id == contact_id)
+        .where(Contact.id.in_(who.contact_ids))
         .values(
             **_null_columns(PERSONAL["contacts"]),
             status=ContactStatus.ARCHIVED,
@@ -93,106 +97,149 @@ def _contacts(session: Session, contact_id: int, user_ids: list[int], emails: li
         )
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return set(who.contact_ids)
 
 
-def _users(session: Session, contact_id: int, user_ids: list[int], emails: list[str]) -> int:
-    if not user_ids:
-        return 0
-    result = session.execute(
+def _users(session: Session, who: Subjects) -> set[int]:
+    if not who.user_ids:
+        return set()
+    session.execute(
         update(User)
-        .where(User.id.in_(user_ids))
+        .where(User.id.in_(who.user_ids))
         .values(**_null_columns(PERSONAL["users"]), status=UserStatus.ARCHIVED)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return {who.user_of[uid] for uid in who.user_ids}
 
 
-def _access_tokens(
-    session: Session, contact_id: int, user_ids: list[int], emails: list[str]
-) -> int:
-    if not user_ids:
-        return 0
-    result = session.execute(delete(AccessToken).where(AccessToken.user_id.in_(user_ids)))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+def _owned_by_accounts(session: Session, who: Subjects, model: Any) -> set[int]:
+    if not who.user_ids:
+        return set()
+    owners = session.scalars(select(model.user_id).where(model.user_id.in_(who.user_ids))).all()
+    session.execute(delete(model).where(model.user_id.in_(who.user_ids)))
+    return {who.user_of[uid] for uid in owners}
 
 
-def _account_tokens(
-    session: Session, contact_id: int, user_ids: list[int], emails: list[str]
-) -> int:
-    if not user_ids:
-        return 0
-    result = session.execute(delete(AccountToken).where(AccountToken.user_id.in_(user_ids)))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+def _access_tokens(session: Session, who: Subjects) -> set[int]:
+    return _owned_by_accounts(session, who, AccessToken)
 
 
-def _items(session: Session, contact_id: int, user_ids: list[int], emails: list[str]) -> int:
-    """Every batch item that named the contact keeps its operation, not its data."""
-    rows = session.execute(
-        select(ChangeRequestItem.id, ChangeRequestItem.op).where(
-            ChangeRequestItem.contact_id == contact_id
+def _account_tokens(session: Session, who: Subjects) -> set[int]:
+    return _owned_by_accounts(session, who, AccountToken)
+
+
+def _items(session: Session, who: Subjects) -> set[int]:
+    """Every batch item that named a contact keeps its operation (its own column), not its data."""
+    named = set(
+        session.scalars(
+            select(ChangeRequestItem.contact_id).where(
+                ChangeRequestItem.contact_id.in_(who.contact_ids)
+            )
         )
-    ).all()
-    for item_id, op in rows:
+    )
+    if named:
         session.execute(
             update(ChangeRequestItem)
-            .where(ChangeRequestItem.id == item_id)
-            .values(payload={"op": op, "contact_id": contact_id, "erased": True}, before=None)
+            .where(ChangeRequestItem.contact_id.in_(named))
+            .values(payload={"erased": True}, before=None)
             .execution_options(synchronize_session=False)
         )
-    return len(rows)
+    return {cid for cid in named if cid is not None}
 
 
-def _emails(session: Session, contact_id: int, user_ids: list[int], emails: list[str]) -> int:
+def _emails(session: Session, who: Subjects) -> set[int]:
     addressed: list[ColumnElement[bool]] = []
-    if user_ids:
-        addressed.append(Email.recipient_user_id.in_(user_ids))
-    if emails:
-        addressed.append(func.lower(Email.recipient).in_(emails))
+    if who.user_ids:
+        addressed.append(Email.recipient_user_id.in_(who.user_ids))
+    if who.emails:
+        addressed.append(func.lower(Email.recipient).in_(who.emails))
     if not addressed:
-        return 0
+        return set()
     matches = or_(*addressed)
+    rows = session.execute(
+        select(Email.recipient_user_id, func.lower(Email.recipient)).where(matches)
+    ).all()
     session.execute(
         update(Email)
         .where(matches, Email.status == EmailStatus.PENDING)
         .values(status=EmailStatus.ERASED)
         .execution_options(synchronize_session=False)
     )
-    result = session.execute(
+    session.execute(
         update(Email)
         .where(matches)
         .values(recipient=None)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    found = set()
+    for user_id, address in rows:
+        owner = who.user_of.get(user_id) if user_id else who.contact_of_email.get(address or "")
+        if owner is None:
+            owner = who.contact_of_email.get(address or "")
+        if owner is not None:
+            found.add(owner)
+    return found
 
 
-# Order matters: tokens and emails are found through the account and the contact's email,
-# which are read before anything is erased.
-ERASURES = (
-    Erasure("change_request_items", _items),
-    Erasure("emails", _emails),
-    Erasure("access_tokens", _access_tokens),
-    Erasure("account_tokens", _account_tokens),
-    Erasure("users", _users),
-    Erasure("contacts", _contacts),
+# Order matters: tokens and emails are found through the accounts and the addresses, which
+# are read before anything is erased. Each erasure returns the contacts it found data of.
+ERASURES: tuple[tuple[str, Callable[[Session, Subjects], set[int]]], ...] = (
+    ("change_request_items", _items),
+    ("emails", _emails),
+    ("access_tokens", _access_tokens),
+    ("account_tokens", _account_tokens),
+    ("users", _users),
+    ("contacts", _contacts),
 )
 
 
-def purge_contact(*, session: Session, contact_id: int) -> dict[str, Any]:
-    """Archive the contact and erase its personal data everywhere; return the receipt."""
+def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str, Any]]:
+    """Archive the contacts and erase their personal data everywhere; a receipt per contact.
+
+    A fixed number of statements, however many contacts go.
+    """
+    if not contact_ids:
+        return []
     session.flush()
-    email = session.scalar(select(Contact.email).where(Contact.id == contact_id))
-    user_ids = list(session.scalars(select(User.id).where(User.contact_id == contact_id)))
-    user_emails = [e for e in session.scalars(select(User.email).where(User.id.in_(user_ids))) if e]
-    emails = sorted({e.lower() for e in [email, *user_emails] if e})
-    erased: dict[str, list[str]] = {}
-    for erasure in ERASURES:
-        if erasure.erase(session, contact_id, user_ids, emails):
-            erased[erasure.table] = sorted(PERSONAL[erasure.table])
+    contact_emails = session.execute(
+        select(Contact.id, Contact.email).where(Contact.id.in_(contact_ids))
+    ).all()
+    accounts = session.execute(
+        select(User.id, User.contact_id, User.email).where(User.contact_id.in_(contact_ids))
+    ).all()
+    contact_of_email: dict[str, int] = {}
+    for contact_id, email in contact_emails:
+        if email:
+            contact_of_email[email.lower()] = contact_id
+    for _user_id, contact_id, email in accounts:
+        if email:
+            contact_of_email[email.lower()] = contact_id
+    who = Subjects(
+        contact_ids=list(contact_ids),
+        user_ids=[row[0] for row in accounts],
+        emails=sorted(contact_of_email),
+        user_of={user_id: contact_id for user_id, contact_id, _ in accounts},
+        contact_of_email=contact_of_email,
+    )
+    erased: dict[int, dict[str, list[str]]] = {cid: {} for cid in contact_ids}
+    for table, erase in ERASURES:
+        for contact_id in erase(session, who):
+            erased[contact_id][table] = sorted(PERSONAL[table])
     # Objects already loaded in this session must not write old values back.
     session.expire_all()
     # Redis holds no personal data (jobs carry ids); only sign-in counters keyed by a digest of
     # the email, which go too.
-    counters = throttle.forget(emails)
-    return {"contact_id": contact_id, "erased": erased, "redis_counters_removed": counters}
+    throttle.forget(who.emails)
+    return [
+        {
+            "contact_id": contact_id,
+            "erased": erased[contact_id],
+            "redis": "rate-limit counters of the contact's addresses removed",
+        }
+        for contact_id in contact_ids
+    ]
+
+
+def purge_contact(*, session: Session, contact_id: int) -> dict[str, Any]:
+    """Archive one contact and erase its personal data everywhere; the receipt."""
+    return purge_contacts(session=session, contact_ids=[contact_id])[0]

@@ -82,12 +82,6 @@ def apply_failed(*, session: Session, ticket: Ticket, event: TicketEvent) -> Non
     _record(session, ticket, event, "apply_failed", [_staff_mailbox()])
 
 
-def welcome(*, session: Session, ticket: Ticket, event: TicketEvent, user: User) -> None:
-    """A new contact's account: the activation link is made when the email is rendered."""
-    if user.email:
-        _record(session, ticket, event, "welcome", [(user.email, user.id)], user_id=user.id)
-
-
 def account_email(*, session: Session, user: User, template: str) -> Email | None:
     """An email about the account itself (a welcome resent, a password reset): no ticket.
 
@@ -123,6 +117,34 @@ def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:
         )
     ).all()
     return sorted({uid for uid, emails in rows if email_key in (emails or [])})
+
+
+def welcome_all(
+    *, session: Session, ticket: Ticket, event: TicketEvent, user_ids: list[int]
+) -> list[Email]:
+    """Welcome emails for the accounts a batch created: one flush for all of them."""
+    if not user_ids:
+        return []
+    addresses = dict(
+        session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).tuples().all()
+    )
+    emails = [
+        Email(
+            ticket_id=ticket.id,
+            event_id=event.id,
+            template="welcome",
+            recipient=addresses[user_id],
+            recipient_user_id=user_id,
+            context={"ticket_id": ticket.id, "user_id": user_id},
+        )
+        for user_id in user_ids
+        if addresses.get(user_id)
+    ]
+    session.add_all(emails)
+    session.flush()
+    for email in emails:
+        after_commit(session, Work("email", email.id))
+    return emails
 
 
 def _staff_mailbox() -> Recipient:

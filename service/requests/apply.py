@@ -3,15 +3,18 @@
 `apply` is called by the apply job with its own session and commits nothing itself: the job
 commits on success, or rolls back and calls `record_failure` in a fresh transaction. A second
 run finds the ticket no longer `approved` and does nothing.
+
+The batch is re-checked against the roster as it is now, and then written from the projected
+roster the validators computed (the same one the dry run shows), as set-wise statements: a
+fixed number of them whatever the batch size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import AccessToken, User, UserStatus
@@ -19,13 +22,18 @@ from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.models_base import utcnow
 from service.notifications import service as notify
 from service.organizations.models import Delegation, Organization
-from service.personal_data import purge_contact
+from service.personal_data import purge_contacts
 from service.requests.models import ChangeRequestItem
 from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import transition
-from service.validators import check
-from service.validators.projection import clean
-from service.validators.types import CONTACT_FIELDS
+from service.validators import check, project
+from service.validators.projection import Projection
+from service.validators.types import CONTACT_FIELDS, CheckContext, RosterContact
+
+contacts_t = Contact.__table__
+roles_t = ContactRole.__table__
+users_t = User.__table__
+items_t = ChangeRequestItem.__table__
 
 
 class ApplyFailed(Exception):
@@ -54,19 +62,33 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
     transition(session=session, ticket=ticket, action="start_apply", actor_id=None)
     org = session.get(Organization, ticket.organization_id)
     assert org is not None
-    items = session.scalars(
-        select(ChangeRequestItem)
-        .where(ChangeRequestItem.change_request_id == ticket.change_request_id)
-        .order_by(ChangeRequestItem.position)
+    items = session.execute(
+        select(items_t.c.id, items_t.c.position, items_t.c.payload)
+        .where(items_t.c.change_request_id == ticket.change_request_id)
+        .order_by(items_t.c.position)
     ).all()
-    _recheck(session=session, org=org, items=items)
+    ctx = _recheck(session=session, org=org, payloads=[dict(row.payload) for row in items])
+    projection = project(ctx)
 
     applied = Applied(ticket_id=ticket.id)
-    new_ids: dict[str, int] = {}
-    for item in items:
-        _apply_item(session, org, ticket, item, new_ids, applied)
-    org.roster_version += 1
-    session.flush()
+    new_ids = _add_contacts(session, org, projection, applied)
+    _link_items(session, items, new_ids)
+    _update_contacts(session, ctx, projection)
+    _change_roles(session, ctx, projection, new_ids)
+    _sync_accounts(session, ctx, projection)
+    deleted = [
+        key[1]
+        for key, contact in projection.contacts.items()
+        if key[0] == "id" and contact.status == "archived"
+    ]
+    applied.receipts = purge_contacts(session=session, contact_ids=[int(c) for c in deleted])
+    _delegations(session, org, ticket, ctx, projection)
+
+    session.execute(
+        update(Organization)
+        .where(Organization.id == org.id)
+        .values(roster_version=Organization.roster_version + 1)
+    )
     if applied.receipts:
         ticket.erasure_receipt = applied.receipts
     event = transition(session=session, ticket=ticket, action="implement", actor_id=None)
@@ -78,10 +100,7 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
             session=session, org_id=org.id, email_key="request_implemented"
         ),
     )
-    for user_id in applied.new_user_ids:
-        user = session.get(User, user_id)
-        if user is not None:
-            notify.welcome(session=session, ticket=ticket, event=event, user=user)
+    notify.welcome_all(session=session, ticket=ticket, event=event, user_ids=applied.new_user_ids)
     return applied
 
 
@@ -101,11 +120,13 @@ def record_failure(*, session: Session, ticket_id: int, code: str, message: str)
     notify.apply_failed(session=session, ticket=ticket, event=event)
 
 
-def _recheck(*, session: Session, org: Organization, items: Any) -> None:
+def _recheck(
+    *, session: Session, org: Organization, payloads: list[dict[str, Any]]
+) -> CheckContext:
     """The batch against the roster as it is now: refuse rather than half-apply."""
     from service.requests.service import build_context
 
-    ctx = build_context(session=session, org=org, changes=[dict(i.payload) for i in items])
+    ctx = build_context(session=session, org=org, changes=payloads)
     errors, _ = check(ctx)
     if errors:
         listed = "; ".join(f"{f.path}: {f.code}" for f in errors[:20])
@@ -115,122 +136,229 @@ def _recheck(*, session: Session, org: Organization, items: Any) -> None:
             f"The batch no longer fits the roster: {listed}{more}. Reject it, or retry once "
             "the roster allows it.",
         )
+    return ctx
 
 
-def _apply_item(
+def _new_contacts(projection: Projection) -> list[tuple[str, RosterContact]]:
+    return [
+        (str(key[1]), contact) for key, contact in projection.contacts.items() if key[0] == "ref"
+    ]
+
+
+def _add_contacts(
+    session: Session, org: Organization, projection: Projection, applied: Applied
+) -> dict[str, int]:
+    """Insert the new contacts, their roles and their invited accounts: three statements."""
+    new = _new_contacts(projection)
+    if not new:
+        return {}
+    now = utcnow()
+    ids = (
+        session.execute(
+            insert(contacts_t).returning(contacts_t.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "organization_id": org.id,
+                    **contact.fields,
+                    "status": ContactStatus.ACTIVE,
+                    "created_at": now,
+                    "updated_at": now,
+                    "version": 1,
+                }
+                for _, contact in new
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    new_ids = {ref: contact_id for (ref, _), contact_id in zip(new, ids, strict=True)}
+    role_rows = [
+        {"contact_id": new_ids[ref], "role_code": code}
+        for ref, contact in new
+        for code in sorted(contact.roles)
+    ]
+    if role_rows:
+        session.execute(insert(roles_t), role_rows)
+    user_rows = [
+        {
+            "email": contact.fields["email"],
+            "status": UserStatus.INVITED,
+            "is_staff": False,
+            "organization_id": org.id,
+            "contact_id": new_ids[ref],
+            "created_at": now,
+        }
+        for ref, contact in new
+    ]
+    applied.new_user_ids = list(
+        session.execute(
+            insert(users_t).returning(users_t.c.id, sort_by_parameter_order=True), user_rows
+        ).scalars()
+    )
+    return new_ids
+
+
+def _link_items(session: Session, items: Any, new_ids: dict[str, int]) -> None:
+    """Items that named a new contact by ref now name it by id, so a later purge finds them."""
+    rows = [
+        {"item_id": row.id, "new_contact_id": new_ids[row.payload["ref"]]}
+        for row in items
+        if "contact_id" not in row.payload and row.payload.get("ref") in new_ids
+    ]
+    if rows:
+        session.execute(
+            update(items_t)
+            .where(items_t.c.id == bindparam("item_id"))
+            .values(contact_id=bindparam("new_contact_id")),
+            rows,
+        )
+
+
+def _touched_existing(ctx: CheckContext, projection: Projection) -> list[tuple[int, Any, Any]]:
+    """(id, before, after) of each roster contact the batch changes and does not delete."""
+    touched = []
+    for key in projection.touched_by:
+        if key[0] != "id":
+            continue
+        contact_id = int(key[1])
+        after = projection.contacts[key]
+        if after.status != "archived":
+            touched.append((contact_id, ctx.roster[contact_id], after))
+    return touched
+
+
+def _update_contacts(session: Session, ctx: CheckContext, projection: Projection) -> None:
+    """Details and status of changed contacts: one executemany."""
+    rows = [
+        {
+            "contact": contact_id,
+            **after.fields,
+            "status": ContactStatus(after.status),
+            "now": utcnow(),
+        }
+        for contact_id, before, after in _touched_existing(ctx, projection)
+        if after.fields != before.fields or after.status != before.status
+    ]
+    if rows:
+        session.execute(
+            update(contacts_t)
+            .where(contacts_t.c.id == bindparam("contact"))
+            .values(
+                **{name: bindparam(name) for name in CONTACT_FIELDS},
+                status=bindparam("status"),
+                updated_at=bindparam("now"),
+                version=contacts_t.c.version + 1,
+            ),
+            rows,
+        )
+
+
+def _change_roles(
+    session: Session, ctx: CheckContext, projection: Projection, new_ids: dict[str, int]
+) -> None:
+    """Roles granted and revoked on existing contacts: at most two executemanys."""
+    granted, revoked = [], []
+    for contact_id, before, after in _touched_existing(ctx, projection):
+        granted += [{"contact_id": contact_id, "role_code": c} for c in after.roles - before.roles]
+        revoked += [{"cid": contact_id, "code": c} for c in before.roles - after.roles]
+    if revoked:
+        session.execute(
+            delete(roles_t).where(
+                roles_t.c.contact_id == bindparam("cid"), roles_t.c.role_code == bindparam("code")
+            ),
+            revoked,
+        )
+    if granted:
+        session.execute(insert(roles_t), granted)
+
+
+def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) -> None:
+    """Accounts follow their contacts: email, and whether they may sign in."""
+    touched = _touched_existing(ctx, projection)
+    emails = [
+        {"cid": cid, "email": after.fields["email"]}
+        for cid, before, after in touched
+        if after.fields["email"] != before.fields["email"]
+    ]
+    if emails:
+        session.execute(
+            update(users_t)
+            .where(
+                users_t.c.contact_id == bindparam("cid"),
+                users_t.c.status != UserStatus.ARCHIVED,
+            )
+            .values(email=bindparam("email")),
+            emails,
+        )
+    deactivated = [cid for cid, before, after in touched if _became(before, after, "deactivated")]
+    reactivated = [cid for cid, before, after in touched if _became(before, after, "active")]
+    if deactivated:
+        session.execute(
+            update(User)
+            .where(
+                User.contact_id.in_(deactivated),
+                User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]),
+            )
+            .values(status=UserStatus.DEACTIVATED)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(AccessToken)
+            .where(
+                AccessToken.user_id.in_(select(User.id).where(User.contact_id.in_(deactivated))),
+                AccessToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    if reactivated:
+        session.execute(
+            update(User)
+            .where(User.contact_id.in_(reactivated), User.status == UserStatus.DEACTIVATED)
+            .values(
+                status=case(
+                    (User.password_hash.is_not(None), UserStatus.ACTIVE),
+                    else_=UserStatus.INVITED,
+                )
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _became(before: RosterContact, after: RosterContact, status: str) -> bool:
+    return after.status == status and before.status != status
+
+
+def _delegations(
     session: Session,
     org: Organization,
     ticket: Ticket,
-    item: ChangeRequestItem,
-    new_ids: dict[str, int],
-    applied: Applied,
+    ctx: CheckContext,
+    projection: Projection,
 ) -> None:
-    payload: Mapping[str, Any] = item.payload
-    op = item.op
-    if op == "add_contact":
-        contact_id, user_id = _add_contact(session, org, payload)
-        new_ids[payload["ref"]] = contact_id
-        # The item now names the contact it created, so a later purge finds its data here too.
-        item.contact_id = contact_id
-        if user_id is not None:
-            applied.new_user_ids.append(user_id)
-        return
-    if op in ("grant_delegate", "revoke_delegate"):
-        _delegate(session, org, ticket, item)
-        return
-    contact_id = item.contact_id if item.contact_id is not None else new_ids[payload["ref"]]
-    if item.contact_id is None:
-        item.contact_id = contact_id
-    contact = session.get(Contact, contact_id)
-    assert contact is not None and contact.organization_id == org.id
-    if op == "update_contact":
-        _update_contact(session, contact, payload["fields"])
-    elif op == "grant_role":
-        session.add(ContactRole(contact_id=contact.id, role_code=payload["role"]))
-    elif op == "revoke_role":
+    granted = projection.delegate_ids - ctx.delegate_ids
+    revoked = ctx.delegate_ids - projection.delegate_ids
+    if granted:
         session.execute(
-            delete(ContactRole).where(
-                ContactRole.contact_id == contact.id, ContactRole.role_code == payload["role"]
-            )
+            insert(Delegation),
+            [
+                {
+                    "organization_id": org.id,
+                    "delegate_organization_id": delegate,
+                    "granted_at": utcnow(),
+                    "granted_by_ticket_id": ticket.id,
+                }
+                for delegate in sorted(granted)
+            ],
         )
-        session.expire(contact, ["roles"])
-    elif op == "deactivate_contact":
-        contact.status = ContactStatus.DEACTIVATED
-        _set_account(session, contact.id, active=False)
-    elif op == "reactivate_contact":
-        contact.status = ContactStatus.ACTIVE
-        _set_account(session, contact.id, active=True)
-    elif op == "delete_contact":
-        applied.receipts.append(purge_contact(session=session, contact_id=contact.id))
-    session.flush()
-
-
-def _add_contact(
-    session: Session, org: Organization, payload: Mapping[str, Any]
-) -> tuple[int, int | None]:
-    details = {name: clean(payload["contact"].get(name)) for name in CONTACT_FIELDS}
-    contact = Contact(organization_id=org.id, status=ContactStatus.ACTIVE, **details)
-    contact.roles = [ContactRole(role_code=code) for code in dict.fromkeys(payload["roles"])]
-    session.add(contact)
-    session.flush()
-    user = User(
-        email=details["email"],
-        status=UserStatus.INVITED,
-        organization_id=org.id,
-        contact_id=contact.id,
-    )
-    session.add(user)
-    session.flush()
-    return contact.id, user.id
-
-
-def _update_contact(session: Session, contact: Contact, fields: Mapping[str, Any]) -> None:
-    for name, value in fields.items():
-        setattr(contact, name, clean(value))
-    if "email" in fields:
-        # The account signs in with the contact's email: they move together.
-        session.execute(
-            update(User)
-            .where(User.contact_id == contact.id, User.status != UserStatus.ARCHIVED)
-            .values(email=clean(fields["email"]))
-        )
-
-
-def _set_account(session: Session, contact_id: int, *, active: bool) -> None:
-    """A deactivated contact's account cannot sign in; reactivation restores it."""
-    user = session.scalar(select(User).where(User.contact_id == contact_id))
-    if user is None or user.status == UserStatus.ARCHIVED:
-        return
-    if active:
-        user.status = UserStatus.ACTIVE if user.password_hash else UserStatus.INVITED
-        return
-    user.status = UserStatus.DEACTIVATED
-    session.execute(
-        update(AccessToken)
-        .where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-
-
-def _delegate(session: Session, org: Organization, ticket: Ticket, item: ChangeRequestItem) -> None:
-    target = item.target_organization_id
-    if target is None:
-        raise ApplyFailed("unknown_organization", f"changes/{item.position}: no such organization.")
-    if item.op == "grant_delegate":
-        session.add(
-            Delegation(
-                organization_id=org.id,
-                delegate_organization_id=target,
-                granted_by_ticket_id=ticket.id,
-            )
-        )
-    else:
+    if revoked:
         session.execute(
             update(Delegation)
             .where(
                 Delegation.organization_id == org.id,
-                Delegation.delegate_organization_id == target,
+                Delegation.delegate_organization_id.in_(revoked),
                 Delegation.revoked_at.is_(None),
             )
             .values(revoked_at=utcnow(), revoked_by_ticket_id=ticket.id)
+            .execution_options(synchronize_session=False)
         )

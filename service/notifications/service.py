@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
-from service.notifications.models import Email
+from service.models_base import utcnow
+from service.notifications.models import Email, EmailStatus
 from service.tickets.models import Ticket, TicketComment, TicketEvent
 from workers.queues import Work, after_commit
 
@@ -121,30 +122,39 @@ def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:
 
 def welcome_all(
     *, session: Session, ticket: Ticket, event: TicketEvent, user_ids: list[int]
-) -> list[Email]:
-    """Welcome emails for the accounts a batch created: one flush for all of them."""
+) -> list[int]:
+    """Welcome emails for the accounts a batch created: two statements for all of them."""
     if not user_ids:
         return []
     addresses = dict(
         session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).tuples().all()
     )
-    emails = [
-        Email(
-            ticket_id=ticket.id,
-            event_id=event.id,
-            template="welcome",
-            recipient=addresses[user_id],
-            recipient_user_id=user_id,
-            context={"ticket_id": ticket.id, "user_id": user_id},
-        )
+    rows = [
+        {
+            "ticket_id": ticket.id,
+            "event_id": event.id,
+            "template": "welcome",
+            "recipient": addresses[user_id],
+            "recipient_user_id": user_id,
+            "context": {"ticket_id": ticket.id, "user_id": user_id},
+            "status": EmailStatus.PENDING,
+            "attempts": 0,
+            "created_at": utcnow(),
+        }
         for user_id in user_ids
         if addresses.get(user_id)
     ]
-    session.add_all(emails)
-    session.flush()
-    for email in emails:
-        after_commit(session, Work("email", email.id))
-    return emails
+    if not rows:
+        return []
+    table = Email.__table__
+    email_ids = list(
+        session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+    )
+    for email_id in email_ids:
+        after_commit(session, Work("email", email_id))
+    return email_ids
 
 
 def _staff_mailbox() -> Recipient:

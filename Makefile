@@ -47,6 +47,7 @@ test: lint test-sqlite test-postgres
 bench: $(STAMP) services
 	$(BIN)/python -m bench.submit
 	$(BIN)/python -m bench.queue
+	$(BIN)/python -m bench.apply
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

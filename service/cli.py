@@ -35,8 +35,14 @@ def register_cli(app: Flask) -> None:
 
         At start it re-sends to Redis any work the database holds that Redis does not; while
         running, the relay repeats that every minute (RQ's scheduler runs it).
+
+        Jobs run in the worker process itself (RQ's SimpleWorker) rather than in a fork per
+        job: a fork starts cold (new database connection, empty statement cache), which
+        bench/apply.py measured as most of the time between approval and implementation.
+        Timeouts still apply (SIGALRM), and a killed worker's job is still found abandoned
+        and retried.
         """
-        from rq import Worker
+        from rq import SimpleWorker
         from rq.serializers import JSONSerializer
 
         from workers.context import use_app
@@ -53,7 +59,7 @@ def register_cli(app: Flask) -> None:
         resend_pending()
         if not burst:
             schedule_next()
-        rq_worker = Worker(
+        rq_worker = SimpleWorker(
             [queue(name, connection) for name in QUEUES],
             connection=connection,
             serializer=JSONSerializer,

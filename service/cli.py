@@ -63,5 +63,9 @@ def register_cli(app: Flask) -> None:
             [queue(name, connection) for name in QUEUES],
             connection=connection,
             serializer=JSONSerializer,
+            # Find jobs of killed workers (and retry them) within a minute or two, not RQ's
+            # default ten minutes or more.
+            worker_ttl=60,
+            maintenance_interval=30,
         )
         rq_worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

@@ -87,7 +87,7 @@ def schedule_next() -> None:
             spec.func,
             minute,
             job_id=work.job_id,
-            timeout=spec.timeout,
+            job_timeout=spec.timeout,
             result_ttl=600,
             description=work.job_id,
         )

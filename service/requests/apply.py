@@ -25,7 +25,7 @@ from service.organizations.models import Delegation, Organization
 from service.personal_data import purge_contacts
 from service.requests.models import ChangeRequestItem
 from service.tickets.models import Ticket, TicketStatus
-from service.tickets.workflow import transition
+from service.tickets.workflow import InvalidTransition, transition
 from service.validators import check, project
 from service.validators.projection import Projection
 from service.validators.types import CONTACT_FIELDS, CheckContext, RosterContact
@@ -58,8 +58,11 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
     if ticket is None or ticket.status != TicketStatus.APPROVED:
         return None
     # The conditional update also takes the row lock on PostgreSQL: a second worker waits
-    # here, then finds the ticket no longer approved.
-    transition(session=session, ticket=ticket, action="start_apply", actor_id=None)
+    # here, then finds the ticket no longer approved and has nothing to do.
+    try:
+        transition(session=session, ticket=ticket, action="start_apply", actor_id=None)
+    except InvalidTransition:
+        return None
     org = session.get(Organization, ticket.organization_id)
     assert org is not None
     items = session.execute(

@@ -1,0 +1,631 @@
+"""Fault tests with real processes: real PostgreSQL, Redis, `flask --app service worker` and SMTP.
+
+Nothing here is mocked. Workers are started as subprocesses the way an operator starts them,
+killed with SIGKILL, started again; SMTP is a real aiosmtpd server that is down, then up. Each
+test asserts the outcome through the API and the database.
+
+These need Redis, so they run in the PostgreSQL + Redis pass only. The module takes about two
+minutes, almost all of it waiting on RQ's own clocks: a killed job counts as abandoned only
+60 s (plus its timeout) after its last heartbeat, and its retry and an email's first retry
+come 10 s and 30 s after the failure (workers/queues.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select, text
+
+from service.contacts.models import Contact, ContactRole, ContactStatus
+from service.extensions import db
+from service.notifications.models import Email, EmailStatus
+from service.tickets.models import TicketEvent
+from tests.demo_ids import contact_ids
+from tests.smtp import Inbox, free_port
+from tests.tickets.support import REQUESTER, STAFF, new_contact, raise_ticket
+
+pytestmark = pytest.mark.postgres_only
+ROOT = Path(__file__).resolve().parents[2]
+APPLY_TIMEOUT = 5  # seconds: the RQ timeout of the apply jobs these tests enqueue
+
+
+# --- worker processes -------------------------------------------------------------------------
+
+
+class Workers:
+    """Starts `flask --app service worker` subprocesses; whatever is left running is killed."""
+
+    def __init__(self, app: Any, logs: Path) -> None:
+        self.app = app
+        self.logs = logs
+        self.smtp_port = 0
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("TEST_", "SMTP_", "FLASK_", "REDIS_", "DATABASE_"))
+        }
+        env.update(
+            DATABASE_URL=self.app.config["SQLALCHEMY_DATABASE_URI"],
+            REDIS_URL=self.app.config["REDIS_URL"],
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(self.smtp_port),
+            BASE_URL=self.app.config["BASE_URL"],
+            APPLY_JOB_TIMEOUT=str(APPLY_TIMEOUT),
+            ARGON2_TIME_COST="1",
+            ARGON2_MEMORY_COST="64",
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def start(self, *, burst: bool = False) -> subprocess.Popen[bytes]:
+        """A worker in a session of its own, so it can be killed with all its children."""
+        log = self.logs / f"worker-{len(self.started) + 1}.log"
+        command = [sys.executable, "-m", "flask", "--app", "service", "worker"]
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command + (["--burst"] if burst else []),
+                cwd=ROOT,
+                env=self.env(),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        process.log = log  # type: ignore[attr-defined]
+        self.started.append(process)
+        return process
+
+    def burst(self, timeout: float = 60) -> None:
+        """Run one burst worker to the end."""
+        self.finish(self.start(burst=True), timeout)
+
+    def finish(self, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+        """Wait for a burst worker to exit; it must exit cleanly, and in time."""
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_session(process)
+            message = f"burst worker still running after {timeout}s\n{tail(process)}"
+            raise AssertionError(message) from None
+        assert returncode == 0, tail(process)
+
+    def stop(self, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+        """Warm shutdown (SIGTERM: the current job finishes), then make sure all of it is gone."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=timeout)
+        kill_session(process)
+
+    def kill_all(self) -> None:
+        for process in self.started:
+            kill_session(process)
+
+
+def session_pids(sid: int) -> list[int]:
+    """Live (not zombie) processes of session `sid`: the worker, its scheduler, its work horse.
+
+    A forking RQ worker's work horse calls setpgrp(), so it is not in the worker's process
+    group; it stays in the worker's session.
+    """
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            if os.getsid(pid) != sid:
+                continue
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            pids.append(pid)
+    return pids
+
+
+def kill_session(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL every process of the worker's session and wait until none is left."""
+    sid = process.pid
+    deadline = time.monotonic() + 10
+    while True:
+        pids = session_pids(sid)
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert time.monotonic() < deadline, f"processes {pids} survived SIGKILL"
+        time.sleep(0.05)
+    process.wait(timeout=10)
+
+
+def tail(process: subprocess.Popen[bytes], size: int = 4000) -> str:
+    log: Path = process.log  # type: ignore[attr-defined]
+    return log.read_text(errors="replace")[-size:]
+
+
+def wait_for(
+    predicate: Callable[[], Any],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.2,
+    log: subprocess.Popen[bytes] | None = None,
+) -> Any:
+    """Poll `predicate` until it is truthy; fail after `timeout` seconds (with the worker's log)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            shown = f"\n--- worker log ---\n{tail(log)}" if log is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{shown}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def workers(app, tmp_path) -> Iterator[Workers]:
+    started = Workers(app, tmp_path)
+    yield started
+    started.kill_all()
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def make_org(factory, slug: str) -> dict[str, str]:
+    """A customer organization with its admin (who can raise tickets) and a financial contact."""
+    org_id = factory.org(slug)
+    factory.contact(org_id, f"admin@{slug}.example", ["cust_admin"], account="active")
+    factory.contact(org_id, f"money@{slug}.example", ["financial"])
+    return factory.headers(f"admin@{slug}.example")
+
+
+def additions(slug: str, count: int) -> list[dict[str, Any]]:
+    """`count` new contacts; every third one holds two roles."""
+    return [
+        {
+            "op": "add_contact",
+            "ref": f"n{i}",
+            "contact": {
+                "salutation": "Mx",
+                "first_name": f"New{i}",
+                "last_name": "Person",
+                "email": f"new{i:04d}@{slug}.example",
+            },
+            "roles": ["technical", "agreement"] if i % 3 == 0 else ["technical"],
+        }
+        for i in range(count)
+    ]
+
+
+def role_count(changes: list[dict[str, Any]]) -> int:
+    return sum(len(change["roles"]) for change in changes)
+
+
+def ticket_id(reference: str) -> int:
+    return int(reference.split("-")[1])
+
+
+def detail(client, headers, reference: str) -> dict[str, Any]:
+    response = client.get(f"/api/tickets/{reference}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def actions(client, headers, reference: str) -> Counter[str]:
+    return Counter(event["action"] for event in detail(client, headers, reference)["events"])
+
+
+def roster_version(client, headers, slug: str) -> int:
+    version: int = client.get(f"/api/orgs/{slug}/contacts", headers=headers).get_json()["version"]
+    return version
+
+
+def assert_applied_once(factory, client, headers, reference: str, slug: str, changes) -> None:
+    """One `implemented` event, every new contact once, every role of theirs once."""
+    body = detail(client, headers, reference)
+    assert body["status"] == "implemented", body.get("failure")
+    events = Counter(event["action"] for event in body["events"])
+    assert events["implemented"] == 1, events
+    assert events["apply_started"] == 1, events
+    emails = [change["contact"]["email"] for change in changes]
+    rows = factory.all(select(Contact.id, Contact.email).where(Contact.email.in_(emails)))
+    assert len(rows) == len(changes), "a contact was created twice (or not at all)"
+    assert sorted(email for _, email in rows) == sorted(emails)
+    ids = [contact_id for contact_id, _ in rows]
+    roles = factory.all(
+        select(ContactRole.contact_id, ContactRole.role_code).where(ContactRole.contact_id.in_(ids))
+    )
+    assert len(roles) == len(set(roles)) == role_count(changes)
+    db_events = factory.scalar(
+        select(func.count())
+        .select_from(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket_id(reference), TicketEvent.action == "implemented")
+    )
+    assert db_events == 1
+
+
+# --- 1. a worker killed in the middle of an apply ----------------------------------------------
+
+
+def foreign_contact_writers(app, *, waiting: bool = False) -> int:
+    """Backends other than ours holding a write lock on `contacts`: an apply mid-transaction
+    (with `waiting`, only those that wait for a lock)."""
+    with app.app_context():
+        return int(
+            db.session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE c.relname = 'contacts' AND l.mode = 'RowExclusiveLock' "
+                    "AND l.granted AND l.pid <> pg_backend_pid() "
+                    "AND (NOT :waiting OR a.wait_event_type = 'Lock')"
+                ),
+                {"waiting": waiting},
+            )
+            or 0
+        )
+
+
+@contextlib.contextmanager
+def roster_version_held(app, slug: str) -> Iterator[None]:
+    """Hold the organization's row in a transaction of our own (FOR NO KEY UPDATE).
+
+    Inserting contacts only takes a KEY SHARE lock on it, so an apply writes the batch's
+    contacts, roles and accounts and then waits here to bump the roster version: in the
+    middle of its transaction, however fast the apply is.
+    """
+    with app.app_context(), db.engine.connect() as connection:
+        transaction = connection.begin()
+        connection.execute(
+            text("SELECT id FROM organizations WHERE slug = :slug FOR NO KEY UPDATE"),
+            {"slug": slug},
+        )
+        try:
+            yield
+        finally:
+            transaction.rollback()
+
+
+def started_expiry(app, job_id: str) -> float | None:
+    """When RQ will consider the running `job_id` abandoned (its StartedJobRegistry score)."""
+    from rq.registry import StartedJobRegistry
+
+    from workers.queues import APPLY_QUEUE, redis_connection
+
+    with app.app_context():
+        connection = redis_connection()
+        registry = StartedJobRegistry(APPLY_QUEUE, connection=connection)
+        for entry, score in connection.zrange(registry.key, 0, -1, withscores=True):
+            if entry.decode().partition(":")[0] == job_id:
+                return float(score)
+    return None
+
+
+def scheduler_locked(app) -> bool:
+    """Whether a scheduler (maybe a dead worker's, until its lock expires) holds the queues."""
+    from rq.scheduler import RQScheduler
+
+    from workers.queues import QUEUES, redis_connection
+
+    with app.app_context():
+        connection = redis_connection()
+        return any(connection.exists(RQScheduler.get_locking_key(name)) for name in QUEUES)
+
+
+def count(factory, model: Any, *where: Any) -> int:
+    total: int = factory.scalar(select(func.count()).select_from(model).where(*where))
+    return total
+
+
+def test_a_worker_killed_mid_apply_is_recovered_and_the_batch_applied_once(
+    app, client, factory, smtp, workers, monkeypatch
+):
+    monkeypatch.setitem(app.config, "JOB_TIMEOUTS", {"apply": APPLY_TIMEOUT})
+    workers.smtp_port = smtp.port
+    factory.staff(STAFF)
+    staff = factory.headers(STAFF)
+    admin = make_org(factory, "kilo")
+    # A big batch: 800 contacts (and their roles and accounts) written, then never committed.
+    changes = additions("kilo", 800)
+    reference = raise_ticket(client, admin, changes, org="kilo")
+    version = roster_version(client, admin, "kilo")
+    contacts_before = count(factory, Contact)
+    assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
+
+    with roster_version_held(app, "kilo"):
+        worker = workers.start()
+        wait_for(
+            lambda: foreign_contact_writers(app, waiting=True),
+            timeout=30,
+            what="the apply to have written the contacts and to wait for the roster row",
+            log=worker,
+        )
+        abandoned_at = started_expiry(app, f"apply-{ticket_id(reference)}")
+        kill_session(worker)  # SIGKILL: the worker, its scheduler, its work horse if any
+
+    # PostgreSQL rolls the dead transaction back: nothing of the first run is visible.
+    wait_for(lambda: not foreign_contact_writers(app), timeout=30, what="the rollback")
+    assert detail(client, admin, reference)["status"] == "approved"
+    assert actions(client, admin, reference)["apply_started"] == 0
+    assert count(factory, Contact) == contacts_before
+    assert roster_version(client, admin, "kilo") == version
+
+    # RQ finds the job abandoned when a worker cleans its registries (at start) after the
+    # job's StartedJobRegistry entry expired (job timeout + 60 s of heartbeat allowance), and
+    # retries it 10 s later through the scheduler. A worker started while the dead worker's
+    # scheduler lock (61 s) still stands would run without a scheduler, so wait for both.
+    assert abandoned_at is not None, "the apply job was not in the StartedJobRegistry"
+    assert abandoned_at - time.time() < 90
+    wait_for(
+        lambda: time.time() > abandoned_at + 1 and not scheduler_locked(app),
+        timeout=150,
+        interval=0.5,
+        what="RQ to consider the killed job abandoned",
+    )
+    replacement = workers.start()
+    wait_for(
+        lambda: detail(client, admin, reference)["status"] not in ("approved", "applying"),
+        timeout=45,
+        interval=0.5,
+        what="the retried apply",
+        log=replacement,
+    )
+    workers.stop(replacement)
+
+    assert_applied_once(factory, client, admin, reference, "kilo", changes)
+    assert roster_version(client, admin, "kilo") == version + 1
+    # The emails of the apply were recorded once too: one welcome per new contact.
+    tid = ticket_id(reference)
+    assert count(factory, Email, Email.ticket_id == tid, Email.template == "welcome") == 800
+    implemented = count(
+        factory, Email, Email.ticket_id == tid, Email.template == "ticket_implemented"
+    )
+    assert implemented == 1
+
+
+# --- 2. SMTP down, then back -------------------------------------------------------------------
+
+
+def email_rows(factory) -> list[Any]:
+    return factory.all(
+        select(
+            Email.id,
+            Email.recipient,
+            Email.template,
+            Email.status,
+            Email.attempts,
+            Email.last_error,
+        ).order_by(Email.id)
+    )
+
+
+def email_id(message) -> int:
+    """The Email row a delivered message came from (its Message-ID names it)."""
+    found = re.search(r"\.email-(\d+)@", str(message["Message-ID"]))
+    assert found, message["Message-ID"]
+    return int(found.group(1))
+
+
+def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
+    app, client, factory, workers, monkeypatch
+):
+    port = free_port()  # nothing listens here yet
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    workers.smtp_port = port
+    factory.demo()
+    admin, staff = factory.headers(REQUESTER), factory.headers(STAFF)
+    reference = raise_ticket(client, admin)
+    assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
+
+    workers.burst()
+    assert detail(client, admin, reference)["status"] == "implemented"
+    failed = email_rows(factory)
+    assert {"ticket_raised", "ticket_implemented", "welcome"} <= {row.template for row in failed}
+    for row in failed:
+        assert row.status == EmailStatus.PENDING, row
+        assert row.attempts == 1, row
+        assert "Refused" in (row.last_error or ""), row
+
+    inbox = Inbox()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, server_hostname="smtp.rolegate.test"
+    )
+    controller.start()
+    try:
+        # RQ retries each email 30 s after its failure (workers/queues.py), by its scheduler.
+        worker = workers.start()
+        wait_for(
+            lambda: count(factory, Email, Email.status == EmailStatus.PENDING) == 0,
+            timeout=75,
+            interval=0.5,
+            what="the emails to be retried",
+            log=worker,
+        )
+        workers.stop(worker)
+    finally:
+        controller.stop()
+
+    rows = email_rows(factory)
+    assert [row.id for row in rows] == [row.id for row in failed]
+    assert all(row.status == EmailStatus.SENT and row.attempts == 2 for row in rows), rows
+    messages = inbox.messages()
+    assert Counter(email_id(m) for m in messages) == Counter(row.id for row in rows)
+    by_recipient = Counter((str(m["To"]), str(m["Subject"])) for m in messages)
+    assert set(by_recipient.values()) == {1}, by_recipient
+    assert Counter(str(m["To"]) for m in messages) == Counter(row.recipient for row in rows)
+
+
+# --- 3. two workers on the same queues ---------------------------------------------------------
+
+
+def test_two_workers_on_the_same_queues_apply_each_ticket_once(
+    app, client, factory, smtp, workers, monkeypatch
+):
+    from workers.queues import APPLY_QUEUE, JOBS, Work, enqueue, queue, redis_connection
+
+    workers.smtp_port = smtp.port
+    factory.staff(STAFF)
+    staff = factory.headers(STAFF)
+    slugs = ["alpha", "bravo", "charlie", "delta"]
+    admins = {slug: make_org(factory, slug) for slug in slugs}
+    batches = {slug: additions(slug, 15) for slug in slugs}
+    refs = {slug: raise_ticket(client, admins[slug], batches[slug], org=slug) for slug in slugs}
+    versions = {slug: roster_version(client, admins[slug], slug) for slug in slugs}
+
+    # Approved while the web process cannot reach Redis (202, nothing enqueued), so that the
+    # test decides the queue: RQ runs a job at least once, so each apply is queued twice, the
+    # copies side by side, for the two workers to take at the same time.
+    redis_url = app.config["REDIS_URL"]
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    for reference in refs.values():
+        response = client.post(f"/api/tickets/{reference}/approve", headers=staff)
+        assert response.status_code == 202
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    with app.app_context():
+        connection = redis_connection()
+        for reference in refs.values():
+            tid = ticket_id(reference)
+            assert enqueue(Work("apply", tid), connection)
+            queue(APPLY_QUEUE, connection).enqueue_call(
+                JOBS["apply"].func, args=(tid,), job_id=f"apply-{tid}-again", timeout=60
+            )
+
+    first, second = workers.start(burst=True), workers.start(burst=True)
+    workers.finish(first, timeout=90)
+    workers.finish(second, timeout=90)
+
+    for slug in slugs:
+        assert_applied_once(factory, client, admins[slug], refs[slug], slug, batches[slug])
+        assert roster_version(client, admins[slug], slug) == versions[slug] + 1
+
+
+# --- 4. the roster changed after approval -------------------------------------------------------
+
+
+def test_a_batch_the_roster_no_longer_allows_fails_with_a_reason_and_changes_nothing(
+    app, client, factory, smtp, workers
+):
+    workers.smtp_port = smtp.port
+    factory.demo()
+    ids = contact_ids(factory)
+    admin, staff = factory.headers(REQUESTER), factory.headers(STAFF)
+    changes = [
+        new_contact(),
+        {"op": "update_contact", "contact_id": ids["devon.tran"], "fields": {"job_title": "CTO"}},
+        {"op": "deactivate_contact", "contact_id": ids["grace.gill"]},
+    ]
+    reference = raise_ticket(client, admin, changes)
+    version = roster_version(client, admin, "acme")
+    contacts_before = count(factory, Contact)
+    assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
+    assert detail(client, staff, reference)["status"] == "approved"
+    # After the approval, before a worker runs, Grace is deactivated some other way.
+    with app.app_context():
+        db.session.get(Contact, ids["grace.gill"]).status = ContactStatus.DEACTIVATED
+        db.session.commit()
+
+    workers.burst()
+
+    body = detail(client, staff, reference)
+    assert body["status"] == "failed"
+    assert body["failure"]["code"] == "validation_failed"
+    assert "status_unchanged" in body["failure"]["message"]
+    events = Counter(event["action"] for event in body["events"])
+    assert (events["apply_failed"], events["implemented"]) == (1, 0)
+    assert count(factory, Contact) == contacts_before
+    assert count(factory, Contact, Contact.email == "nia.new@acme.example") == 0
+    assert factory.scalar(select(Contact.job_title).where(Contact.id == ids["devon.tran"])) != "CTO"
+    assert roster_version(client, admin, "acme") == version
+    # Staff are told, once.
+    failed_mail = factory.all(
+        select(Email.id, Email.status).where(
+            Email.ticket_id == ticket_id(reference), Email.template == "apply_failed"
+        )
+    )
+    assert [status for _, status in failed_mail] == [EmailStatus.SENT]
+    delivered = [email_id(m) for m in smtp.messages()]
+    assert delivered.count(failed_mail[0][0]) == 1
+
+
+# --- 5. the worker's periodic relay --------------------------------------------------------------
+
+
+def test_a_running_worker_resends_what_redis_never_got_with_its_periodic_relay(
+    app, client, factory, smtp, workers, monkeypatch
+):
+    from rq.job import Job, JobStatus
+    from rq.registry import ScheduledJobRegistry
+    from rq.serializers import JSONSerializer
+
+    from workers.queues import MAINTENANCE_QUEUE, queue, redis_connection
+
+    workers.smtp_port = smtp.port
+    factory.demo()
+    admin, staff = factory.headers(REQUESTER), factory.headers(STAFF)
+    reference = raise_ticket(client, admin)
+    worker = workers.start()
+
+    def scheduled_relay() -> str | None:
+        with app.app_context():
+            registry = ScheduledJobRegistry(
+                MAINTENANCE_QUEUE, connection=redis_connection(), serializer=JSONSerializer
+            )
+            return next((j for j in registry.get_job_ids() if j.startswith("relay-")), None)
+
+    relay_id = wait_for(scheduled_relay, timeout=30, what="the relay to be scheduled", log=worker)
+
+    # The approval commits while the web process cannot reach Redis: only the database knows.
+    redis_url = app.config["REDIS_URL"]
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    assert detail(client, admin, reference)["status"] == "approved"
+
+    # The relay is due within a minute; rather than wait, hand the scheduled job to its queue
+    # now, as RQ's scheduler would when it is due (same job, same arguments).
+    with app.app_context():
+        connection = redis_connection()
+        job = Job.fetch(relay_id, connection=connection, serializer=JSONSerializer)
+        ScheduledJobRegistry(
+            MAINTENANCE_QUEUE, connection=connection, serializer=JSONSerializer
+        ).remove(job)
+        queue(MAINTENANCE_QUEUE, connection).enqueue_job(job)
+
+        def ended() -> JobStatus | None:
+            status = job.get_status(refresh=True)
+            return status if status in (JobStatus.FINISHED, JobStatus.FAILED) else None
+
+        status = wait_for(ended, timeout=30, what="the relay job to run", log=worker)
+        result = job.latest_result()
+        assert status == JobStatus.FINISHED, (
+            f"the relay job failed:\n{result and result.exc_string}"
+        )
+    wait_for(
+        lambda: detail(client, admin, reference)["status"] == "implemented",
+        timeout=30,
+        interval=0.5,
+        what="the relayed apply",
+        log=worker,
+    )
+    assert scheduled_relay() is not None, "the relay did not schedule its next run"
+    workers.stop(worker)

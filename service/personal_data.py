@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, String, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts import throttle
@@ -20,6 +20,7 @@ from service.accounts.models import AccessToken, AccountToken, User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.notifications.models import Email, EmailStatus
 from service.requests.models import ChangeRequestItem
+from service.sql import among
 
 # table -> columns that hold personal data of the contact the row belongs to.
 PERSONAL: dict[str, frozenset[str]] = {
@@ -86,10 +87,12 @@ def _null_columns(columns: frozenset[str], **extra: Any) -> dict[str, Any]:
 
 
 def _contacts(session: Session, who: Subjects) -> set[int]:
-    session.execute(delete(ContactRole).where(ContactRole.contact_id.in_(who.contact_ids)))
+    session.execute(
+        delete(ContactRole).where(among(session, ContactRole.contact_id, who.contact_ids))
+    )
     session.execute(
         update(Contact)
-        .where(Contact.id.in_(who.contact_ids))
+        .where(among(session, Contact.id, who.contact_ids))
         .values(
             **_null_columns(PERSONAL["contacts"]),
             status=ContactStatus.ARCHIVED,
@@ -105,7 +108,7 @@ def _users(session: Session, who: Subjects) -> set[int]:
         return set()
     session.execute(
         update(User)
-        .where(User.id.in_(who.user_ids))
+        .where(among(session, User.id, who.user_ids))
         .values(**_null_columns(PERSONAL["users"]), status=UserStatus.ARCHIVED)
         .execution_options(synchronize_session=False)
     )
@@ -115,8 +118,9 @@ def _users(session: Session, who: Subjects) -> set[int]:
 def _owned_by_accounts(session: Session, who: Subjects, model: Any) -> set[int]:
     if not who.user_ids:
         return set()
-    owners = session.scalars(select(model.user_id).where(model.user_id.in_(who.user_ids))).all()
-    session.execute(delete(model).where(model.user_id.in_(who.user_ids)))
+    mine = among(session, model.user_id, who.user_ids)
+    owners = session.scalars(select(model.user_id).where(mine)).all()
+    session.execute(delete(model).where(mine))
     return {who.user_of[uid] for uid in owners}
 
 
@@ -133,14 +137,14 @@ def _items(session: Session, who: Subjects) -> set[int]:
     named = set(
         session.scalars(
             select(ChangeRequestItem.contact_id).where(
-                ChangeRequestItem.contact_id.in_(who.contact_ids)
+                among(session, ChangeRequestItem.contact_id, who.contact_ids)
             )
         )
     )
     if named:
         session.execute(
             update(ChangeRequestItem)
-            .where(ChangeRequestItem.contact_id.in_(named))
+            .where(among(session, ChangeRequestItem.contact_id, named))
             .values(payload={"erased": True}, before=None)
             .execution_options(synchronize_session=False)
         )
@@ -150,25 +154,25 @@ def _items(session: Session, who: Subjects) -> set[int]:
 def _emails(session: Session, who: Subjects) -> set[int]:
     addressed: list[ColumnElement[bool]] = []
     if who.user_ids:
-        addressed.append(Email.recipient_user_id.in_(who.user_ids))
+        addressed.append(among(session, Email.recipient_user_id, who.user_ids))
     if who.emails:
-        addressed.append(func.lower(Email.recipient).in_(who.emails))
+        addressed.append(among(session, func.lower(Email.recipient, type_=String), who.emails))
     if not addressed:
         return set()
     matches = or_(*addressed)
     rows = session.execute(
         select(Email.recipient_user_id, func.lower(Email.recipient)).where(matches)
     ).all()
-    session.execute(
-        update(Email)
-        .where(matches, Email.status == EmailStatus.PENDING)
-        .values(status=EmailStatus.ERASED)
-        .execution_options(synchronize_session=False)
-    )
+    # Emails still waiting are never sent; sent ones keep their record, without the address.
     session.execute(
         update(Email)
         .where(matches)
-        .values(recipient=None)
+        .values(
+            recipient=None,
+            status=case(
+                (Email.status == EmailStatus.PENDING, EmailStatus.ERASED), else_=Email.status
+            ),
+        )
         .execution_options(synchronize_session=False)
     )
     found = set()
@@ -202,10 +206,12 @@ def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str
         return []
     session.flush()
     contact_emails = session.execute(
-        select(Contact.id, Contact.email).where(Contact.id.in_(contact_ids))
+        select(Contact.id, Contact.email).where(among(session, Contact.id, contact_ids))
     ).all()
     accounts = session.execute(
-        select(User.id, User.contact_id, User.email).where(User.contact_id.in_(contact_ids))
+        select(User.id, User.contact_id, User.email).where(
+            among(session, User.contact_id, contact_ids)
+        )
     ).all()
     contact_of_email: dict[str, int] = {}
     for contact_id, email in contact_emails:

@@ -17,8 +17,8 @@ from flask import current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.queue import EnqueueData
 from rq.serializers import JSONSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -71,16 +71,17 @@ JOBS: dict[str, JobSpec] = {
 
 def after_commit(session: Session, work: Work) -> None:
     """Send `work` to its queue once this session's transaction commits (dropped on rollback)."""
-    pending: list[Work] = session.info.setdefault(_PENDING_KEY, [])
-    if work not in pending:
-        pending.append(work)
+    # A dict keeps the order of arrival and finds a repeat in constant time: an apply that
+    # creates a thousand accounts queues a thousand welcome emails here.
+    pending: dict[Work, None] = session.info.setdefault(_PENDING_KEY, {})
+    pending[work] = None
 
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_committed(session: Session) -> None:
-    work = session.info.pop(_PENDING_KEY, [])
+    work = session.info.pop(_PENDING_KEY, {})
     if work and has_app_context():
-        dispatch(work)
+        dispatch(list(work))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -106,37 +107,59 @@ def dispatch(work: list[Work]) -> None:
         for item in work:
             run_in_process(item)
         return
-    for item in work:
-        try:
-            enqueue(item, connection)
-        except RedisError as exc:
-            # The database still holds the work; the relay sends it when Redis is back.
-            log.warning(
-                "could not enqueue %s (%s); the relay will retry", item.job_id, type(exc).__name__
-            )
+    try:
+        enqueue_all(work, connection)
+    except RedisError as exc:
+        # The database still holds the work; the relay sends it when Redis is back.
+        log.warning(
+            "could not enqueue %d job(s) (%s); the relay will retry", len(work), type(exc).__name__
+        )
 
 
 def enqueue(work: Work, connection: Redis) -> bool:
     """Enqueue `work` under its derived job id unless a live job for it already exists."""
-    spec = JOBS[work.kind]
-    try:
-        existing = Job.fetch(work.job_id, connection=connection, serializer=JSONSerializer)
-        if existing.get_status(refresh=False) in _LIVE:
-            return False
-    except NoSuchJobError:
-        pass
-    timeout = current_app.config.get("JOB_TIMEOUTS", {}).get(work.kind, spec.timeout)
-    queue(spec.queue, connection).enqueue_call(
-        spec.func,
-        args=(work.target_id,),
-        job_id=work.job_id,
-        timeout=timeout,
-        retry=spec.retry,
-        result_ttl=600,
-        failure_ttl=7 * 24 * 3600,
-        description=work.job_id,
+    return enqueue_all([work], connection) == 1
+
+
+def enqueue_all(work: list[Work], connection: Redis) -> int:
+    """Enqueue each of `work` that has no live job yet; how many were enqueued.
+
+    Two round trips to Redis whatever the number of jobs: one pipeline reads the jobs that
+    exist, one pipeline enqueues the rest. Either all of them reach Redis or, when a
+    `RedisError` is raised, the caller leaves them to the relay.
+    """
+    unique = list(dict.fromkeys(work))
+    existing = Job.fetch_many(
+        [item.job_id for item in unique], connection=connection, serializer=JSONSerializer
     )
-    return True
+    missing = [
+        item
+        for item, job in zip(unique, existing, strict=True)
+        if job is None or job.get_status(refresh=False) not in _LIVE
+    ]
+    if not missing:
+        return 0
+    timeouts = current_app.config.get("JOB_TIMEOUTS", {})
+    by_queue: dict[str, list[EnqueueData]] = {}
+    for item in missing:
+        spec = JOBS[item.kind]
+        by_queue.setdefault(spec.queue, []).append(
+            Queue.prepare_data(
+                spec.func,
+                args=(item.target_id,),
+                job_id=item.job_id,
+                timeout=timeouts.get(item.kind, spec.timeout),
+                retry=spec.retry,
+                result_ttl=600,
+                failure_ttl=7 * 24 * 3600,
+                description=item.job_id,
+            )
+        )
+    with connection.pipeline() as pipeline:
+        for name, jobs in by_queue.items():
+            queue(name, connection).enqueue_many(jobs, pipeline=pipeline)
+        pipeline.execute()
+    return len(missing)
 
 
 def run_in_process(work: Work) -> None:

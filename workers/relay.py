@@ -22,7 +22,7 @@ from workers.queues import (
     JOBS,
     MAINTENANCE_QUEUE,
     Work,
-    enqueue,
+    enqueue_all,
     queue,
     redis_connection,
     run_in_process,
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # After this many delivery attempts an email is given up on (the job's own retries included).
 MAX_EMAIL_ATTEMPTS = 8
 RELAY_EVERY = timedelta(seconds=60)
+# Jobs per pair of Redis round trips when the relay re-sends a backlog.
+RELAY_CHUNK = 500
 
 
 def pending_work() -> list[Work]:
@@ -62,9 +64,9 @@ def resend_pending() -> int:
             run_in_process(item)
         return len(work)
     sent = 0
-    for item in work:
+    for start in range(0, len(work), RELAY_CHUNK):
         try:
-            sent += enqueue(item, connection)
+            sent += enqueue_all(work[start : start + RELAY_CHUNK], connection)
         except RedisError as exc:
             log.warning("relay could not reach Redis (%s); will try again", type(exc).__name__)
             break

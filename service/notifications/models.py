@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.contacts.models import JSONType
@@ -32,6 +32,9 @@ class Email(db.Model):  # type: ignore[name-defined]
     __tablename__ = "emails"
     __table_args__ = (
         UniqueConstraint("event_id", "template", "recipient", name="uq_emails_once_per_event"),
+        # The purge finds the emails sent to an address whatever its case; without this it
+        # would read every email ever sent.
+        Index("ix_emails_recipient_lower", func.lower(text("recipient"))),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
 from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
+from service.sql import among, insert_rows
 from service.tickets.models import Ticket, TicketComment, TicketEvent
 from workers.queues import Work, after_commit
 
@@ -106,55 +107,36 @@ def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:
     """Active accounts of the organization whose roles ask for this automated email."""
     from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 
-    rows = session.execute(
-        select(User.id, Role.emails)
+    # The catalog is a handful of roles; the holders can be thousands.
+    codes = [
+        code
+        for code, emails in session.execute(select(Role.code, Role.emails))
+        if email_key in (emails or [])
+    ]
+    if not codes:
+        return []
+    holders = session.scalars(
+        select(User.id)
+        .distinct()
         .join(Contact, Contact.id == User.contact_id)
         .join(ContactRole, ContactRole.contact_id == Contact.id)
-        .join(Role, Role.code == ContactRole.role_code)
         .where(
             Contact.organization_id == org_id,
             Contact.status == ContactStatus.ACTIVE,
             User.status == UserStatus.ACTIVE,
+            ContactRole.role_code.in_(codes),
         )
-    ).all()
-    return sorted({uid for uid, emails in rows if email_key in (emails or [])})
+    )
+    return sorted(holders)
 
 
 def welcome_all(
-    *, session: Session, ticket: Ticket, event: TicketEvent, user_ids: list[int]
+    *, session: Session, ticket: Ticket, event: TicketEvent, accounts: list[Recipient]
 ) -> list[int]:
-    """Welcome emails for the accounts a batch created: two statements for all of them."""
-    if not user_ids:
-        return []
-    addresses = dict(
-        session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).tuples().all()
-    )
-    rows = [
-        {
-            "ticket_id": ticket.id,
-            "event_id": event.id,
-            "template": "welcome",
-            "recipient": addresses[user_id],
-            "recipient_user_id": user_id,
-            "context": {"ticket_id": ticket.id, "user_id": user_id},
-            "status": EmailStatus.PENDING,
-            "attempts": 0,
-            "created_at": utcnow(),
-        }
-        for user_id in user_ids
-        if addresses.get(user_id)
-    ]
-    if not rows:
-        return []
-    table = Email.__table__
-    email_ids = list(
-        session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
-    )
-    for email_id in email_ids:
-        after_commit(session, Work("email", email_id))
-    return email_ids
+    """Welcome emails for the accounts a batch just created, given as (address, user id); the
+    link in each is made at delivery."""
+    new = [(address, user_id) for address, user_id in accounts if address and user_id is not None]
+    return _record(session, ticket, event, "welcome", new, with_user_id=True)
 
 
 def _staff_mailbox() -> Recipient:
@@ -169,7 +151,9 @@ def _users(session: Session, user_ids: Iterable[int | None]) -> list[Recipient]:
     found = dict(
         session.execute(
             select(User.id, User.email).where(
-                User.id.in_(wanted), User.status != UserStatus.ARCHIVED, User.email.is_not(None)
+                among(session, User.id, wanted),
+                User.status != UserStatus.ARCHIVED,
+                User.email.is_not(None),
             )
         )
         .tuples()
@@ -184,25 +168,35 @@ def _record(
     event: TicketEvent,
     template: str,
     recipients: Iterable[Recipient],
+    *,
+    with_user_id: bool = False,
     **context: Any,
-) -> list[Email]:
-    emails = []
+) -> list[int]:
+    """One email per distinct address, all in one insert (an implemented batch can tell
+    hundreds of role holders); each goes to the email queue after commit. Their ids."""
+    session.flush()
+    now = utcnow()
+    rows = []
     seen: set[str] = set()
     for address, user_id in recipients:
         if address.lower() in seen:
             continue
         seen.add(address.lower())
-        email = Email(
-            ticket_id=ticket.id,
-            event_id=event.id,
-            template=template,
-            recipient=address,
-            recipient_user_id=user_id,
-            context={"ticket_id": ticket.id, **context},
+        own = {"user_id": user_id} if with_user_id else {}
+        rows.append(
+            {
+                "ticket_id": ticket.id,
+                "event_id": event.id,
+                "template": template,
+                "recipient": address,
+                "recipient_user_id": user_id,
+                "context": {"ticket_id": ticket.id, **context, **own},
+                "status": EmailStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
         )
-        session.add(email)
-        emails.append(email)
-    session.flush()
-    for email in emails:
-        after_commit(session, Work("email", email.id))
-    return emails
+    email_ids = insert_rows(session, Email.__table__, rows, returning_ids=True)
+    for email_id in email_ids:
+        after_commit(session, Work("email", email_id))
+    return email_ids

@@ -24,6 +24,7 @@ from service.notifications import service as notify
 from service.organizations.models import Delegation, Organization
 from service.personal_data import purge_contacts
 from service.requests.models import ChangeRequestItem
+from service.sql import among, insert_rows
 from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import InvalidTransition, transition
 from service.validators import check, project
@@ -48,7 +49,7 @@ class ApplyFailed(Exception):
 @dataclass
 class Applied:
     ticket_id: int
-    new_user_ids: list[int] = field(default_factory=list)
+    new_accounts: list[tuple[str, int | None]] = field(default_factory=list)  # (email, user id)
     receipts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -103,7 +104,7 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
             session=session, org_id=org.id, email_key="request_implemented"
         ),
     )
-    notify.welcome_all(session=session, ticket=ticket, event=event, user_ids=applied.new_user_ids)
+    notify.welcome_all(session=session, ticket=ticket, event=event, accounts=applied.new_accounts)
     return applied
 
 
@@ -151,28 +152,26 @@ def _new_contacts(projection: Projection) -> list[tuple[str, RosterContact]]:
 def _add_contacts(
     session: Session, org: Organization, projection: Projection, applied: Applied
 ) -> dict[str, int]:
-    """Insert the new contacts, their roles and their invited accounts: three statements."""
+    """Insert the new contacts, their roles and their invited accounts: five statements at most."""
     new = _new_contacts(projection)
     if not new:
         return {}
     now = utcnow()
-    ids = (
-        session.execute(
-            insert(contacts_t).returning(contacts_t.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "organization_id": org.id,
-                    **contact.fields,
-                    "status": ContactStatus.ACTIVE,
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                }
-                for _, contact in new
-            ],
-        )
-        .scalars()
-        .all()
+    ids = insert_rows(
+        session,
+        contacts_t,
+        [
+            {
+                "organization_id": org.id,
+                **contact.fields,
+                "status": ContactStatus.ACTIVE,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for _, contact in new
+        ],
+        returning_ids=True,
     )
     new_ids = {ref: contact_id for (ref, _), contact_id in zip(new, ids, strict=True)}
     role_rows = [
@@ -180,8 +179,7 @@ def _add_contacts(
         for ref, contact in new
         for code in sorted(contact.roles)
     ]
-    if role_rows:
-        session.execute(insert(roles_t), role_rows)
+    insert_rows(session, roles_t, role_rows)
     user_rows = [
         {
             "email": contact.fields["email"],
@@ -193,11 +191,11 @@ def _add_contacts(
         }
         for ref, contact in new
     ]
-    applied.new_user_ids = list(
-        session.execute(
-            insert(users_t).returning(users_t.c.id, sort_by_parameter_order=True), user_rows
-        ).scalars()
-    )
+    user_ids = insert_rows(session, users_t, user_rows, returning_ids=True)
+    applied.new_accounts = [
+        (str(contact.fields["email"]), user_id)
+        for (_, contact), user_id in zip(new, user_ids, strict=True)
+    ]
     return new_ids
 
 
@@ -271,8 +269,7 @@ def _change_roles(
             ),
             revoked,
         )
-    if granted:
-        session.execute(insert(roles_t), granted)
+    insert_rows(session, roles_t, granted)
 
 
 def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) -> None:
@@ -299,7 +296,7 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
         session.execute(
             update(User)
             .where(
-                User.contact_id.in_(deactivated),
+                among(session, User.contact_id, deactivated),
                 User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]),
             )
             .values(status=UserStatus.DEACTIVATED)
@@ -308,7 +305,9 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
         session.execute(
             update(AccessToken)
             .where(
-                AccessToken.user_id.in_(select(User.id).where(User.contact_id.in_(deactivated))),
+                AccessToken.user_id.in_(
+                    select(User.id).where(among(session, User.contact_id, deactivated))
+                ),
                 AccessToken.revoked_at.is_(None),
             )
             .values(revoked_at=utcnow())
@@ -317,7 +316,9 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
     if reactivated:
         session.execute(
             update(User)
-            .where(User.contact_id.in_(reactivated), User.status == UserStatus.DEACTIVATED)
+            .where(
+                among(session, User.contact_id, reactivated), User.status == UserStatus.DEACTIVATED
+            )
             .values(
                 status=case(
                     (User.password_hash.is_not(None), UserStatus.ACTIVE),

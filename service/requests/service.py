@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import String, func, insert, select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
@@ -18,6 +18,7 @@ from service.organizations import service as org_service
 from service.organizations.models import Delegation, Organization
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.requests.policy import approvals_required
+from service.sql import among
 from service.tickets import service as tickets_service
 from service.tickets.models import Ticket
 from service.validators import check, project, projected_contacts
@@ -195,7 +196,8 @@ def _emails_in_use(
         return {}
     rows = session.execute(
         select(func.lower(User.email), User.contact_id).where(
-            func.lower(User.email).in_(emails), User.status != UserStatus.ARCHIVED
+            among(session, func.lower(User.email, type_=String), emails),
+            User.status != UserStatus.ARCHIVED,
         )
     )
     return {email: contact_id for email, contact_id in rows}

@@ -1,0 +1,43 @@
+"""Handing work to RQ: derived job ids, live jobs left alone, many jobs in one go (real Redis)."""
+
+from __future__ import annotations
+
+import pytest
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from workers.queues import (
+    APPLY_QUEUE,
+    EMAIL_QUEUE,
+    Work,
+    enqueue,
+    enqueue_all,
+    queue,
+    redis_connection,
+)
+
+pytestmark = pytest.mark.postgres_only  # the pass with a Redis
+
+
+def test_enqueue_all_sends_each_job_once_to_its_queue_under_its_derived_id(app):
+    with app.app_context():
+        connection = redis_connection()
+        assert connection is not None
+        assert enqueue(Work("email", 1), connection)  # already waiting: left alone below
+        work = [Work("email", n) for n in range(1, 301)] + [Work("apply", 7), Work("email", 2)]
+        assert enqueue_all(work, connection) == 300  # 299 emails and the apply, no repeats
+        emails = queue(EMAIL_QUEUE, connection)
+        assert emails.count == 300
+        assert sorted(emails.job_ids, key=lambda i: int(i.split("-")[1]))[:3] == [
+            "email-1",
+            "email-2",
+            "email-3",
+        ]
+        assert queue(APPLY_QUEUE, connection).job_ids == ["apply-7"]
+        job = Job.fetch("email-300", connection=connection, serializer=JSONSerializer)
+        assert job.args == [300] or job.args == (300,)
+        assert job.func_name == "workers.jobs.send_email"
+        assert job.retries_left == 5  # the email job's retry policy came along
+        # Everything is live now: a second hand-over (the relay's) sends nothing.
+        assert enqueue_all(work, connection) == 0
+        assert emails.count == 300

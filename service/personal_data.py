@@ -118,9 +118,12 @@ def _users(session: Session, who: Subjects) -> set[int]:
 def _owned_by_accounts(session: Session, who: Subjects, model: Any) -> set[int]:
     if not who.user_ids:
         return set()
-    mine = among(session, model.user_id, who.user_ids)
-    owners = session.scalars(select(model.user_id).where(mine)).all()
-    session.execute(delete(model).where(mine))
+    table = model.__table__
+    owners = session.scalars(
+        delete(table)
+        .where(among(session, table.c.user_id, who.user_ids))
+        .returning(table.c.user_id)
+    ).all()
     return {who.user_of[uid] for uid in owners}
 
 
@@ -134,20 +137,13 @@ def _account_tokens(session: Session, who: Subjects) -> set[int]:
 
 def _items(session: Session, who: Subjects) -> set[int]:
     """Every batch item that named a contact keeps its operation (its own column), not its data."""
-    named = set(
-        session.scalars(
-            select(ChangeRequestItem.contact_id).where(
-                among(session, ChangeRequestItem.contact_id, who.contact_ids)
-            )
-        )
-    )
-    if named:
-        session.execute(
-            update(ChangeRequestItem)
-            .where(among(session, ChangeRequestItem.contact_id, named))
-            .values(payload={"erased": True}, before=None)
-            .execution_options(synchronize_session=False)
-        )
+    items = ChangeRequestItem.__table__
+    named = session.scalars(
+        update(items)
+        .where(among(session, items.c.contact_id, who.contact_ids))
+        .values(payload={"erased": True}, before=None)
+        .returning(items.c.contact_id)
+    ).all()
     return {cid for cid in named if cid is not None}
 
 

@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 
 def among(
@@ -24,7 +35,7 @@ def among(
     The column must have a type (give SQL functions one: `func.lower(col, type_=String)`).
     """
     values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgresql(session):
         if column.type._isnull:
             raise TypeError(f"among() needs a typed column, not {column!r}")
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
@@ -50,9 +61,8 @@ def insert_rows(
     """
     if not rows:
         return []
-    if any(row.keys() != rows[0].keys() for row in rows):
-        raise ValueError("insert_rows() needs the same keys in every row")
-    if session.get_bind().dialect.name != "postgresql":
+    _same_keys(rows)
+    if not _postgresql(session):
         if not returning_ids:
             session.execute(insert(table), list(rows))
             return []
@@ -68,10 +78,85 @@ def insert_rows(
         )
         rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
     names = list(rows[0])
+    source = _unnest(table, rows, names)
+    session.execute(insert(table).from_select(names, select(*(source.c[name] for name in names))))
+    return ids
+
+
+def update_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    match: Sequence[str],
+    also: Mapping[str, Any] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> None:
+    """For each row, update the rows of `table` whose `match` columns equal the row's: set its
+    other keys, and `also` (the same SQL for every row, e.g. `version + 1`), where `where` holds.
+
+    On PostgreSQL one `UPDATE … FROM unnest(…)`; elsewhere a Core executemany.
+    """
+    if not rows:
+        return
+    _same_keys(rows)
+    names = list(rows[0])
+    sets = [name for name in names if name not in match]
+    if _postgresql(session):
+        source = _unnest(table, rows, names)
+        session.execute(
+            update(table)
+            .where(*(table.c[name] == source.c[name] for name in match), *where)
+            .values({**{name: source.c[name] for name in sets}, **(also or {})})
+        )
+        return
+    session.execute(
+        update(table)
+        .where(*(table.c[name] == bindparam(f"match_{name}") for name in match), *where)
+        .values({**{name: bindparam(f"set_{name}") for name in sets}, **(also or {})}),
+        [
+            {
+                **{f"match_{name}": row[name] for name in match},
+                **{f"set_{name}": row[name] for name in sets},
+            }
+            for row in rows
+        ],
+    )
+
+
+def delete_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Delete the rows of `table` whose columns equal one of `rows` (on every key it has).
+
+    On PostgreSQL one `DELETE … USING unnest(…)`; elsewhere a Core executemany.
+    """
+    if not rows:
+        return
+    _same_keys(rows)
+    names = list(rows[0])
+    if _postgresql(session):
+        source = _unnest(table, rows, names)
+        session.execute(delete(table).where(*(table.c[name] == source.c[name] for name in names)))
+        return
+    session.execute(
+        delete(table).where(*(table.c[name] == bindparam(f"match_{name}") for name in names)),
+        [{f"match_{name}": row[name] for name in names} for row in rows],
+    )
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _same_keys(rows: Sequence[Mapping[str, Any]]) -> None:
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError("every row needs the same keys")
+
+
+def _unnest(table: Table, rows: Sequence[Mapping[str, Any]], names: list[str]) -> TableValuedAlias:
+    """The rows as a derived table `unnest(:col1, :col2, …) AS anon(col1, col2, …)`: one array
+    parameter per column, typed after the table's column."""
     arrays = [
         bindparam(None, [row[name] for row in rows], type_=ARRAY(table.c[name].type))
         for name in names
     ]
-    source = func.unnest(*arrays).table_valued(*names).render_derived()
-    session.execute(insert(table).from_select(names, select(*(source.c[name] for name in names))))
-    return ids
+    return func.unnest(*arrays).table_valued(*names).render_derived()

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
@@ -79,15 +79,18 @@ def roster_snapshot(*, session: Session, org_id: int) -> dict[int, RosterContact
     """
     connection = session.connection()
     columns = [getattr(Contact, name) for name in CONTACT_FIELDS]
+    # `.all()` fetches in one go (iterating the result would fetch row by row), and the status
+    # comes as its text: the rules compare text, an enum member per row would only cost.
+    status_text = type_coerce(Contact.status, String)
     rows = connection.execute(
-        select(Contact.id, Contact.status, *columns).where(
+        select(Contact.id, status_text, *columns).where(
             Contact.organization_id == org_id, Contact.status != ContactStatus.ARCHIVED
         )
-    ).tuples()
+    ).all()
     roster = {
         contact_id: RosterContact(
             id=contact_id,
-            status=status.value,
+            status=status,
             fields=dict(zip(CONTACT_FIELDS, values, strict=True)),
             roles=set(),
         )
@@ -97,7 +100,7 @@ def roster_snapshot(*, session: Session, org_id: int) -> dict[int, RosterContact
         select(ContactRole.contact_id, ContactRole.role_code)
         .join(Contact, Contact.id == ContactRole.contact_id)
         .where(Contact.organization_id == org_id, Contact.status != ContactStatus.ARCHIVED)
-    ).tuples()
+    ).all()
     for contact_id, role_code in role_rows:
         roster[contact_id].roles.add(role_code)
     return roster

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import AccessToken, User, UserStatus
@@ -24,12 +24,12 @@ from service.notifications import service as notify
 from service.organizations.models import Delegation, Organization
 from service.personal_data import purge_contacts
 from service.requests.models import ChangeRequestItem
-from service.sql import among, insert_rows
+from service.sql import among, delete_rows, insert_rows, update_rows
 from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import InvalidTransition, transition
 from service.validators import check, project
 from service.validators.projection import Projection
-from service.validators.types import CONTACT_FIELDS, CheckContext, RosterContact
+from service.validators.types import CheckContext, RosterContact
 
 contacts_t = Contact.__table__
 roles_t = ContactRole.__table__
@@ -202,17 +202,11 @@ def _add_contacts(
 def _link_items(session: Session, items: Any, new_ids: dict[str, int]) -> None:
     """Items that named a new contact by ref now name it by id, so a later purge finds them."""
     rows = [
-        {"item_id": row.id, "new_contact_id": new_ids[row.payload["ref"]]}
+        {"id": row.id, "contact_id": new_ids[row.payload["ref"]]}
         for row in items
         if "contact_id" not in row.payload and row.payload.get("ref") in new_ids
     ]
-    if rows:
-        session.execute(
-            update(items_t)
-            .where(items_t.c.id == bindparam("item_id"))
-            .values(contact_id=bindparam("new_contact_id")),
-            rows,
-        )
+    update_rows(session, items_t, rows, match=["id"])
 
 
 def _touched_existing(ctx: CheckContext, projection: Projection) -> list[tuple[int, Any, Any]]:
@@ -229,46 +223,30 @@ def _touched_existing(ctx: CheckContext, projection: Projection) -> list[tuple[i
 
 
 def _update_contacts(session: Session, ctx: CheckContext, projection: Projection) -> None:
-    """Details and status of changed contacts: one executemany."""
+    """Details and status of changed contacts: one statement."""
     rows = [
-        {
-            "contact": contact_id,
-            **after.fields,
-            "status": ContactStatus(after.status),
-            "now": utcnow(),
-        }
+        {"id": contact_id, **after.fields, "status": ContactStatus(after.status)}
         for contact_id, before, after in _touched_existing(ctx, projection)
         if after.fields != before.fields or after.status != before.status
     ]
-    if rows:
-        session.execute(
-            update(contacts_t)
-            .where(contacts_t.c.id == bindparam("contact"))
-            .values(
-                **{name: bindparam(name) for name in CONTACT_FIELDS},
-                status=bindparam("status"),
-                updated_at=bindparam("now"),
-                version=contacts_t.c.version + 1,
-            ),
-            rows,
-        )
+    update_rows(
+        session,
+        contacts_t,
+        rows,
+        match=["id"],
+        also={"updated_at": utcnow(), "version": contacts_t.c.version + 1},
+    )
 
 
 def _change_roles(
     session: Session, ctx: CheckContext, projection: Projection, new_ids: dict[str, int]
 ) -> None:
-    """Roles granted and revoked on existing contacts: at most two executemanys."""
+    """Roles granted and revoked on existing contacts: at most two statements."""
     granted, revoked = [], []
     for contact_id, before, after in _touched_existing(ctx, projection):
         granted += [{"contact_id": contact_id, "role_code": c} for c in after.roles - before.roles]
-        revoked += [{"cid": contact_id, "code": c} for c in before.roles - after.roles]
-    if revoked:
-        session.execute(
-            delete(roles_t).where(
-                roles_t.c.contact_id == bindparam("cid"), roles_t.c.role_code == bindparam("code")
-            ),
-            revoked,
-        )
+        revoked += [{"contact_id": contact_id, "role_code": c} for c in before.roles - after.roles]
+    delete_rows(session, roles_t, revoked)
     insert_rows(session, roles_t, granted)
 
 
@@ -276,20 +254,17 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
     """Accounts follow their contacts: email, and whether they may sign in."""
     touched = _touched_existing(ctx, projection)
     emails = [
-        {"cid": cid, "email": after.fields["email"]}
+        {"contact_id": cid, "email": after.fields["email"]}
         for cid, before, after in touched
         if after.fields["email"] != before.fields["email"]
     ]
-    if emails:
-        session.execute(
-            update(users_t)
-            .where(
-                users_t.c.contact_id == bindparam("cid"),
-                users_t.c.status != UserStatus.ARCHIVED,
-            )
-            .values(email=bindparam("email")),
-            emails,
-        )
+    update_rows(
+        session,
+        users_t,
+        emails,
+        match=["contact_id"],
+        where=[users_t.c.status != UserStatus.ARCHIVED],
+    )
     deactivated = [cid for cid, before, after in touched if _became(before, after, "deactivated")]
     reactivated = [cid for cid, before, after in touched if _became(before, after, "active")]
     if deactivated:

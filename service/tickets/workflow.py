@@ -88,19 +88,12 @@ def transition(
     set_committed_value(ticket, "updated_at", now)
     for name, value in changes.items():
         set_committed_value(ticket, name, value)
-    counts.bump(
+    counts.move(
         session=session,
         organization_id=ticket.organization_id,
         kind=ticket.kind,
-        status=previous.value,
-        by=-1,
-    )
-    counts.bump(
-        session=session,
-        organization_id=ticket.organization_id,
-        kind=ticket.kind,
-        status=step.target.value,
-        by=1,
+        from_status=previous.value,
+        to_status=step.target.value,
     )
     return record_event(
         session=session,

@@ -49,15 +49,13 @@ def insert_rows(
     *,
     returning_ids: bool = False,
 ) -> list[int]:
-    """Insert many rows (each with the same keys) in a fixed number of statements; with
+    """Insert many rows (each with the same keys) in one statement; with
     `returning_ids`, the ids of the new rows in the order of `rows`.
 
     On PostgreSQL the rows travel as one array per column into `INSERT … SELECT FROM unnest(…)`:
     a short statement text the driver parses once, where a multi-row `VALUES` (what
     `insert().values()` and SQLAlchemy's insertmanyvalues send) has a placeholder per value and
-    costs more to build and parse than to run. The ids are drawn from the table's sequence first
-    (`nextval` over `generate_series`), so their order is certain without a RETURNING sort.
-    Elsewhere (SQLite), a Core executemany.
+    costs more to build and parse than to run. Elsewhere (SQLite), a Core executemany.
     """
     if not rows:
         return []
@@ -68,19 +66,21 @@ def insert_rows(
             return []
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(session.execute(statement, list(rows)).scalars())
-    ids: list[int] = []
-    if returning_ids:
-        sequence = func.pg_get_serial_sequence(table.name, "id")
-        ids = list(
-            session.scalars(
-                select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
-            )
-        )
-        rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
     names = list(rows[0])
-    source = _unnest(table, rows, names)
-    session.execute(insert(table).from_select(names, select(*(source.c[name] for name in names))))
-    return ids
+    source = _unnest(table, rows, names, with_ordinality=returning_ids)
+    columns = select(*(source.c[name] for name in names))
+    if not returning_ids:
+        session.execute(insert(table).from_select(names, columns))
+        return []
+    # The sequence hands out ids in the order the rows are inserted, and ORDER BY fixes that
+    # order: sorted, the returned ids follow `rows` (SQLAlchemy's own insertmanyvalues relies
+    # on the same guarantee).
+    statement = (
+        insert(table)
+        .from_select(names, columns.order_by(source.c.ordinality))
+        .returning(table.c.id)
+    )
+    return sorted(session.scalars(statement))
 
 
 def update_rows(
@@ -152,11 +152,21 @@ def _same_keys(rows: Sequence[Mapping[str, Any]]) -> None:
         raise ValueError("every row needs the same keys")
 
 
-def _unnest(table: Table, rows: Sequence[Mapping[str, Any]], names: list[str]) -> TableValuedAlias:
+def _unnest(
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    names: list[str],
+    *,
+    with_ordinality: bool = False,
+) -> TableValuedAlias:
     """The rows as a derived table `unnest(:col1, :col2, …) AS anon(col1, col2, …)`: one array
-    parameter per column, typed after the table's column."""
+    parameter per column, typed after the table's column; with `with_ordinality`, a column
+    `ordinality` numbers them from 1 in the order of `rows`."""
     arrays = [
         bindparam(None, [row[name] for row in rows], type_=ARRAY(table.c[name].type))
         for name in names
     ]
-    return func.unnest(*arrays).table_valued(*names).render_derived()
+    unnest = func.unnest(*arrays)
+    if with_ordinality:
+        return unnest.table_valued(*names, with_ordinality="ordinality").render_derived()
+    return unnest.table_valued(*names).render_derived()

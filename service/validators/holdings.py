@@ -85,11 +85,11 @@ def required_roles_held(ctx: CheckContext) -> list[Finding]:
     if not required:
         return []
     codes = {role.code for role in required}
-    before = _holder_counts(ctx.roster.values(), codes)
     after = _holder_counts(project(ctx).contacts.values(), codes)
     missing = [role for role in required if after[role.code] == 0]
     if not missing:
         return []
+    before = _holder_counts(ctx.roster.values(), codes)
     culprits = _last_removals(ctx, {role.code for role in missing if before[role.code] > 0})
     findings = []
     for role in missing:
@@ -118,7 +118,8 @@ def required_roles_held(ctx: CheckContext) -> list[Finding]:
 def _holder_counts(contacts: Iterable[RosterContact], codes: set[str]) -> Counter[str]:
     counts: Counter[str] = Counter({code: 0 for code in codes})
     for contact in contacts:
-        counts.update(_held(contact, codes))
+        for code in _held(contact, codes):
+            counts[code] += 1
     return counts
 
 

@@ -1,10 +1,16 @@
-"""The contacts manager: the roster to edit as one batch, or read-only while a request waits."""
+"""The contacts manager: the roster to edit as one batch, or read-only while a request waits;
+and the invitations of its new contacts, to send again or revoke."""
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from collections.abc import Callable
 
+from flask import flash, redirect, render_template, url_for
+from sqlalchemy.orm import Session
+
+from service.accounts import invitations as invitations_service
 from service.contacts import service as contacts_service
+from service.errors import Conflict
 from service.extensions import db
 from service.organizations import service as org_service
 from service.requests import service as requests_service
@@ -24,6 +30,7 @@ def contacts(slug: str):
     rows = contacts_service.roster_rows(session=session, org_id=org.id)
     common = {
         "org": org,
+        "may_manage": not actor.is_staff and actor.can(org_service.MANAGE),
         "roles": present.role_columns(session=session, org=org),
         "fields": present.contact_fields(),
         "active_count": sum(1 for row in rows if row["status"] == "active"),
@@ -46,3 +53,69 @@ def contacts(slug: str):
         submit_url=url_for("web_json.submit", slug=org.slug),
         **common,
     )
+
+
+@bp.get("/orgs/<slug>/invitations")
+@page
+def invitations(slug: str):
+    """Contacts whose accounts wait for activation: when their link went out, whether it still
+    works, and buttons to send a new one or to revoke it (the organization's admins)."""
+    session = db.session()
+    org = _managed_organization(session, slug)
+    names = {
+        row["id"]: present.full_name(row)
+        for row in contacts_service.roster_rows(session=session, org_id=org.id)
+    }
+    items = [
+        {**item, "name": names.get(item["contact_id"], "Unnamed contact")}
+        for item in invitations_service.list_invitations(session=session, org_id=org.id)
+    ]
+    return render_template("web/invitations.html", org=org, invitations=items)
+
+
+@bp.post("/orgs/<slug>/invitations/<int:contact_id>/resend")
+@page
+def resend_invitation(slug: str, contact_id: int):
+    """A new activation link by email; every older link of the contact stops working."""
+    return _invitation_action(
+        slug,
+        contact_id,
+        invitations_service.resend,
+        "A new activation link is on its way. Older links no longer work.",
+    )
+
+
+@bp.post("/orgs/<slug>/invitations/<int:contact_id>/revoke")
+@page
+def revoke_invitation(slug: str, contact_id: int):
+    """Void every activation link of the contact; nothing new is sent."""
+    return _invitation_action(
+        slug,
+        contact_id,
+        invitations_service.revoke,
+        "The invitation is revoked: its links no longer work. Send a new one at any time.",
+    )
+
+
+def _managed_organization(session: Session, slug: str):
+    """The organization, for those who may manage its contacts (the API's rule): 404 for
+    anyone who may not see it, 403 for those who may only read it."""
+    actor = current_actor()
+    org = org_service.get_visible(session=session, slug=slug, actor=actor)
+    org_service.require_manage(actor=actor, org=org)
+    return org
+
+
+def _invitation_action(slug: str, contact_id: int, act: Callable[..., None], done: str):
+    """Run a resend or a revoke and commit; one that does not apply says why on the page."""
+    session = db.session()
+    org = _managed_organization(session, slug)
+    try:
+        act(session=session, org_id=org.id, contact_id=contact_id)
+    except Conflict as exc:
+        session.rollback()
+        flash(exc.message, "error")
+    else:
+        session.commit()
+        flash(done, "success")
+    return redirect(url_for("web.invitations", slug=org.slug))

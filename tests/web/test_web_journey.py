@@ -164,6 +164,12 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
             'input[data-role="financial"]'
         )
     ).not_to_be_checked()
+    # Nina has not activated yet: her invitation is listed, to send again or revoke.
+    admin.get_by_role("link", name="Invitations").click()
+    invitation = admin.get_by_role("row", name=re.compile("Nina Newman"))
+    expect(invitation).to_contain_text("Pending")
+    expect(invitation.get_by_role("button", name="Send a new link to Nina Newman")).to_be_visible()
+    shots(admin, "invitations")
     phone = new_page(browser, PHONE)
     phone.context.add_cookies(admin.context.cookies())
     phone.goto(f"{base_url}/orgs/acme/contacts")

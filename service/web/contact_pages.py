@@ -34,6 +34,7 @@ def contacts(slug: str):
         "roles": present.role_columns(session=session, org=org),
         "fields": present.contact_fields(),
         "active_count": sum(1 for row in rows if row["status"] == "active"),
+        "delegations": org_service.list_delegations(session=session, org=org),
     }
     pending = requests_service.pending_ticket(session=session, org_id=org.id)
     if pending is not None:

@@ -5,7 +5,8 @@
  * as its default, so a change is simply "value differs from default"), asks the dry-run call
  * for every problem, and shows each one next to the field or row its `path` names
  * (`changes/3/contact/email`, `changes/5/role`, `changes/5`). "Request Changes" submits the
- * whole batch. Both calls are same-origin JSON under /web/, authenticated by the session cookie
+ * whole batch. Below the table, "Delegated access" adds `grant_delegate` / `revoke_delegate`
+ * items to the same batch. Both calls are same-origin JSON under /web/, authenticated by the session cookie
  * and the CSRF token from the page's <meta name="csrf-token">. Text is only ever set with
  * textContent: nothing typed here is parsed as HTML.
  */
@@ -36,6 +37,9 @@
   var reviewError = document.getElementById("review-error");
   var reviewSubmit = document.getElementById("review-submit");
   var submittedPanel = document.getElementById("submitted");
+  var delegations = document.getElementById("delegations");
+  var grantInput = document.getElementById("grant-delegate");
+  var grantError = document.getElementById("grant-delegate-error");
 
   var roles = Array.prototype.map.call(table.querySelectorAll("thead th[data-role]"), function (th) {
     return { code: th.dataset.role, name: th.dataset.roleName, required: th.dataset.required === "true", header: th };
@@ -49,6 +53,7 @@
   var inFlight = null;
   var last = { sequence: 0, errors: [], warnings: [], ok: true };
   var submitted = false;
+  var checkedShape = null;  // the batch (as JSON) that the latest check is for
 
   /* ---- reading the page ---------------------------------------------------------------- */
 
@@ -136,11 +141,32 @@
         origins.push({ group: group, kind: reactivate ? "reactivate" : "deactivate" });
       }
     });
+    revokeBoxes().forEach(function (box) {
+      if (box.checked) {
+        changes.push({ op: "revoke_delegate", organization: box.dataset.delegateRevoke });
+        origins.push({ kind: "revoke_delegate", organization: box.dataset.delegateRevoke, box: box });
+      }
+    });
+    var slug = grantInput ? clean(grantInput.value) : null;
+    if (slug) {
+      changes.push({ op: "grant_delegate", organization: slug.toLowerCase() });
+      origins.push({ kind: "grant_delegate", organization: slug.toLowerCase(), input: grantInput });
+    }
     return { changes: changes, origins: origins };
+  }
+
+  function revokeBoxes() {
+    return delegations ? Array.prototype.slice.call(delegations.querySelectorAll("input[data-delegate-revoke]")) : [];
   }
 
   /* One readable line per item, for the review dialog. */
   function describe(origin) {
+    if (origin.kind === "grant_delegate") {
+      return "Let the administrators of " + origin.organization + " manage these contacts";
+    }
+    if (origin.kind === "revoke_delegate") {
+      return "End the access of " + origin.organization + " to these contacts";
+    }
     var who = displayName(origin.group);
     switch (origin.kind) {
       case "add":
@@ -282,14 +308,40 @@
     }
   }
 
+  /* A problem with a delegation item: under the name typed, or under the access to end. */
+  function delegationProblem(origin, message) {
+    var control = origin.input || origin.box;
+    var target = origin.input ? grantError : document.getElementById(control.getAttribute("aria-describedby"));
+    target.textContent = target.hidden ? message : target.textContent + " " + message;
+    target.hidden = false;
+    control.setAttribute("aria-invalid", "true");
+    if (origin.input) {
+      control.setAttribute("aria-describedby", "grant-delegate-hint grant-delegate-error");
+      control.closest(".field").classList.add("has-error");
+    }
+  }
+
+  function clearDelegationProblems() {
+    if (!delegations) { return; }
+    delegations.querySelectorAll(".field-error").forEach(function (el) { el.textContent = ""; el.hidden = true; });
+    delegations.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    delegations.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
+    if (grantInput) { grantInput.setAttribute("aria-describedby", "grant-delegate-hint"); }
+  }
+
   function showProblems(errors, origins) {
     clearProblems();
+    clearDelegationProblems();
     var general = [];
     errors.forEach(function (error) {
       var parts = (error.path || "").split("/");
       var origin = parts[0] === "changes" && /^\d+$/.test(parts[1] || "") ? origins[Number(parts[1])] : null;
       if (!origin) {
         general.push(error.message);
+        return;
+      }
+      if (!origin.group) {
+        delegationProblem(origin, error.message);
         return;
       }
       if ((parts[2] === "contact" || parts[2] === "fields") && parts[3]) {
@@ -340,11 +392,17 @@
     countEl.textContent = String(count);
     nounEl.textContent = count === 1 ? "change" : "changes";
     discardButton.disabled = count === 0;
+    // A field's "change" event (on blur) repeats what its "input" events already sent: the same
+    // batch needs no new check, and must not disable "Request Changes" under a click that blurred it.
+    var shape = JSON.stringify(batch.changes);
+    if (shape === checkedShape) { return; }
+    checkedShape = shape;
     sequence += 1;
     clearTimeout(timer);
     if (inFlight) { inFlight.abort(); inFlight = null; }
     if (count === 0) {
       clearProblems();
+      clearDelegationProblems();
       last = { sequence: sequence, errors: [], warnings: [], ok: true };
       setStatus("", "");
       updateRequestButton();
@@ -540,6 +598,16 @@
   });
   table.addEventListener("input", changed);
   table.addEventListener("change", changed);
+  if (delegations) {
+    delegations.addEventListener("input", changed);
+    delegations.addEventListener("change", changed);
+  }
+  if (grantInput) {
+    // Enter in the one field outside the table must not submit the page's form.
+    grantInput.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); }
+    });
+  }
   addButton.addEventListener("click", addContact);
   discardButton.addEventListener("click", reset);
   requestButton.addEventListener("click", openReview);

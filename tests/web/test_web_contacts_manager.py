@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.jobs import run_jobs
 from tests.tickets.support import new_contact, raise_ticket
-from tests.web.browser import ADMIN, new_page, sign_in
+from tests.web.browser import ADMIN, STAFF, new_page, sign_in
 
 
 def test_each_edit_becomes_one_item_of_the_batch_and_discard_undoes_them_all(
@@ -77,3 +78,49 @@ def test_a_request_submitted_elsewhere_meanwhile_is_reported_above_the_table(
     banner = page.locator("#batch-issues")
     expect(banner).to_contain_text("already has an unfinished change request")
     expect(page.get_by_role("button", name="Request Changes")).to_be_disabled()
+
+
+def test_delegated_access_is_granted_and_ended_in_the_batch(app, factory, browser, base_url, shots):
+    factory.demo()
+    page = new_page(browser)
+    sign_in(page, base_url, ADMIN)
+    panel = page.locator("#delegations")
+    expect(panel).to_contain_text("No other organization manages these contacts.")
+    request = page.get_by_role("button", name="Request Changes")
+
+    # A name that is no organization is refused next to the field.
+    grant = page.get_by_label("Give another organization access")
+    grant.fill("no-such-org")
+    expect(page.locator("#grant-delegate-error")).to_contain_text("No organization has this slug")
+    expect(grant).to_have_attribute("aria-invalid", "true")
+    expect(request).to_be_disabled()
+    grant.fill("buyco")
+    expect(page.locator("#check-status")).to_have_text("No problems found")
+    expect(page.locator("#grant-delegate-error")).to_be_hidden()
+    request.click()
+    expect(page.locator("#review-lines li")).to_have_text(
+        ["Let the administrators of buyco manage these contacts"]
+    )
+    page.get_by_role("button", name="Submit request").click()
+    expect(page.locator("#submitted")).to_be_visible()
+    reference = page.locator("#submitted-link").inner_text()
+
+    approved = factory.client.post(
+        f"/api/tickets/{reference}/approve", headers=factory.headers(STAFF)
+    )
+    assert approved.status_code == 202
+    run_jobs(app)
+
+    # Granted: listed with the ticket that granted it, and it can be ended the same way.
+    page.goto(f"{base_url}/orgs/acme/contacts")
+    delegate = panel.locator("li.delegate", has_text="buyco")
+    expect(delegate).to_contain_text(reference)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    shots(page, "contacts-delegations", full_page=False)
+    delegate.get_by_label("End this access").check()
+    expect(page.locator("#change-count")).to_have_text("1")
+    expect(page.locator("#check-status")).to_have_text("No problems found")
+    request.click()
+    expect(page.locator("#review-lines li")).to_have_text(
+        ["End the access of buyco to these contacts"]
+    )

@@ -134,6 +134,22 @@ def pending_ticket(*, session: Session, org_id: int) -> Ticket | None:
     return session.scalar(tickets_service.unfinished_query(org_id=org_id, kind="change_request"))
 
 
+def pending_delegation_changes(*, session: Session, ticket: Ticket) -> dict[str, str]:
+    """What the pending request asks of delegated access: organization slug -> grant/revoke."""
+    items = session.scalars(
+        select(ChangeRequestItem.payload)
+        .where(
+            ChangeRequestItem.change_request_id == ticket.change_request_id,
+            ChangeRequestItem.op.in_(("grant_delegate", "revoke_delegate")),
+        )
+        .order_by(ChangeRequestItem.position)
+    )
+    return {
+        str(item["organization"]): "grant" if item["op"] == "grant_delegate" else "revoke"
+        for item in items
+    }
+
+
 def pending_projection(
     *, session: Session, org: Organization, ticket: Ticket
 ) -> list[dict[str, Any]]:

@@ -42,6 +42,9 @@ def contacts(slug: str):
         return render_template(
             "web/contacts_pending.html",
             contacts=contacts_service.with_requested(rows, projected),
+            delegation_changes=requests_service.pending_delegation_changes(
+                session=session, ticket=pending
+            ),
             ticket=pending,
             **common,
         )

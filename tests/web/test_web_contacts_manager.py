@@ -104,6 +104,11 @@ def test_delegated_access_is_granted_and_ended_in_the_batch(app, factory, browse
     page.get_by_role("button", name="Submit request").click()
     expect(page.locator("#submitted")).to_be_visible()
     reference = page.locator("#submitted-link").inner_text()
+    # While it waits, the read-only roster says what the request asks.
+    page.goto(f"{base_url}/orgs/acme/contacts")
+    expect(page.locator(".delegations li", has_text="buyco")).to_contain_text(
+        "The request gives this organization access"
+    )
 
     approved = factory.client.post(
         f"/api/tickets/{reference}/approve", headers=factory.headers(STAFF)

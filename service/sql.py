@@ -49,8 +49,8 @@ def insert_rows(
     *,
     returning_ids: bool = False,
 ) -> list[int]:
-    """Insert many rows (each with the same keys) in one statement; with
-    `returning_ids`, the ids of the new rows in the order of `rows`.
+    """Insert many rows (each with the same keys) in one statement; with `returning_ids`, the
+    ids of the new rows in the order of `rows`.
 
     On PostgreSQL the rows travel as one array per column into `INSERT … SELECT FROM unnest(…)`:
     a short statement text the driver parses once, where a multi-row `VALUES` (what

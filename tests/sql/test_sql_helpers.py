@@ -9,7 +9,7 @@ from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.extensions import db
 from service.models_base import utcnow
 from service.organizations.models import Organization, OrgKind
-from service.sql import among, insert_rows
+from service.sql import among, delete_rows, insert_rows, update_rows
 
 contacts = Contact.__table__
 
@@ -87,4 +87,48 @@ def test_among_matches_exactly_the_listed_values(app):
         assert session.scalars(
             select(Contact.last_name).where(among(session, lower, emails))
         ).all() == ["Last3"]
+        session.rollback()
+
+
+def test_update_rows_and_delete_rows_touch_exactly_the_matching_rows(app):
+    with app.app_context():
+        session = db.session
+        ids = insert_rows(session, contacts, _rows(_org(), 6), returning_ids=True)
+        roles = ContactRole.__table__
+        insert_rows(
+            session,
+            roles,
+            [
+                {"contact_id": cid, "role_code": code}
+                for cid in ids
+                for code in ("technical", "agreement")
+            ],
+        )
+        update_rows(
+            session,
+            contacts,
+            [{"id": ids[0], "job_title": "Lead"}, {"id": ids[2], "job_title": None}],
+            match=["id"],
+            also={"version": contacts.c.version + 1},
+            where=[contacts.c.status == ContactStatus.ACTIVE],
+        )
+        rows = dict(
+            session.execute(select(Contact.id, Contact.version).where(Contact.version > 1))
+            .tuples()
+            .all()
+        )
+        assert rows == {ids[0]: 2, ids[2]: 2}
+        assert session.get(Contact, ids[0]).job_title == "Lead"
+        delete_rows(
+            session,
+            roles,
+            [
+                {"contact_id": ids[1], "role_code": "agreement"},
+                {"contact_id": ids[3], "role_code": "technical"},
+            ],
+        )
+        left = set(session.execute(select(roles.c.contact_id, roles.c.role_code)).tuples().all())
+        assert (ids[1], "agreement") not in left and (ids[3], "technical") not in left
+        assert (ids[1], "technical") in left and (ids[3], "agreement") in left
+        assert len(left) == 10
         session.rollback()

@@ -5,30 +5,38 @@ Flask app, in-process), the floor measured in the same run (`json.loads` of the 
 one SQLAlchemy Core `insert()` executemany of the same item rows), their ratio, and the SQL
 statements per submission. The statement count must not grow with batch or roster size.
 
-Run it with `make bench` (or `python bench/submit.py` with PostgreSQL running).
+The app points at a private Redis database (`BENCH_REDIS_URL`, default
+redis://127.0.0.1:6379/13, flushed before each submission and at the end), as in production:
+the emails a submission records are handed to the queue after its commit. (Without Redis the
+demo mode would deliver them in-process, inside the timed request.)
+
+Run it with `make bench` (or `python -m bench.submit` with PostgreSQL and Redis running).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import tempfile
 from pathlib import Path
 
 from flask import Flask
+from redis import Redis
 from sqlalchemy import delete, insert, select, text, update
 
 from bench.common import StatementCounter, bench_app, median_seconds
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
 from service.contacts.models import Contact, ContactRole
-from service.extensions import db
+from service.extensions import db, redis_connection
 from service.organizations.models import Organization, OrgKind
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.tickets.models import Ticket, TicketStatus
 
 ROLES = ["management", "agreement", "technical"]
 PASSWORD = "benchmark-password"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def seed_roster(org_slug: str, size: int) -> tuple[int, list[int]]:
@@ -114,6 +122,16 @@ def cancel_pending(org_id: int) -> None:
 
 def main() -> None:
     app = bench_app(Path(tempfile.mkdtemp()))
+    app.config["REDIS_URL"] = REDIS_URL
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    try:
+        run(app)
+    finally:
+        redis.flushdb()
+
+
+def run(app: Flask) -> None:
     client = app.test_client()
     print(f"{'roster':>7} {'items':>6} {'submit ms':>10} {'floor ms':>9} {'ratio':>6} {'stmts':>6}")
     with app.app_context():
@@ -144,6 +162,9 @@ def measure(
     def prepare() -> None:
         with app.app_context():
             cancel_pending(org_id)
+            connection = redis_connection()
+            assert connection is not None, "the benchmark runs with Redis"
+            connection.flushdb()
         changes = batch(size, contact_ids, next(rounds))
         bodies.append(json.dumps({"base_version": 1, "changes": changes}).encode())
 

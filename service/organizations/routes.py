@@ -26,9 +26,7 @@ def _visible(slug: str) -> Organization:
 
 
 def _managed(slug: str) -> Organization:
-    org = _visible(slug)
-    org_service.require_manage(actor=current_actor(), org=org)
-    return org
+    return org_service.get_managed(session=db.session(), slug=slug, actor=current_actor())
 
 
 @blp.get("/orgs/<slug>")

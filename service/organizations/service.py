@@ -49,6 +49,14 @@ def require_view(*, actor: Actor, org: Organization) -> None:
     raise Forbidden("Your roles do not let you see this organization's contacts.")
 
 
+def get_managed(*, session: Session, slug: str, actor: Actor) -> Organization:
+    """The organization, for those who may manage its contacts: 404 for anyone who may not see
+    it, 403 for those who may only read it."""
+    org = get_visible(session=session, slug=slug, actor=actor)
+    require_manage(actor=actor, org=org)
+    return org
+
+
 def require_manage(*, actor: Actor, org: Organization) -> None:
     """403 unless the actor may request changes to this organization's contacts."""
     if not actor.is_staff and actor.can(MANAGE):

@@ -53,7 +53,7 @@ class ValidationFailed(Unprocessable):
 
 def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, Any]) -> Submitted:
     """Validate the batch in full and store it as a change request with an open ticket."""
-    org = _managed_organization(session=session, org_slug=org_slug, actor=actor)
+    org = org_service.get_managed(session=session, slug=org_slug, actor=actor)
     _refuse_when_pending(session=session, org=org)
     _refuse_when_stale(org=org, base_version=data["base_version"])
     ctx = build_context(session=session, org=org, changes=data["changes"])
@@ -83,7 +83,7 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
 
 def dry_run(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, Any]) -> DryRun:
     """Everything `submit` would say, and the roster it would produce; stores nothing."""
-    org = _managed_organization(session=session, org_slug=org_slug, actor=actor)
+    org = org_service.get_managed(session=session, slug=org_slug, actor=actor)
     blocking: list[Finding] = []
     pending = pending_ticket(session=session, org_id=org.id)
     if pending is not None:
@@ -161,12 +161,6 @@ def pending_projection(
     ).all()
     ctx = build_context(session=session, org=org, changes=list(items))
     return projected_contacts(project(ctx), include_archived=True)
-
-
-def _managed_organization(*, session: Session, org_slug: str, actor: Actor) -> Organization:
-    org = org_service.get_visible(session=session, slug=org_slug, actor=actor)
-    org_service.require_manage(actor=actor, org=org)
-    return org
 
 
 def _refuse_when_pending(*, session: Session, org: Organization) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import flash, redirect, render_template, url_for
-from sqlalchemy.orm import Session
 
 from service.accounts import invitations as invitations_service
 from service.contacts import service as contacts_service
@@ -65,7 +64,7 @@ def invitations(slug: str):
     """Contacts whose accounts wait for activation: when their link went out, whether it still
     works, and buttons to send a new one or to revoke it (the organization's admins)."""
     session = db.session()
-    org = _managed_organization(session, slug)
+    org = org_service.get_managed(session=session, slug=slug, actor=current_actor())
     names = {
         row["id"]: present.full_name(row)
         for row in contacts_service.roster_rows(session=session, org_id=org.id)
@@ -101,19 +100,10 @@ def revoke_invitation(slug: str, contact_id: int):
     )
 
 
-def _managed_organization(session: Session, slug: str):
-    """The organization, for those who may manage its contacts (the API's rule): 404 for
-    anyone who may not see it, 403 for those who may only read it."""
-    actor = current_actor()
-    org = org_service.get_visible(session=session, slug=slug, actor=actor)
-    org_service.require_manage(actor=actor, org=org)
-    return org
-
-
 def _invitation_action(slug: str, contact_id: int, act: Callable[..., None], done: str):
     """Run a resend or a revoke and commit; one that does not apply says why on the page."""
     session = db.session()
-    org = _managed_organization(session, slug)
+    org = org_service.get_managed(session=session, slug=slug, actor=current_actor())
     try:
         act(session=session, org_id=org.id, contact_id=contact_id)
     except Conflict as exc:

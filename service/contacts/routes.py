@@ -69,9 +69,8 @@ def roster(query, slug):
     pending = requests_service.pending_ticket(session=db.session(), org_id=org.id)
     contacts = contacts_service.roster_rows(session=db.session(), org_id=org.id)
     if query["view"] == "pending" and pending is not None:
-        projected = requests_service.pending_projection(
-            session=db.session(), org=org, ticket=pending
-        )
+        items = requests_service.pending_items(session=db.session(), ticket=pending)
+        projected = requests_service.pending_projection(session=db.session(), org=org, items=items)
         contacts = contacts_service.with_requested(contacts, projected)
     return {
         "organization": org,

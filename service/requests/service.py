@@ -134,33 +134,33 @@ def pending_ticket(*, session: Session, org_id: int) -> Ticket | None:
     return session.scalar(tickets_service.unfinished_query(org_id=org_id, kind="change_request"))
 
 
-def pending_delegation_changes(*, session: Session, ticket: Ticket) -> dict[str, str]:
-    """What the pending request asks of delegated access: organization slug -> grant/revoke."""
-    items = session.scalars(
-        select(ChangeRequestItem.payload)
-        .where(
-            ChangeRequestItem.change_request_id == ticket.change_request_id,
-            ChangeRequestItem.op.in_(("grant_delegate", "revoke_delegate")),
+def pending_items(*, session: Session, ticket: Ticket) -> list[dict[str, Any]]:
+    """The items of the pending request, in order."""
+    return [
+        dict(payload)
+        for payload in session.scalars(
+            select(ChangeRequestItem.payload)
+            .where(ChangeRequestItem.change_request_id == ticket.change_request_id)
+            .order_by(ChangeRequestItem.position)
         )
-        .order_by(ChangeRequestItem.position)
-    )
-    return {
-        str(item["organization"]): "grant" if item["op"] == "grant_delegate" else "revoke"
-        for item in items
-    }
+    ]
 
 
 def pending_projection(
-    *, session: Session, org: Organization, ticket: Ticket
+    *, session: Session, org: Organization, items: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The roster the pending request asks for, as projected contacts."""
-    items = session.scalars(
-        select(ChangeRequestItem.payload)
-        .where(ChangeRequestItem.change_request_id == ticket.change_request_id)
-        .order_by(ChangeRequestItem.position)
-    ).all()
-    ctx = build_context(session=session, org=org, changes=list(items))
+    """The roster the pending request's `items` ask for, as projected contacts."""
+    ctx = build_context(session=session, org=org, changes=items)
     return projected_contacts(project(ctx), include_archived=True)
+
+
+def delegation_changes(items: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """What the items ask of delegated access: organization slug -> grant/revoke."""
+    return {
+        str(item["organization"]): "grant" if item["op"] == "grant_delegate" else "revoke"
+        for item in items
+        if item["op"] in ("grant_delegate", "revoke_delegate")
+    }
 
 
 def _refuse_when_pending(*, session: Session, org: Organization) -> None:

@@ -37,13 +37,12 @@ def contacts(slug: str):
     }
     pending = requests_service.pending_ticket(session=session, org_id=org.id)
     if pending is not None:
-        projected = requests_service.pending_projection(session=session, org=org, ticket=pending)
+        items = requests_service.pending_items(session=session, ticket=pending)
+        projected = requests_service.pending_projection(session=session, org=org, items=items)
         return render_template(
             "web/contacts_pending.html",
             contacts=contacts_service.with_requested(rows, projected),
-            delegation_changes=requests_service.pending_delegation_changes(
-                session=session, ticket=pending
-            ),
+            delegation_changes=requests_service.delegation_changes(items),
             ticket=pending,
             **common,
         )

@@ -152,7 +152,7 @@ def _new_contacts(projection: Projection) -> list[tuple[str, RosterContact]]:
 def _add_contacts(
     session: Session, org: Organization, projection: Projection, applied: Applied
 ) -> dict[str, int]:
-    """Insert the new contacts, their roles and their invited accounts: five statements at most."""
+    """Insert the new contacts, their roles and their invited accounts: three statements."""
     new = _new_contacts(projection)
     if not new:
         return {}

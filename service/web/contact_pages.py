@@ -65,8 +65,10 @@ def invitations(slug: str):
     session = db.session()
     org = org_service.get_managed(session=session, slug=slug, actor=current_actor())
     names = {
-        row["id"]: present.full_name(row)
-        for row in contacts_service.roster_rows(session=session, org_id=org.id)
+        contact_id: present.full_name(contact.fields)
+        for contact_id, contact in contacts_service.roster_snapshot(
+            session=session, org_id=org.id
+        ).items()
     }
     items = [
         {**item, "name": names.get(item["contact_id"], "Unnamed contact")}

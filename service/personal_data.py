@@ -44,7 +44,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "contacts": frozenset({"status"}),
     "contact_roles": frozenset({"role_code"}),
     "users": frozenset({"status"}),
-    "access_tokens": frozenset(),
+    "access_tokens": frozenset({"kind"}),
     "account_tokens": frozenset({"purpose"}),
     # The requester's note and the validators' warnings (paths, codes, role names).
     "change_requests": frozenset({"comment", "warnings"}),

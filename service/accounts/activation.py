@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from service.accounts import tokens
-from service.accounts.models import AccessToken, TokenPurpose, User, UserStatus
+from service.accounts import sessions, tokens
+from service.accounts.models import TokenPurpose, User, UserStatus
 from service.accounts.passwords import hash_password, password_problems
 from service.errors import ErrorDetail, Unprocessable
-from service.models_base import utcnow
 
 
 class WeakPassword(Unprocessable):
@@ -25,7 +23,7 @@ def check_password(password: str, *, email: str | None = None) -> None:
 
 
 def set_password(*, session: Session, token: str, password: str, purpose: TokenPurpose) -> User:
-    """Use the link's token and set the password; every bearer token of the user is revoked.
+    """Use the link's token and set the password; every session of the user is revoked.
 
     Runs in the caller's transaction: a refused password rolls back the use of the token, so
     the link still works for a better password.
@@ -35,10 +33,6 @@ def set_password(*, session: Session, token: str, password: str, purpose: TokenP
     check_password(password, email=user.email)
     user.password_hash = hash_password(password)
     user.status = UserStatus.ACTIVE
-    session.execute(
-        update(AccessToken)
-        .where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    sessions.revoke_all(session=session, user_ids=[user.id])
     session.flush()
     return user

@@ -1,4 +1,4 @@
-"""User accounts (customer contacts and vendor staff) and their hashed bearer tokens."""
+"""User accounts (customer contacts and vendor staff), their sessions and their emailed tokens."""
 
 from __future__ import annotations
 
@@ -46,13 +46,27 @@ class User(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SessionKind(enum.StrEnum):
+    BEARER = "bearer"  # a token of the JSON API (`Authorization: Bearer`)
+    WEB = "web"  # a signed-in browser of the pages (named in the session cookie)
+
+
 class AccessToken(db.Model):  # type: ignore[name-defined]
-    """A bearer token, stored only as its SHA-256 digest."""
+    """A sign-in session, recorded so that it can be revoked; stored only as its SHA-256 digest.
+
+    A bearer token authenticates only the API and a web session only the pages: a cookie's
+    secret is never a bearer token, nor the other way round.
+    """
 
     __tablename__ = "access_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[SessionKind] = mapped_column(
+        str_enum(SessionKind, "session_kind"),
+        default=SessionKind.BEARER,
+        server_default=SessionKind.BEARER.value,
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,6 +1,9 @@
-"""Password hashing (Argon2id) and the password policy."""
+"""How secrets are stored: passwords hashed with Argon2id (with the password policy), random
+tokens as their SHA-256 digest (32 random bytes need no slow hash)."""
 
 from __future__ import annotations
+
+import hashlib
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,6 +18,11 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher(
         time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"]
     )
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a random token (session, activation or reset link): its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def hash_password(password: str) -> str:

@@ -9,9 +9,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from service.accounts import service as accounts_service
-from service.accounts import throttle
+from service.accounts import sessions, throttle
 from service.accounts.activation import set_password
-from service.accounts.models import TokenPurpose
+from service.accounts.models import SessionKind, TokenPurpose
 from service.accounts.reset import request_reset
 from service.accounts.schemas import (
     AcceptedOut,
@@ -70,6 +70,24 @@ def issue_token(payload):
     return {"token": token, "expires_at": isoformat(expires_at)}
 
 
+@blp.delete("/auth/token")
+@blp.response(204)
+def revoke_token():
+    """Sign out: the calling bearer token stops working; the account's other sessions go on."""
+    token = accounts_service.bearer_token(request.headers.get("Authorization"))
+    assert token is not None  # load_actor authenticated it
+    sessions.revoke(session=db.session(), secret=token, kind=SessionKind.BEARER)
+    db.session.commit()
+
+
+@blp.post("/me/sign-out-everywhere")
+@blp.response(204)
+def sign_out_everywhere():
+    """Revoke every bearer token and end every web session of the calling account."""
+    sessions.revoke_all(session=db.session(), user_ids=[current_actor().user.id])
+    db.session.commit()
+
+
 @public_blp.post("/activate")
 @public_blp.arguments(ActivateIn)
 @public_blp.response(200, ActivatedOut)
@@ -106,7 +124,7 @@ def password_reset(payload):
 @public_blp.alt_response(422, description="`weak_password`, every reason in `errors`")
 @public_blp.doc(security=[])
 def password_reset_confirm(payload):
-    """Set a new password with the emailed token; every bearer token of the account ends."""
+    """Set a new password with the emailed token; every session of the account ends."""
     return _set_password(payload, TokenPurpose.PASSWORD_RESET)
 
 

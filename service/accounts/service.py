@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.accounts.models import AccessToken, User, UserStatus
+from service.accounts import sessions
+from service.accounts.models import SessionKind, User, UserStatus
 from service.accounts.passwords import verify_password
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.errors import Unauthorized
-from service.models_base import utcnow
 from service.organizations.models import Organization
 
 INVALID_CREDENTIALS = "The email or password is not correct."
@@ -36,44 +34,46 @@ class Actor:
         return permission in self.permissions
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def check_credentials(*, session: Session, email: str, password: str) -> User:
+    """The active account with this email and password; one answer for every kind of failure."""
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or user.status != UserStatus.ACTIVE:
+        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    return user
 
 
 def sign_in(
     *, session: Session, email: str, password: str, ttl_seconds: int
 ) -> tuple[str, datetime]:
     """Check the credentials and issue a bearer token; one answer for every kind of failure."""
-    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or user.status != UserStatus.ACTIVE:
-        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
-    token = secrets.token_urlsafe(32)
-    expires_at = utcnow() + timedelta(seconds=ttl_seconds)
-    session.add(AccessToken(user_id=user.id, token_hash=token_digest(token), expires_at=expires_at))
-    session.flush()
-    return token, expires_at
+    user = check_credentials(session=session, email=email, password=password)
+    return sessions.issue(
+        session=session, user_id=user.id, kind=SessionKind.BEARER, ttl_seconds=ttl_seconds
+    )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
 
 
 def authenticate(*, session: Session, authorization: str | None) -> Actor:
     """The actor behind an `Authorization: Bearer` header, or 401."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(authorization)
+    if token is None:
         raise Unauthorized()
-    row = session.execute(
-        select(User, Organization)
-        .join(AccessToken, AccessToken.user_id == User.id)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(
-            AccessToken.token_hash == token_digest(token.strip()),
-            AccessToken.revoked_at.is_(None),
-            AccessToken.expires_at > utcnow(),
-            User.status == UserStatus.ACTIVE,
-        )
-    ).one_or_none()
-    if row is None:
+    found = sessions.account_of(session=session, secret=token, kind=SessionKind.BEARER)
+    if found is None:
         raise Unauthorized("The token is missing, expired or revoked.", code="invalid_token")
-    user, organization = row
+    return actor_of(session=session, user=found[0], organization=found[1])
+
+
+def actor_of(*, session: Session, user: User, organization: Organization) -> Actor:
+    """The actor of a signed-in account, whether it came with a bearer token or a web session."""
     return Actor(user=user, organization=organization, permissions=_permissions(session, user))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import AccountToken, TokenPurpose, User, UserStatus
-from service.accounts.service import token_digest
+from service.accounts.passwords import token_digest
 from service.errors import Gone
 from service.models_base import utcnow
 

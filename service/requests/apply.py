@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
-from service.accounts.models import AccessToken, User, UserStatus
+from service.accounts import sessions
+from service.accounts.models import User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.models_base import utcnow
 from service.notifications import service as notify
@@ -277,16 +278,10 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
             .values(status=UserStatus.DEACTIVATED)
             .execution_options(synchronize_session=False)
         )
-        session.execute(
-            update(AccessToken)
-            .where(
-                AccessToken.user_id.in_(
-                    select(User.id).where(among(session, User.contact_id, deactivated))
-                ),
-                AccessToken.revoked_at.is_(None),
-            )
-            .values(revoked_at=utcnow())
-            .execution_options(synchronize_session=False)
+        # Ended for good: reactivating the contact later does not bring them back.
+        sessions.revoke_all(
+            session=session,
+            user_ids=select(User.id).where(among(session, User.contact_id, deactivated)),
         )
     if reactivated:
         session.execute(

@@ -3,9 +3,11 @@
 `init_app` registers the pages, the pages' JSON calls, CSRF protection, the HTML error pages,
 the session cookie's settings and the templates' helpers.
 
-- Sign-in is a signed session cookie (`service.web.session`): the user id and a keyed digest
-  of the password hash, checked on every request, so deactivating an account or setting a new
-  password ends its sessions. The actor is built as `authenticate` builds it for a token.
+- Sign-in is a session recorded server-side (`service.web.session`), named by the signed
+  session cookie and looked up on every request, so signing out (here or everywhere), a new
+  password, deactivation or a purge ends it, for a copied cookie too. The actor is built as
+  `authenticate` builds it for a token. The cookie is HttpOnly, SameSite=Lax, Secure when
+  `BASE_URL` is https, and lives as long as a bearer token (`ACCESS_TOKEN_TTL_SECONDS`).
 - CSRF: Flask-WTF's token is checked on every unsafe request outside `/api`, forms and JSON
   alike. The bearer-token API never reads the cookie, so it stays CSRF-free, and a session
   cookie does not authenticate it.
@@ -43,14 +45,13 @@ def init_app(app: Flask) -> None:
     config = app.config
     # The check is ours (below) so that it covers every page and skips the bearer-token API.
     config["WTF_CSRF_CHECK_DEFAULT"] = False
+    # Assigned, not `setdefault`: Flask defines every one of these keys with its own default.
     # A form stays valid as long as the session that rendered it.
-    config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    config.setdefault("SESSION_COOKIE_SECURE", str(config.get("BASE_URL", "")).startswith("https"))
-    config.setdefault(
-        "PERMANENT_SESSION_LIFETIME", timedelta(seconds=config["ACCESS_TOKEN_TTL_SECONDS"])
-    )
+    config["WTF_CSRF_TIME_LIMIT"] = None
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SECURE"] = str(config["BASE_URL"]).startswith("https://")
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=config["ACCESS_TOKEN_TTL_SECONDS"])
     csrf.init_app(app)
 
     @app.before_request

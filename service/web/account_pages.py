@@ -6,6 +6,7 @@ import time
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
+from service.accounts import service as accounts_service
 from service.accounts import throttle
 from service.accounts.activation import WeakPassword, set_password
 from service.accounts.models import TokenPurpose
@@ -63,7 +64,7 @@ def login():
         email = form.email.data or ""
         try:
             throttle.refuse_when_exhausted(throttle.SIGN_IN, email)
-            user = web_session.check_credentials(
+            user = accounts_service.check_credentials(
                 session=db.session(), email=email, password=form.password.data or ""
             )
         except throttle.TooManyRequests as exc:
@@ -75,6 +76,7 @@ def login():
             status = 401
         else:
             web_session.start(user)
+            db.session.commit()
             return redirect(web_session.safe_next(form.next.data) or url_for("web.home"))
     elif request.method == "POST":
         status = 422
@@ -87,11 +89,22 @@ def logout():
     """POST signs out (a link cannot sign anyone out); GET asks to confirm."""
     if request.method == "POST":
         web_session.end()
+        db.session.commit()
         flash("You are signed out.", "success")
         return redirect(url_for("web.login"))
     if web_session.load_actor() is None:
         return redirect(url_for("web.login"))
     return render_template("web/logout.html")
+
+
+@bp.post("/logout/everywhere")
+@web_session.page
+def logout_everywhere():
+    """End every session of the account: other browsers, and its API tokens."""
+    web_session.end_everywhere(web_session.current_actor())
+    db.session.commit()
+    flash("You are signed out everywhere: in every browser, and every API token.", "success")
+    return redirect(url_for("web.login"))
 
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])
@@ -127,8 +140,9 @@ def _set_password_page(kind: str, token: str):
             db.session.rollback()
             return error_page(410, exc.message, template="web/link_invalid.html")
         else:
-            db.session.commit()
+            # The new password ended every session of the account; this browser starts anew.
             web_session.start(user)
+            db.session.commit()
             flash(done, "success")
             return redirect(url_for("web.home"))
     elif request.method == "POST":

@@ -1,61 +1,58 @@
 """Browser sign-in: who the session belongs to, and the decorators that pages and JSON calls use.
 
-The session cookie (signed, HttpOnly, SameSite=Lax) holds the user id and a stamp derived from
-the account's password hash. Every request loads the account again, so a deactivated, archived
-or purged account is signed out at once, and setting a new password (activation, reset) ends
-every other session of that account because the stamp no longer matches.
+Signing in records a web session server-side (`service.accounts.sessions`); the session cookie
+(signed, HttpOnly, SameSite=Lax, Secure over https) names it by its random secret. Every request
+looks the session up again, so signing out, signing out everywhere, a new password, deactivation
+or a purge ends it at once, for a copy of the cookie too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from service.accounts.models import User, UserStatus
-from service.accounts.passwords import verify_password
-from service.accounts.service import INVALID_CREDENTIALS, Actor, _permissions
+from service.accounts import sessions
+from service.accounts.models import SessionKind, User
+from service.accounts.service import Actor, actor_of
 from service.errors import Unauthorized
 from service.extensions import db
-from service.organizations.models import Organization
 
-USER_KEY = "uid"
-STAMP_KEY = "stamp"
+SESSION_KEY = "sid"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def check_credentials(*, session: Session, email: str, password: str) -> User:
-    """The active account with this email and password; one answer for every kind of failure."""
-    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or user.status != UserStatus.ACTIVE:
-        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
-    return user
-
-
-def _stamp(user: User) -> str:
-    """A keyed digest of the password hash: the cookie never carries the hash itself."""
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, (user.password_hash or "").encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def start(user: User) -> None:
-    """Sign the user in: a fresh session (and CSRF token) that names the account."""
+    """Sign the user in: a new recorded session, and a fresh cookie (and CSRF token) naming it.
+
+    The caller commits.
+    """
+    secret, _ = sessions.issue(
+        session=db.session(),
+        user_id=user.id,
+        kind=SessionKind.WEB,
+        ttl_seconds=current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
+    )
     session.clear()
-    session[USER_KEY] = user.id
-    session[STAMP_KEY] = _stamp(user)
+    session[SESSION_KEY] = secret
     session.permanent = True
 
 
 def end() -> None:
+    """Sign this browser out: its recorded session ends, not only its cookie. The caller commits."""
+    secret = session.get(SESSION_KEY)
+    if isinstance(secret, str):
+        sessions.revoke(session=db.session(), secret=secret, kind=SessionKind.WEB)
+    session.clear()
+
+
+def end_everywhere(actor: Actor) -> None:
+    """Sign the account out of every browser and revoke its bearer tokens. The caller commits."""
+    sessions.revoke_all(session=db.session(), user_ids=[actor.user.id])
     session.clear()
 
 
@@ -64,21 +61,12 @@ def load_actor() -> Actor | None:
     if "actor" in g:
         return cast(Actor | None, g.actor)
     g.actor = None
-    user_id = session.get(USER_KEY)
-    if isinstance(user_id, int):
-        row = db.session.execute(
-            select(User, Organization)
-            .join(Organization, Organization.id == User.organization_id)
-            .where(User.id == user_id, User.status == UserStatus.ACTIVE)
-        ).one_or_none()
-        if row is not None and hmac.compare_digest(_stamp(row[0]), str(session.get(STAMP_KEY))):
-            user, organization = row
-            g.actor = Actor(
-                user=user,
-                organization=organization,
-                permissions=_permissions(db.session(), user),
-            )
-    if g.actor is None and USER_KEY in session:
+    secret = session.get(SESSION_KEY)
+    if isinstance(secret, str):
+        found = sessions.account_of(session=db.session(), secret=secret, kind=SessionKind.WEB)
+        if found is not None:
+            g.actor = actor_of(session=db.session(), user=found[0], organization=found[1])
+    if g.actor is None and SESSION_KEY in session:
         session.clear()
     return cast(Actor | None, g.actor)
 

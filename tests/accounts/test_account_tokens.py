@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from service.accounts import tokens
 from service.accounts.models import AccountToken, TokenPurpose, User, UserStatus
-from service.accounts.service import token_digest
+from service.accounts.passwords import token_digest
 from service.errors import Gone
 from service.extensions import db
 from service.models_base import utcnow

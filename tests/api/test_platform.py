@@ -52,6 +52,6 @@ def test_unknown_route_and_wrong_method_have_the_contract_body(client):
     missing = client.get("/api/nothing-here")
     assert missing.status_code == 404
     assert missing.get_json()["code"] == "not_found"
-    wrong = client.delete("/api/auth/token")
+    wrong = client.put("/api/auth/token")
     assert wrong.status_code == 405
     assert set(wrong.get_json()) == {"code", "message", "errors"}

@@ -32,7 +32,10 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     # Alembic announces every autogenerate plugin it loads; that is noise on each command.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from service import models  # noqa: F401  (every table registered before migrations run)
+    from service import (
+        headers,
+        models,  # noqa: F401  (every table registered before migrations run)
+    )
     from service.errors import register_error_handlers
     from service.extensions import api, db, migrate
 
@@ -52,6 +55,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
 
     register_error_handlers(app)
     _register_blueprints(app)
+    headers.register(app)
 
     from service.cli import register_cli
 

@@ -16,8 +16,10 @@ the session cookie's settings and the templates' helpers.
   `X-CSRFToken` header, the API's body and error shapes, the same service functions.
 - Pages answer errors in HTML (`service.web.errors`); `/api`, `/web/` and `/healthz` keep JSON.
 - Every asset is local (`static/`, served under `/assets`); a strict Content-Security-Policy
-  allows no inline script or style. No personal data in URLs: staff are named by id in the
-  queue's filters, and emails travel only in form bodies.
+  allows no inline script or style (`service.headers` sets it, with the other protective
+  headers, on every response of the app, error pages and the API docs included). No personal
+  data in URLs: staff are named by id in the queue's filters, and emails travel only in form
+  bodies.
 """
 
 from __future__ import annotations

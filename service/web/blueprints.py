@@ -23,24 +23,6 @@ bp = Blueprint(
 # errors keep the API's JSON shape (no HTML handlers are registered on it).
 json_bp = Blueprint("web_json", __name__, url_prefix="/web")
 
-# Every asset is ours: scripts and styles only from this origin, no inline code, no framing.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-@bp.after_request
-def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    if response.mimetype == "text/html":
-        # Pages show personal data: never keep them in a shared or back-button cache.
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
 
 @bp.app_context_processor
 def navigation() -> dict[str, Any]:

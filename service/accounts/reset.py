@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
+from service.fields import normalize_email
 from service.notifications import service as notify
 
 
@@ -13,7 +14,8 @@ def request_reset(*, session: Session, email: str) -> None:
     """Record a reset email for an active account with this email; otherwise do nothing."""
     user = session.scalar(
         select(User).where(
-            func.lower(User.email) == email.strip().lower(), User.status == UserStatus.ACTIVE
+            func.lower(User.email) == normalize_email(email).lower(),
+            User.status == UserStatus.ACTIVE,
         )
     )
     if user is not None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.fields import SafeText
+from service.fields import EmailText
 
 
 class TokenIn(Schema):
     class Meta:
         unknown = RAISE
 
-    email = SafeText(required=True, validate=validate.Length(min=1, max=254))
+    email = EmailText(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
@@ -44,7 +44,7 @@ class PasswordResetIn(Schema):
     class Meta:
         unknown = RAISE
 
-    email = SafeText(required=True, validate=validate.Length(min=1, max=254))
+    email = EmailText(required=True, validate=validate.Length(min=1, max=254))
 
 
 class AcceptedOut(Schema):

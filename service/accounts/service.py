@@ -13,6 +13,7 @@ from service.accounts.models import SessionKind, User, UserStatus
 from service.accounts.passwords import verify_password
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.errors import Unauthorized
+from service.fields import normalize_email
 from service.organizations.models import Organization
 
 INVALID_CREDENTIALS = "The email or password is not correct."
@@ -36,7 +37,8 @@ class Actor:
 
 def check_credentials(*, session: Session, email: str, password: str) -> User:
     """The active account with this email and password; one answer for every kind of failure."""
-    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    address = normalize_email(email).lower()
+    user = session.scalar(select(User).where(func.lower(User.email) == address))
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or user.status != UserStatus.ACTIVE:
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.fields import SafeText, StrictBool
+from service.fields import FullMatch, SafeText, StrictBool
 
 
 class RoleOut(Schema):
@@ -90,26 +90,22 @@ class RolePatchIn(Schema):
     audience = fields.String(validate=validate.OneOf(["customer", "purchaser", "any"]))
     permissions = fields.List(
         fields.String(
-            validate=validate.Regexp(
-                PERMISSION, error="Use module:view, module:edit or module:manage."
-            )
+            validate=FullMatch(PERMISSION, error="Use module:view, module:edit or module:manage.")
         ),
         validate=validate.Length(max=50),
     )
     emails = fields.List(
-        fields.String(validate=validate.Regexp(KEY, error="Use a snake_case email name.")),
+        fields.String(validate=FullMatch(KEY, error="Use a snake_case email name.")),
         validate=validate.Length(max=50),
     )
     required = StrictBool()
     incompatible_with = fields.List(
-        fields.String(validate=validate.Regexp(KEY)), validate=validate.Length(max=50)
+        fields.String(validate=FullMatch(KEY)), validate=validate.Length(max=50)
     )
 
 
 class RoleIn(RolePatchIn):
-    code = fields.String(
-        required=True, validate=validate.Regexp(KEY, error="Use a snake_case code.")
-    )
+    code = fields.String(required=True, validate=FullMatch(KEY, error="Use a snake_case code."))
     name = SafeText(required=True, validate=validate.Length(min=1, max=100))
 
 

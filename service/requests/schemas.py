@@ -8,7 +8,7 @@ from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contacts.schemas import ContactOut
-from service.fields import CodedMessage, SafeText, StrictInt
+from service.fields import CodedMessage, EmailText, SafeText, StrictInt
 
 MAX_ID = 2**31 - 1
 OPERATIONS = (
@@ -37,7 +37,7 @@ class ContactFields(Schema):
     salutation = SafeText(allow_none=True, validate=validate.Length(max=20))
     first_name = SafeText(allow_none=True, validate=validate.Length(max=100))
     last_name = SafeText(allow_none=True, validate=validate.Length(max=100))
-    email = SafeText(allow_none=True, validate=validate.Length(max=254))
+    email = EmailText(allow_none=True, validate=validate.Length(max=254))
     job_title = SafeText(allow_none=True, validate=validate.Length(max=100))
     phone = SafeText(allow_none=True, validate=validate.Length(max=40))
     mobile = SafeText(allow_none=True, validate=validate.Length(max=40))
@@ -47,7 +47,7 @@ class _Item(Schema):
     class Meta:
         unknown = RAISE
 
-    op = fields.String(required=True)
+    op = fields.String(required=True, validate=validate.OneOf(OPERATIONS))
 
 
 class AddContactItem(_Item):

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from service.fields import CodedMessage, SafeText, StrictBool
+from service.fields import CodedMessage, EmailText, SafeText, StrictBool
 from service.requests.schemas import FindingOut
 from service.tickets.models import TicketStatus
 from service.tickets.views import SORTS, QueueFilters
@@ -77,7 +77,7 @@ class AssignIn(Schema):
     class Meta:
         unknown = RAISE
 
-    assignee = SafeText(required=True, allow_none=True, validate=validate.Length(max=254))
+    assignee = EmailText(required=True, allow_none=True, validate=validate.Length(max=254))
 
 
 class RejectIn(Schema):

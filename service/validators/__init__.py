@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from service.validators.batch import batch_size, conflicting_changes, duplicate_ref
 from service.validators.details import invalid_field, missing_field
-from service.validators.emails import duplicate_email
+from service.validators.emails import duplicate_email, mixed_script_email
 from service.validators.holdings import (
     required_roles_held,
     role_holdings,
@@ -40,6 +40,7 @@ RULES: tuple[Rule, ...] = (
     required_roles_held,
     seat_limit,
     separation_of_duties,
+    mixed_script_email,
 )
 
 

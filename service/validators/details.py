@@ -13,8 +13,9 @@ from service.validators.projection import clean
 from service.validators.types import MANDATORY_FIELDS, SALUTATIONS, CheckContext, Finding
 
 # Deliberately permissive: one @, no blanks, a dot in the domain. Delivery proves the rest.
-EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-PHONE = re.compile(r"^\+?[0-9 ()./-]+$")
+# Used with fullmatch: `match` and `$` would accept a trailing newline.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+PHONE = re.compile(r"\+?[0-9 ()./-]+")
 PHONE_DIGITS = (6, 20)
 
 
@@ -84,7 +85,7 @@ def _format_problems(details: Mapping[str, Any]) -> list[tuple[str, str]]:
         value = clean(raw)
         if value is None:
             continue
-        if name == "email" and not EMAIL.match(value):
+        if name == "email" and not EMAIL.fullmatch(value):
             problems.append((name, "This is not a valid email address."))
         elif name in ("phone", "mobile") and not _valid_phone(value):
             problems.append(
@@ -103,7 +104,7 @@ def _format_problems(details: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _valid_phone(value: str) -> bool:
     digits = sum(c.isdigit() for c in value)
-    return bool(PHONE.match(value)) and PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]
+    return bool(PHONE.fullmatch(value)) and PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]
 
 
 def _label(name: str) -> str:

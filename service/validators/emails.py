@@ -1,6 +1,10 @@
-"""Emails stay unique: among the organization's active contacts, and among user accounts."""
+"""Emails stay unique (among the organization's active contacts, and among user accounts), and
+an address that mixes writing systems in its local part is pointed out to staff."""
 
 from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
 
 from service.validators.projection import Key, Projection, project
 from service.validators.types import CheckContext, Finding
@@ -77,3 +81,58 @@ def _taken_by_another_account(
         return True
     holder_email = (holder.fields.get("email") or "").lower()
     return holder.status == "active" and holder_email == email
+
+
+# Writing systems that are customarily written together (Unicode TS #39, "highly restrictive"):
+# Japanese, Chinese and Korean mix Han with their own scripts, and any of them with Latin.
+_CUSTOMARY_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+
+
+def mixed_script_email(ctx: CheckContext) -> list[Finding]:
+    """Warn when an email's local part mixes letters of scripts not written together: a Cyrillic
+    a (U+0430) in a Latin name reads as the Latin letter. A warning only: real addresses mix."""
+    findings = []
+    for path, email in _emails_given(ctx):
+        scripts = _scripts(email.rpartition("@")[0])
+        if len(scripts) > 1 and not any(scripts <= mix for mix in _CUSTOMARY_MIXES):
+            findings.append(
+                Finding(
+                    "mixed_script_email",
+                    path,
+                    "The part before the @ mixes letters of different writing systems, which "
+                    "can make one address look like another. Check that it is the one intended.",
+                    severity="warning",
+                )
+            )
+    return findings
+
+
+def _emails_given(ctx: CheckContext) -> Iterator[tuple[str, str]]:
+    for position, item in enumerate(ctx.changes):
+        if item["op"] == "add_contact":
+            email, path = item["contact"].get("email"), f"changes/{position}/contact/email"
+        elif item["op"] == "update_contact":
+            email, path = item["fields"].get("email"), f"changes/{position}/fields/email"
+        else:
+            continue
+        if email:
+            yield path, email
+
+
+def _scripts(text: str) -> frozenset[str]:
+    """The writing systems of the letters in the text, by the first word of each letter's Unicode
+    name (`LATIN SMALL LETTER A`, `CYRILLIC SMALL LETTER A`, `CJK UNIFIED IDEOGRAPH-7530`)."""
+    found = set()
+    for char in text:
+        if not unicodedata.category(char).startswith("L"):
+            continue  # digits, punctuation and marks belong to every script
+        word = unicodedata.name(char, "UNKNOWN").split()[0]
+        found.add(_SCRIPT_OF_NAME.get(word, word))
+    return frozenset(found)
+
+
+_SCRIPT_OF_NAME = {"CJK": "HAN", "KATAKANA-HIRAGANA": "KATAKANA", "HALFWIDTH": "KATAKANA"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.validators.emails import duplicate_email
+from service.validators.emails import duplicate_email, mixed_script_email
 from tests.validators.context import ctx, found, new
 
 
@@ -57,3 +57,31 @@ def test_a_contact_keeps_its_own_accounts_email():
     in_use = {"eve@acme.example": 5}
     changes = [{"op": "update_contact", "contact_id": 5, "fields": {"email": "EVE@acme.example"}}]
     assert duplicate_email(ctx(changes, emails_in_use=in_use)) == []
+
+
+def test_an_email_whose_local_part_mixes_scripts_is_a_warning_that_never_blocks():
+    # "paypal" with a Cyrillic a (U+0430): it reads as the Latin word.
+    changes = [
+        new("n1", email="p\u0430ypal@acme.example"),
+        {"op": "update_contact", "contact_id": 5, "fields": {"email": "\u0435ve@acme.example"}},
+    ]
+    findings = mixed_script_email(ctx(changes))
+    assert found(findings) == [
+        ("mixed_script_email", "changes/0/contact/email"),
+        ("mixed_script_email", "changes/1/fields/email"),
+    ]
+    assert {f.severity for f in findings} == {"warning"}
+    assert "paypal" not in findings[0].message and "\u0430" not in findings[0].message
+
+
+def test_single_script_and_customary_mixes_are_not_flagged():
+    for email in (
+        "ada@acme.example",
+        "jos\u00e9.o'neil-2@acme.example",  # Latin with an accent, digits and punctuation
+        "\u0430\u043d\u043d\u0430@acme.example",  # all Cyrillic
+        "\u03b1\u03bb\u03b5\u03be@acme.example",  # all Greek
+        "tanaka\u7530\u4e2d\u3055\u3093@acme.example",  # Latin, Han and Hiragana: Japanese
+        "kim\u91d1\ud55c@acme.example",  # Latin, Han and Hangul: Korean
+        "ada@\u0430cme.example",  # only the local part is read
+    ):
+        assert mixed_script_email(ctx([new(email=email)])) == [], email

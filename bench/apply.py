@@ -114,12 +114,12 @@ from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.extensions import db
+from service.jobs import _PENDING_KEY, QUEUES
 from service.notifications.models import Email, EmailStatus
 from service.organizations.models import Organization, OrgKind
 from service.requests.apply import apply
 from service.tickets.models import Ticket, TicketEvent, TicketStatus, parse_reference
 from service.validators.types import CONTACT_FIELDS
-from workers.queues import _PENDING_KEY, QUEUES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -9,9 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from service.config import Config
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from service.config import PROJECT_ROOT, Config
 
 
 def create_app(config: type[Config] | Config | None = None, **overrides: Any) -> Flask:
@@ -32,10 +30,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     # Alembic announces every autogenerate plugin it loads; that is noise on each command.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from service import (
-        headers,
-        models,  # noqa: F401  (every table registered before migrations run)
-    )
+    # Every table registered before migrations run, every job declared before work is sent.
+    from service import headers, models, tasks  # noqa: F401
     from service.errors import register_error_handlers
     from service.extensions import api, db, migrate
 

@@ -7,6 +7,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+# The repository's root: templates/, static/ and migrations/ are found from here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 
 class ConfigError(RuntimeError):
     """A setting the service cannot start without is missing or wrong."""
@@ -66,7 +69,7 @@ class Config:
         self.PASSWORD_RESET_ANSWER_SECONDS = float(env.get("PASSWORD_RESET_ANSWER_SECONDS", 0.4))
 
         # Seconds a job may run before RQ stops it (and, if its worker dies, before RQ finds
-        # the job abandoned and retries it). Per job kind; see workers/queues.py.
+        # the job abandoned and retries it). Per job name; see `@job` in service/jobs.py.
         self.JOB_TIMEOUTS = {"apply": _int("APPLY_JOB_TIMEOUT", 300)}
 
         # Argon2id cost; the suite lowers it so thousands of sign-ins stay fast.

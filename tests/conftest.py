@@ -21,10 +21,9 @@ from sqlalchemy import text
 from service import create_app
 from service.config import TestConfig
 from service.contacts.service import load_catalog_file
-from service.extensions import db
+from service.extensions import db, redis_connection
 from tests.factories import Factory
 from tests.smtp import smtp, start_smtp  # noqa: F401  (fixtures for every test)
-from workers.queues import redis_connection
 
 ON_POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")
 

@@ -15,7 +15,8 @@ from flask import Flask
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from workers.queues import QUEUES, queue, redis_connection
+from service.extensions import redis_connection
+from service.jobs import QUEUES, queue
 
 
 def run_jobs(app: Flask) -> None:

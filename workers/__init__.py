@@ -1,5 +1,6 @@
-"""Background work on RQ: queue names, job functions, the relay and the worker's app context.
+"""The worker process: the `flask --app service worker` command, its app, and the sweep's schedule.
 
-Jobs carry ids only and are safe to run twice: the database is the source of truth, and a job
-first checks whether its work is still to be done.
+Job bodies live beside their domains (`service/*/tasks.py`) and the hand-off to RQ lives in
+`service/jobs.py`; this package only runs them. Nothing under `service/` imports it: Flask finds
+the `worker` command through the `flask.commands` entry point in pyproject.toml.
 """

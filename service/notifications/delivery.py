@@ -14,11 +14,20 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.accounts import tokens
 from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
-from service.notifications.render import Rendered, RenderError, render
+from service.notifications.render import (
+    ACCOUNT_TEMPLATES,
+    Rendered,
+    RenderError,
+    account_owner,
+    render,
+)
 
 SMTP_TIMEOUT_SECONDS = 30
+# After this many delivery attempts an email is given up on (the job's own retries included).
+MAX_EMAIL_ATTEMPTS = 8
 
 
 class DeliveryError(Exception):
@@ -44,7 +53,8 @@ def deliver(*, session: Session, email_id: int) -> bool:
     if email is None or email.status != EmailStatus.PENDING or not email.recipient:
         return False
     try:
-        message = _message(email, render(session=session, email=email))
+        link = account_link(session=session, email=email)
+        message = _message(email, render(session=session, email=email, link=link))
         _send(email, message)
     except RenderError as exc:
         # Rendering fails the same way every time: a retry would not help.
@@ -53,19 +63,30 @@ def deliver(*, session: Session, email_id: int) -> bool:
         raise DeliveryError(reason, permanent=True) from exc
     except smtplib.SMTPException as exc:
         reason, permanent = _classify(exc)
-        _record_failure(session, email, reason)
-        raise DeliveryError(reason, permanent=permanent) from exc
+        gave_up = _record_failure(session, email, reason)
+        raise DeliveryError(reason, permanent=permanent or gave_up) from exc
     except OSError as exc:
         # Refused connections, timeouts and TLS failures: the server may be back later.
         reason = type(exc).__name__
-        _record_failure(session, email, reason)
-        raise DeliveryError(reason, permanent=False) from exc
+        gave_up = _record_failure(session, email, reason)
+        raise DeliveryError(reason, permanent=gave_up) from exc
     email.status = EmailStatus.SENT
     email.sent_at = utcnow()
     email.attempts = (email.attempts or 0) + 1
     email.last_error = None
     session.flush()
     return True
+
+
+def account_link(*, session: Session, email: Email) -> str | None:
+    """The link an account email carries, issued now: a fresh token voids the older ones, and
+    only its digest is stored. None for emails about tickets."""
+    if email.template not in ACCOUNT_TEMPLATES:
+        return None
+    user = account_owner(session, email)
+    purpose, path, _ = ACCOUNT_TEMPLATES[email.template]
+    token = tokens.issue(session=session, user_id=user.id, purpose=purpose)
+    return f"{current_app.config['BASE_URL']}/{path}/{token}"
 
 
 def mark_failed(*, session: Session, email_id: int, reason_code: str) -> bool:
@@ -140,7 +161,13 @@ def _classify(exc: smtplib.SMTPException) -> tuple[str, bool]:
     return name, False
 
 
-def _record_failure(session: Session, email: Email, reason: str) -> None:
+def _record_failure(session: Session, email: Email, reason: str) -> bool:
+    """Count the failed attempt; True when it was the last one allowed and the email is failed."""
     email.attempts = (email.attempts or 0) + 1
     email.last_error = reason[:500]
+    gave_up = email.attempts >= MAX_EMAIL_ATTEMPTS
+    if gave_up:
+        email.status = EmailStatus.FAILED
+        email.last_error = f"gave up after {email.attempts} attempts: {reason}"[:500]
     session.flush()
+    return gave_up

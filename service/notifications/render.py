@@ -11,9 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import PROJECT_ROOT
-from service.accounts import tokens
 from service.accounts.models import TokenPurpose, User, UserStatus
+from service.config import PROJECT_ROOT
 from service.contacts.models import Contact, ContactStatus
 from service.notifications.models import Email
 from service.organizations.models import Organization
@@ -61,17 +60,18 @@ class Rendered:
     html: str
 
 
-def render(*, session: Session, email: Email) -> Rendered:
+def render(*, session: Session, email: Email, link: str | None = None) -> Rendered:
     """Subject, text and HTML of the email, loaded from the ids in its context and the database.
 
-    Account emails issue a new token here, so the plain token is never stored and the newest
-    link voids the older ones.
+    Account emails carry `link`, made by the delivery just before (`delivery.account_link`).
     """
     if email.template not in TEMPLATES:
         raise RenderError("unknown_template")
     values: dict[str, Any] = {"base_url": current_app.config["BASE_URL"], "reference": None}
     if email.template in ACCOUNT_TEMPLATES:
-        values.update(_account_values(session, email))
+        if link is None:
+            raise RenderError("link_missing")
+        values.update(_account_values(session, email, link))
     else:
         values.update(_ticket_values(session, email))
     environment = _environment()
@@ -138,7 +138,8 @@ def _ticket_values(session: Session, email: Email) -> dict[str, Any]:
     return values
 
 
-def _account_values(session: Session, email: Email) -> dict[str, Any]:
+def account_owner(session: Session, email: Email) -> User:
+    """The account an account email is about, when the email goes to its current address."""
     user_id = email.context.get("user_id") or email.recipient_user_id
     user = session.get(User, user_id) if user_id else None
     if user is None or user.email is None or user.status == UserStatus.ARCHIVED:
@@ -146,9 +147,12 @@ def _account_values(session: Session, email: Email) -> dict[str, Any]:
     # A link to an account goes only to that account's current address.
     if (email.recipient or "").strip().lower() != user.email.strip().lower():
         raise RenderError("recipient_not_account_owner")
-    purpose, path, label = ACCOUNT_TEMPLATES[email.template]
-    token = tokens.issue(session=session, user_id=user.id, purpose=purpose)
-    link = f"{current_app.config['BASE_URL']}/{path}/{token}"
+    return user
+
+
+def _account_values(session: Session, email: Email, link: str) -> dict[str, Any]:
+    user = account_owner(session, email)
+    _, _, label = ACCOUNT_TEMPLATES[email.template]
     return {
         "action_url": link,
         "action_label": label,

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
+from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
+from service.notifications.tasks import send_email
 from service.sql import among, insert_rows
 from service.tickets.models import Ticket, TicketComment, TicketEvent
-from workers.queues import Work, after_commit
 
 Recipient = tuple[str, int | None]  # (address, user id or None for a shared mailbox)
 
@@ -99,14 +100,12 @@ def account_email(*, session: Session, user: User, template: str) -> Email | Non
     )
     session.add(email)
     session.flush()
-    after_commit(session, Work("email", email.id))
+    send_email.after_commit(session, email.id)
     return email
 
 
 def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:
     """Active accounts of the organization whose roles ask for this automated email."""
-    from service.contacts.models import Contact, ContactRole, ContactStatus, Role
-
     # The catalog is a handful of roles; the holders can be thousands.
     codes = [
         code
@@ -198,5 +197,5 @@ def _record(
         )
     email_ids = insert_rows(session, Email.__table__, rows, returning_ids=True)
     for email_id in email_ids:
-        after_commit(session, Work("email", email_id))
+        send_email.after_commit(session, email_id)
     return email_ids

@@ -8,9 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.accounts.service import Actor
+from service.contacts.models import Contact, ContactStatus
 from service.errors import Forbidden, NotFound
 from service.models_base import isoformat
 from service.organizations.models import Delegation, Organization
+from service.tickets.models import format_reference
 
 MANAGE = "contacts:manage"
 VIEW = "contacts:view"
@@ -79,8 +81,6 @@ def require_staff(*, actor: Actor, what: str) -> None:
 
 def summary(*, session: Session, org: Organization) -> dict[str, Any]:
     """The organization with its plan and how many seats are in use."""
-    from service.contacts.models import Contact, ContactStatus
-
     active = session.scalar(
         select(func.count())
         .select_from(Contact)
@@ -105,8 +105,6 @@ def set_seat_limit(*, session: Session, actor: Actor, org: Organization, limit: 
 
 def list_delegations(*, session: Session, org: Organization) -> list[dict[str, Any]]:
     """Organizations that currently manage this one's contacts, with the ticket that granted it."""
-    from service.tickets.models import format_reference
-
     rows = session.execute(
         select(
             Organization.slug,

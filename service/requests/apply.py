@@ -24,6 +24,7 @@ from service.models_base import utcnow
 from service.notifications import service as notify
 from service.organizations.models import Delegation, Organization
 from service.personal_data import purge_contacts
+from service.requests.context import build_context
 from service.requests.models import ChangeRequestItem
 from service.sql import among, delete_rows, insert_rows, update_rows
 from service.tickets.models import Ticket, TicketStatus
@@ -129,8 +130,6 @@ def _recheck(
     *, session: Session, org: Organization, payloads: list[dict[str, Any]]
 ) -> CheckContext:
     """The batch against the roster as it is now: refuse rather than half-apply."""
-    from service.requests.service import build_context
-
     ctx = build_context(session=session, org=org, changes=payloads)
     errors, _ = check(ctx)
     if errors:

@@ -6,23 +6,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import String, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
-from service.contacts import service as contacts_service
 from service.errors import Conflict, ErrorDetail, Unprocessable
 from service.organizations import service as org_service
-from service.organizations.models import Delegation, Organization
+from service.organizations.models import Organization
+from service.requests.context import build_context
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.requests.policy import approvals_required
-from service.sql import among
 from service.tickets import service as tickets_service
 from service.tickets.models import Ticket
 from service.validators import check, project, projected_contacts
-from service.validators.types import CheckContext, Finding, OrgInfo
+from service.validators.types import CheckContext, Finding
 
 
 @dataclass(frozen=True)
@@ -99,36 +96,6 @@ def dry_run(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str,
     )
 
 
-def build_context(
-    *, session: Session, org: Organization, changes: Sequence[Mapping[str, Any]]
-) -> CheckContext:
-    """Gather what the rules read, in a fixed number of statements whatever the batch size."""
-    slugs = {item["organization"] for item in changes if "organization" in item}
-    organizations: dict[str, OrgInfo] = {}
-    if slugs:
-        for other in session.scalars(select(Organization).where(Organization.slug.in_(slugs))):
-            organizations[other.slug] = _org_info(other)
-    delegate_ids = frozenset(
-        session.scalars(
-            select(Delegation.delegate_organization_id).where(
-                Delegation.organization_id == org.id, Delegation.revoked_at.is_(None)
-            )
-        )
-        if any(item["op"].endswith("_delegate") for item in changes)
-        else ()
-    )
-    return CheckContext(
-        organization=_org_info(org),
-        roster=contacts_service.roster_snapshot(session=session, org_id=org.id),
-        changes=changes,
-        catalog=contacts_service.catalog(session=session),
-        organizations=organizations,
-        delegate_ids=delegate_ids,
-        emails_in_use=_emails_in_use(session=session, changes=changes),
-        max_batch_size=current_app.config["MAX_BATCH_SIZE"],
-    )
-
-
 def pending_ticket(*, session: Session, org_id: int) -> Ticket | None:
     """The organization's unfinished change-request ticket, if any."""
     return session.scalar(tickets_service.unfinished_query(org_id=org_id, kind="change_request"))
@@ -186,31 +153,6 @@ def _stale_message(org: Organization) -> str:
         f"The roster changed since you loaded it: it is now at version {org.roster_version}. "
         "Reload it and prepare the batch again."
     )
-
-
-def _org_info(org: Organization) -> OrgInfo:
-    return OrgInfo(id=org.id, slug=org.slug, kind=org.kind.value, seat_limit=org.seat_limit)
-
-
-def _emails_in_use(
-    *, session: Session, changes: Sequence[Mapping[str, Any]]
-) -> dict[str, int | None]:
-    """Accounts that already use an email the batch sets, by lower-cased email."""
-    emails = set()
-    for item in changes:
-        details = item.get("contact") or item.get("fields") or {}
-        email = details.get("email")
-        if isinstance(email, str) and email.strip():
-            emails.add(email.strip().lower())
-    if not emails:
-        return {}
-    rows = session.execute(
-        select(func.lower(User.email), User.contact_id).where(
-            among(session, func.lower(User.email, type_=String), emails),
-            User.status != UserStatus.ARCHIVED,
-        )
-    )
-    return {email: contact_id for email, contact_id in rows}
 
 
 def _store_items(*, session: Session, request: ChangeRequest, ctx: CheckContext) -> None:

@@ -19,6 +19,7 @@ from service.models_base import utcnow
 from service.notifications import service as notify
 from service.organizations import service as org_service
 from service.requests.models import ChangeRequest
+from service.requests.tasks import apply_ticket
 from service.tickets import counts
 from service.tickets.models import (
     FINAL_STATUSES,
@@ -30,7 +31,6 @@ from service.tickets.models import (
     parse_reference,
 )
 from service.tickets.workflow import InvalidTransition, record_event, transition
-from workers.queues import Work, after_commit
 
 VIEW_TICKETS = "tickets:view"
 COMMENT_TICKETS = "tickets:comment"
@@ -275,7 +275,7 @@ def approve(*, session: Session, access: Access) -> bool:
         actor_id=actor.user.id,
         actor_organization_id=_acting_org(access),
     )
-    after_commit(session, Work("apply", ticket.id))
+    apply_ticket.after_commit(session, ticket.id)
     return True
 
 
@@ -327,5 +327,5 @@ def retry(*, session: Session, access: Access) -> Ticket:
         failure_code=None,
         failure_message=None,
     )
-    after_commit(session, Work("apply", ticket.id))
+    apply_ticket.after_commit(session, ticket.id)
     return ticket

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, g
 
-from service import PROJECT_ROOT
+from service.config import PROJECT_ROOT
 from service.extensions import db
 from service.web.presenters import may_see_tickets, organizations_for
 

@@ -16,7 +16,13 @@ from service.accounts.models import TokenPurpose, User
 from service.errors import Gone
 from service.extensions import db
 from service.notifications import render as render_module
-from service.notifications.delivery import DeliveryError, deliver, mark_failed
+from service.notifications.delivery import (
+    MAX_EMAIL_ATTEMPTS,
+    DeliveryError,
+    account_link,
+    deliver,
+    mark_failed,
+)
 from service.notifications.models import Email, EmailStatus
 from service.notifications.render import Rendered, RenderError, render
 from service.organizations.models import Organization
@@ -131,7 +137,10 @@ def set_ticket(app, ticket, **values: Any) -> None:
 
 def rendered(app, email_id: int) -> Rendered:
     with app.app_context():
-        result = render(session=db.session, email=db.session.get(Email, email_id))
+        email = db.session.get(Email, email_id)
+        # As the delivery does: an account email's link is issued first, then rendered.
+        link = account_link(session=db.session, email=email)
+        result = render(session=db.session, email=email, link=link)
         db.session.commit()
         return result
 
@@ -400,6 +409,25 @@ def test_a_temporary_refusal_and_a_refused_connection_can_be_retried(
     del smtp.refuse[ADMIN]
     assert send(app, email_id) is True
     assert stored(factory, email_id).attempts == 3
+
+
+def test_an_email_that_keeps_failing_is_given_up_after_the_last_attempt_allowed(
+    app, factory, ticket, smtp, monkeypatch
+):
+    monkeypatch.setitem(app.config, "SMTP_PORT", free_port())
+    email_id = record_for_ticket(app, "ticket_raised", ticket)
+    for attempt in range(1, MAX_EMAIL_ATTEMPTS + 1):
+        with pytest.raises(DeliveryError) as failed:
+            send(app, email_id)
+        last = attempt == MAX_EMAIL_ATTEMPTS
+        assert failed.value.permanent is last
+        row = stored(factory, email_id)
+        assert row.attempts == attempt
+        assert row.status == (EmailStatus.FAILED if last else EmailStatus.PENDING)
+    assert stored(factory, email_id).last_error == (
+        f"gave up after {MAX_EMAIL_ATTEMPTS} attempts: ConnectionRefusedError"
+    )
+    assert send(app, email_id) is False  # a failed email is never tried again
 
 
 def test_mark_failed_gives_up_on_a_pending_email_and_keeps_the_cause(app, factory, ticket):

@@ -7,13 +7,12 @@ from sqlalchemy import String, Text, inspect, select, text
 from sqlalchemy.types import JSON
 
 from service.accounts.throttle import account_key
-from service.extensions import db
+from service.extensions import db, redis_connection
 from service.personal_data import NOT_PERSONAL, PERSONAL
 from service.tickets.models import TicketComment
 from tests.demo_ids import contact_ids
 from tests.jobs import run_jobs
 from tests.tickets.support import REQUESTER, STAFF, STAFF2, raise_ticket
-from workers.queues import redis_connection
 
 FRANK = "frank.fischer@acme.example"
 

@@ -9,10 +9,10 @@ from service.contacts.models import Contact
 from service.extensions import db
 from service.notifications.models import Email
 from service.organizations.models import Organization
+from service.requests.tasks import apply_ticket
 from tests.demo_ids import contact_ids
 from tests.jobs import run_jobs
 from tests.tickets.support import REQUESTER, STAFF, STAFF2, new_contact, raise_ticket
-from workers.jobs import apply_ticket
 
 
 def roster_version(factory):

@@ -309,7 +309,8 @@ def started_expiry(app, job_id: str) -> float | None:
     """When RQ will consider the running `job_id` abandoned (its StartedJobRegistry score)."""
     from rq.registry import StartedJobRegistry
 
-    from workers.queues import APPLY_QUEUE, redis_connection
+    from service.extensions import redis_connection
+    from service.jobs import APPLY_QUEUE
 
     with app.app_context():
         connection = redis_connection()
@@ -324,7 +325,8 @@ def scheduler_locked(app) -> bool:
     """Whether a scheduler (maybe a dead worker's, until its lock expires) holds the queues."""
     from rq.scheduler import RQScheduler
 
-    from workers.queues import QUEUES, redis_connection
+    from service.extensions import redis_connection
+    from service.jobs import QUEUES
 
     with app.app_context():
         connection = redis_connection()
@@ -481,7 +483,8 @@ def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
 def test_two_workers_on_the_same_queues_apply_each_ticket_once(
     app, client, factory, smtp, workers, monkeypatch
 ):
-    from workers.queues import APPLY_QUEUE, JOBS, Work, enqueue, queue, redis_connection
+    from service.extensions import redis_connection
+    from service.jobs import APPLY_QUEUE, TASKS, Work, enqueue, queue
 
     workers.smtp_port = smtp.port
     factory.staff(STAFF)
@@ -507,7 +510,7 @@ def test_two_workers_on_the_same_queues_apply_each_ticket_once(
             tid = ticket_id(reference)
             assert enqueue(Work("apply", tid), connection)
             queue(APPLY_QUEUE, connection).enqueue_call(
-                JOBS["apply"].func, args=(tid,), job_id=f"apply-{tid}-again", timeout=60
+                TASKS["apply"].path, args=(tid,), job_id=f"apply-{tid}-again", timeout=60
             )
 
     first, second = workers.start(burst=True), workers.start(burst=True)
@@ -577,7 +580,8 @@ def test_a_running_worker_resends_what_redis_never_got_with_its_periodic_relay(
     from rq.registry import ScheduledJobRegistry
     from rq.serializers import JSONSerializer
 
-    from workers.queues import MAINTENANCE_QUEUE, queue, redis_connection
+    from service.extensions import redis_connection
+    from service.jobs import MAINTENANCE_QUEUE, queue
 
     workers.smtp_port = smtp.port
     factory.demo()

@@ -6,14 +6,14 @@ import pytest
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from workers.queues import (
+from service.extensions import redis_connection
+from service.jobs import (
     APPLY_QUEUE,
     EMAIL_QUEUE,
     Work,
     enqueue,
     enqueue_all,
     queue,
-    redis_connection,
 )
 
 pytestmark = pytest.mark.postgres_only  # the pass with a Redis
@@ -36,7 +36,7 @@ def test_enqueue_all_sends_each_job_once_to_its_queue_under_its_derived_id(app):
         assert queue(APPLY_QUEUE, connection).job_ids == ["apply-7"]
         job = Job.fetch("email-300", connection=connection, serializer=JSONSerializer)
         assert job.args == [300] or job.args == (300,)
-        assert job.func_name == "workers.jobs.send_email"
+        assert job.func_name == "service.notifications.tasks.send_email"
         assert job.retries_left == 5  # the email job's retry policy came along
         # Everything is live now: a second hand-over (the relay's) sends nothing.
         assert enqueue_all(work, connection) == 0

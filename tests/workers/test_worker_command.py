@@ -82,7 +82,7 @@ def test_an_approval_while_redis_is_down_is_applied_once_redis_is_back(
 
 
 def test_work_lost_from_a_flushed_redis_is_resent_by_the_worker(app, client, smtp, approved):
-    from workers.queues import redis_connection
+    from service.extensions import redis_connection
 
     reference, admin, staff = approved
     client.post(f"/api/tickets/{reference}/approve", headers=staff)

@@ -1,0 +1,321 @@
+"""Background jobs, a layer under the domain: declaring a job, and handing work to RQ after commit.
+
+A domain declares each job body beside its services, in its own `tasks.py`, with the queue,
+timeout and retry policy on the function:
+
+    @job(APPLY_QUEUE, name="apply", timeout=300, retry=Retry(max=3, interval=[10, 60, 300]))
+    def apply_ticket(ticket_id: int) -> str:
+        ...
+
+and a service asks for it inside its transaction, where the hand-off can be read:
+
+    apply_ticket.after_commit(session, ticket.id)
+
+Nothing reaches Redis unless that transaction commits. When Redis cannot be reached then, the
+work stays in the database (an approved ticket, a pending email) and the sweep (`resend_pending`)
+sends it later: each domain declares how to find its own pending work with `@finds_pending_work`.
+With `REDIS_URL` unset the job runs in-process right after the commit, so the demo needs no
+worker.
+
+Jobs take ids, never objects or personal data, and their RQ job id derives from the work
+(`apply-12`, `email-55`), so enqueueing twice is harmless. Each job runs in its own app context
+and session (`job_context`). The worker process (`workers/`) names the app jobs run in.
+
+What may import this module: every domain. What it imports: Flask, SQLAlchemy, RQ and
+`service.extensions` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from rq.queue import EnqueueData
+from rq.serializers import JSONSerializer
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from service.extensions import db, redis_connection
+
+log = logging.getLogger(__name__)
+
+APPLY_QUEUE = "apply"
+EMAIL_QUEUE = "email"
+MAINTENANCE_QUEUE = "maintenance"
+QUEUES = (APPLY_QUEUE, EMAIL_QUEUE, MAINTENANCE_QUEUE)
+
+# Jobs kept in Redis after they end: results briefly, failures for a week (staff look at them).
+RESULT_TTL_SECONDS = 600
+FAILURE_TTL_SECONDS = 7 * 24 * 3600
+# Jobs per pair of Redis round trips when the sweep re-sends a backlog.
+RESEND_CHUNK = 500
+
+_PENDING_KEY = "rolegate_work"
+# Statuses in which a job will still run: enqueueing it again would only duplicate it.
+_LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+@dataclass(frozen=True)
+class Work:
+    """One unit of queued work: a job name and the id it acts on; its RQ job id derives from it."""
+
+    kind: str
+    target_id: int
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.kind}-{self.target_id}"
+
+
+class Task:
+    """A job body declared with `@job`: callable by RQ with the id, in its own app context."""
+
+    def __init__(
+        self,
+        func: Callable[[int], Any],
+        *,
+        queue: str,
+        name: str,
+        timeout: int,
+        retry: Retry | None,
+    ) -> None:
+        self.func = func
+        self.queue = queue
+        self.name = name
+        self.timeout = timeout
+        self.retry = retry
+        # What RQ imports to run the job: this object, under the function's own name.
+        self.path = f"{func.__module__}.{func.__name__}"
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
+        self.__module__ = func.__module__
+
+    def __call__(self, target_id: int) -> Any:
+        with job_context():
+            return self.func(target_id)
+
+    def work(self, target_id: int) -> Work:
+        return Work(self.name, target_id)
+
+    def after_commit(self, session: Session, target_id: int) -> None:
+        """Run this job for `target_id` once the session's transaction commits."""
+        after_commit(session, self.work(target_id))
+
+    def __repr__(self) -> str:
+        return f"<job {self.name} on {self.queue}>"
+
+
+# Every declared job by name; the app factory imports each domain's tasks module.
+TASKS: dict[str, Task] = {}
+
+
+def job(
+    queue: str, *, name: str, timeout: int, retry: Retry | None = None
+) -> Callable[[Callable[[int], Any]], Task]:
+    """Declare a job body: the queue it runs on, its name (the prefix of its job ids), how long
+    it may run (`JOB_TIMEOUTS[name]` in the config overrides it) and RQ's retry policy."""
+
+    def declare(func: Callable[[int], Any]) -> Task:
+        if name in TASKS and TASKS[name].path != f"{func.__module__}.{func.__name__}":
+            raise ValueError(f"two jobs are named {name!r}")
+        task = TASKS[name] = Task(func, queue=queue, name=name, timeout=timeout, retry=retry)
+        return task
+
+    return declare
+
+
+def after_commit(session: Session, work: Work) -> None:
+    """Send `work` to its queue once this session's transaction commits (dropped on rollback)."""
+    # A dict keeps the order of arrival and finds a repeat in constant time: an apply that
+    # creates a thousand accounts queues a thousand welcome emails here.
+    pending: dict[Work, None] = session.info.setdefault(_PENDING_KEY, {})
+    pending[work] = None
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_committed(session: Session) -> None:
+    work = session.info.pop(_PENDING_KEY, {})
+    if work and has_app_context():
+        dispatch(list(work))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
+
+
+def queue(name: str, connection: Redis) -> Queue:
+    return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+def dispatch(work: list[Work]) -> None:
+    """Hand committed work to RQ, or run it here when there is no Redis."""
+    connection = redis_connection()
+    if connection is None:
+        for item in work:
+            run_in_process(item)
+        return
+    try:
+        enqueue_all(work, connection)
+    except RedisError as exc:
+        # The database still holds the work; the sweep sends it when Redis is back.
+        log.warning(
+            "could not enqueue %d job(s) (%s); the sweep will retry", len(work), type(exc).__name__
+        )
+
+
+def enqueue(work: Work, connection: Redis) -> bool:
+    """Enqueue `work` under its derived job id unless a live job for it already exists."""
+    return enqueue_all([work], connection) == 1
+
+
+def enqueue_all(work: list[Work], connection: Redis) -> int:
+    """Enqueue each of `work` that has no live job yet; how many were enqueued.
+
+    Two round trips to Redis whatever the number of jobs: one pipeline reads the jobs that
+    exist, one pipeline enqueues the rest. Either all of them reach Redis or, when a
+    `RedisError` is raised, the caller leaves them to the sweep.
+    """
+    unique = list(dict.fromkeys(work))
+    existing = Job.fetch_many(
+        [item.job_id for item in unique], connection=connection, serializer=JSONSerializer
+    )
+    missing = [
+        item
+        for item, found in zip(unique, existing, strict=True)
+        if found is None or found.get_status(refresh=False) not in _LIVE
+    ]
+    if not missing:
+        return 0
+    timeouts = current_app.config.get("JOB_TIMEOUTS", {})
+    by_queue: dict[str, list[EnqueueData]] = {}
+    for item in missing:
+        task = TASKS[item.kind]
+        by_queue.setdefault(task.queue, []).append(
+            Queue.prepare_data(
+                task.path,
+                args=(item.target_id,),
+                job_id=item.job_id,
+                timeout=timeouts.get(item.kind, task.timeout),
+                retry=task.retry,
+                result_ttl=RESULT_TTL_SECONDS,
+                failure_ttl=FAILURE_TTL_SECONDS,
+                description=item.job_id,
+            )
+        )
+    with connection.pipeline() as pipeline:
+        for name, jobs in by_queue.items():
+            queue(name, connection).enqueue_many(jobs, pipeline=pipeline)
+        pipeline.execute()
+    return len(missing)
+
+
+def run_in_process(work: Work) -> None:
+    """The embedded default: run the job now, in its own app context and session."""
+    try:
+        TASKS[work.kind](work.target_id)
+    except Exception:
+        log.exception("in-process job %s failed; it stays pending in the database", work.job_id)
+
+
+# --- Finding work the queues lost -------------------------------------------------------------
+
+PendingWorkFinder = Callable[[Session], list[Work]]
+_FINDERS: list[PendingWorkFinder] = []
+
+
+def finds_pending_work(finder: PendingWorkFinder) -> PendingWorkFinder:
+    """Declare a reader of work the database says is still to do (it must not write)."""
+    if finder not in _FINDERS:
+        _FINDERS.append(finder)
+    return finder
+
+
+def pending_work(session: Session) -> list[Work]:
+    """Everything the database holds that a job still has to do, as the domains find it."""
+    return [work for finder in _FINDERS for work in finder(session)]
+
+
+def resend_pending() -> int:
+    """Send the pending work to RQ (or run it here without Redis); how many were (re)sent.
+
+    The database is the source of truth: work that Redis never got (it was down, flushed, or a
+    process died between commit and enqueue) is found there and sent again. A job that is still
+    queued or running is left alone, so resending is harmless.
+    """
+    session = db.session()
+    try:
+        work = pending_work(session)
+    finally:
+        # A sweep reads; it must not hold a transaction open while it talks to Redis or runs
+        # the jobs it found (SQLite has one writer at a time).
+        session.rollback()
+    connection = redis_connection()
+    if connection is None:
+        for item in work:
+            run_in_process(item)
+        return len(work)
+    sent = 0
+    for start in range(0, len(work), RESEND_CHUNK):
+        try:
+            sent += enqueue_all(work[start : start + RESEND_CHUNK], connection)
+        except RedisError as exc:
+            log.warning("the sweep could not reach Redis (%s); will try again", type(exc).__name__)
+            break
+    if sent:
+        log.info("the sweep re-sent %d job(s)", sent)
+    return sent
+
+
+# --- The app a job runs in --------------------------------------------------------------------
+
+_app: Flask | None = None
+_pool_pid = os.getpid()
+
+
+def use_app(app: Flask) -> None:
+    """Make `app` the one that jobs of this process run in (the worker command calls this)."""
+    global _app
+    _app = app
+
+
+def _app_for_job() -> Flask:
+    if has_app_context():
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        return app
+    if _app is None:
+        raise RuntimeError(
+            "No app to run the job in: start workers with `flask --app service worker`."
+        )
+    return _app
+
+
+def _own_connections(app: Flask) -> None:
+    """A forked work horse must not use the parent's pooled database connections."""
+    global _pool_pid
+    if _pool_pid != os.getpid():
+        with app.app_context():
+            db.engine.dispose(close=False)
+        _pool_pid = os.getpid()
+
+
+@contextmanager
+def job_context() -> Iterator[None]:
+    """A fresh app context (and so a fresh session) for one job, removed afterwards."""
+    app = _app_for_job()
+    _own_connections(app)
+    with app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()

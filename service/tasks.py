@@ -1,0 +1,9 @@
+"""Every job of the service, imported once so that each is declared before work is dispatched.
+
+The job bodies live beside their domains; `service.jobs` holds the registry they join.
+"""
+
+from service.notifications.tasks import pending_emails, send_email
+from service.requests.tasks import apply_ticket, approved_tickets
+
+__all__ = ["apply_ticket", "approved_tickets", "pending_emails", "send_email"]

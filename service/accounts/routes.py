@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from service import access
 from service.accounts import service as accounts_service
 from service.accounts import sessions, throttle
 from service.accounts.activation import set_password
+from service.accounts.caller import current_actor, load_actor
 from service.accounts.models import SessionKind, TokenPurpose
 from service.accounts.reset import request_reset
 from service.accounts.schemas import (
@@ -22,27 +23,12 @@ from service.accounts.schemas import (
     TokenIn,
     TokenOut,
 )
-from service.accounts.service import Actor
 from service.errors import Unauthorized
 from service.extensions import db
 from service.models_base import isoformat
-from service.organizations import service as org_service
-from service.organizations.models import Organization
 
 public_blp = Blueprint("auth", __name__, description="Sign-in")
 blp = Blueprint("accounts", __name__, description="The signed-in account")
-
-
-def load_actor() -> None:
-    """Authenticate every call of a protected blueprint before its input is even parsed."""
-    g.actor = accounts_service.authenticate(
-        session=db.session(), authorization=request.headers.get("Authorization")
-    )
-
-
-def current_actor() -> Actor:
-    actor: Actor = g.actor
-    return actor
 
 
 blp.before_request(load_actor)
@@ -141,18 +127,7 @@ def _set_password(payload: dict, purpose: TokenPurpose) -> dict:
 def me():
     """Who the token belongs to and which organizations it may manage."""
     actor = current_actor()
-    manages: list[str] = []
-    if not actor.is_staff and actor.can(org_service.MANAGE):
-        ids = {actor.organization.id} | org_service.delegated_org_ids(
-            session=db.session(), actor=actor
-        )
-        manages = list(
-            db.session.scalars(
-                select(Organization.slug)
-                .where(Organization.id.in_(ids))
-                .order_by(Organization.slug)
-            )
-        )
+    manages = sorted(org.slug for org in access.managed_orgs(session=db.session(), actor=actor))
     return {
         "email": actor.user.email,
         "staff": actor.is_staff,

@@ -21,7 +21,10 @@ INVALID_CREDENTIALS = "The email or password is not correct."
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is calling: the account, its organization, and what its roles let it do."""
+    """Who is calling: the account, its organization, and the permissions its roles grant there.
+
+    What the actor may do with a given organization or ticket is decided in `service.access`.
+    """
 
     user: User
     organization: Organization
@@ -30,9 +33,6 @@ class Actor:
     @property
     def is_staff(self) -> bool:
         return self.user.is_staff
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
 
 
 def check_credentials(*, session: Session, email: str, password: str) -> User:
@@ -76,10 +76,10 @@ def authenticate(*, session: Session, authorization: str | None) -> Actor:
 
 def actor_of(*, session: Session, user: User, organization: Organization) -> Actor:
     """The actor of a signed-in account, whether it came with a bearer token or a web session."""
-    return Actor(user=user, organization=organization, permissions=_permissions(session, user))
+    return Actor(user=user, organization=organization, permissions=permissions_of(session, user))
 
 
-def _permissions(session: Session, user: User) -> frozenset[str]:
+def permissions_of(session: Session, user: User) -> frozenset[str]:
     """Permissions granted by the roles the account's active contact holds."""
     if user.contact_id is None:
         return frozenset()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from service.accounts.routes import current_actor, load_actor
+from service import access
+from service.accounts.caller import current_actor, load_actor
 from service.contacts import service as contacts_service
 from service.contacts.schemas import (
     RoleChangedOut,
@@ -16,7 +17,6 @@ from service.contacts.schemas import (
     RosterQuery,
 )
 from service.extensions import db
-from service.organizations import service as org_service
 from service.requests import service as requests_service
 
 blp = Blueprint("contacts", __name__, description="Role catalog and rosters")
@@ -35,7 +35,7 @@ def roles():
 @blp.response(201, RoleChangedOut)
 def create_role(payload):
     """Add a role to the catalog (staff)."""
-    org_service.require_staff(actor=current_actor(), what="change the role catalog")
+    access.require_staff(current_actor(), what="change the role catalog")
     role = contacts_service.create_role(session=db.session(), data=payload)
     violations = contacts_service.required_role_violations(session=db.session(), role=role)
     db.session.commit()
@@ -47,7 +47,7 @@ def create_role(payload):
 @blp.response(200, RoleChangedOut)
 def update_role(payload, code):
     """Change a role (staff). Making it required reports the organizations that lack it."""
-    org_service.require_staff(actor=current_actor(), what="change the role catalog")
+    access.require_staff(current_actor(), what="change the role catalog")
     role = contacts_service.update_role(session=db.session(), code=code, data=payload)
     violations = contacts_service.required_role_violations(session=db.session(), role=role)
     db.session.commit()
@@ -63,9 +63,7 @@ def _role_dict(role):
 @blp.response(200, RosterOut)
 def roster(query, slug):
     """The organization's roster; `?view=pending` adds what the pending request asks for."""
-    actor = current_actor()
-    org = org_service.get_visible(session=db.session(), slug=slug, actor=actor)
-    org_service.require_view(actor=actor, org=org)
+    org = access.roster_org(session=db.session(), actor=current_actor(), slug=slug).org
     pending = requests_service.pending_ticket(session=db.session(), org_id=org.id)
     contacts = contacts_service.roster_rows(session=db.session(), org_id=org.id)
     if query["view"] == "pending" and pending is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from service import access
 from service.accounts import invitations
-from service.accounts.routes import current_actor, load_actor
+from service.accounts.caller import current_actor, load_actor
 from service.accounts.schemas import AcceptedOut
 from service.extensions import db
 from service.organizations import service as org_service
@@ -22,19 +23,22 @@ blp.before_request(load_actor)
 
 
 def _visible(slug: str) -> Organization:
-    return org_service.get_visible(session=db.session(), slug=slug, actor=current_actor())
+    return access.visible_org(session=db.session(), actor=current_actor(), slug=slug).org
+
+
+def _roster(slug: str) -> Organization:
+    return access.roster_org(session=db.session(), actor=current_actor(), slug=slug).org
 
 
 def _managed(slug: str) -> Organization:
-    return org_service.get_managed(session=db.session(), slug=slug, actor=current_actor())
+    return access.managed_org(session=db.session(), actor=current_actor(), slug=slug).org
 
 
 @blp.get("/orgs/<slug>")
 @blp.response(200, OrganizationPlanOut)
 def get_organization(slug):
     """The organization, its plan's seat limit and the seats in use."""
-    org = _visible(slug)
-    org_service.require_view(actor=current_actor(), org=org)
+    org = _roster(slug)
     return org_service.summary(session=db.session(), org=org)
 
 
@@ -55,8 +59,7 @@ def patch_organization(payload, slug):
 @blp.response(200, DelegationsOut)
 def delegations(slug):
     """Organizations whose admins currently manage this organization's contacts."""
-    org = _visible(slug)
-    org_service.require_view(actor=current_actor(), org=org)
+    org = _roster(slug)
     return {"items": org_service.list_delegations(session=db.session(), org=org)}
 
 

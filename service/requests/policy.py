@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from service.access import Permission
 from service.validators.types import CheckContext
 
 RISKY_APPROVALS = 2
 # Deleting this many contacts or more in one batch is risky whoever they are.
 MASS_DELETE = 5
 # A permission that makes a contact an administrator of the organization.
-ADMIN_PERMISSION = "contacts:manage"
+ADMIN_PERMISSION = Permission.CONTACTS_MANAGE
 
 
 def takes_a_required_role_away(ctx: CheckContext) -> bool:

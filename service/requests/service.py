@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from service import access
 from service.accounts.service import Actor
 from service.errors import Conflict, ErrorDetail, Unprocessable
-from service.organizations import service as org_service
 from service.organizations.models import Organization
 from service.requests.context import build_context
 from service.requests.models import ChangeRequest, ChangeRequestItem
@@ -50,7 +50,8 @@ class ValidationFailed(Unprocessable):
 
 def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, Any]) -> Submitted:
     """Validate the batch in full and store it as a change request with an open ticket."""
-    org = org_service.get_managed(session=session, slug=org_slug, actor=actor)
+    scope = access.managed_org(session=session, actor=actor, slug=org_slug)
+    org = scope.org
     _refuse_when_pending(session=session, org=org)
     _refuse_when_stale(org=org, base_version=data["base_version"])
     ctx = build_context(session=session, org=org, changes=data["changes"])
@@ -60,7 +61,7 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
 
     request = ChangeRequest(
         organization_id=org.id,
-        acting_organization_id=org_service.acting_organization_id(actor=actor, org=org),
+        acting_organization_id=scope.acting_organization_id,
         requester_id=actor.user.id,
         base_version=data["base_version"],
         comment=data.get("comment"),
@@ -80,7 +81,7 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
 
 def dry_run(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, Any]) -> DryRun:
     """Everything `submit` would say, and the roster it would produce; stores nothing."""
-    org = org_service.get_managed(session=session, slug=org_slug, actor=actor)
+    org = access.managed_org(session=session, actor=actor, slug=org_slug).org
     blocking: list[Finding] = []
     pending = pending_ticket(session=session, org_id=org.id)
     if pending is not None:

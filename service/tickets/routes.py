@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from service.accounts.routes import current_actor, load_actor
+from service.access import TicketAccess, ticket_access
+from service.accounts.caller import current_actor, load_actor
 from service.extensions import db
 from service.tickets import service as tickets_service
 from service.tickets import views
@@ -24,14 +25,12 @@ blp = Blueprint("tickets", __name__, description="Tickets: the review queue and 
 blp.before_request(load_actor)
 
 
-def _access(reference: str) -> tickets_service.Access:
-    return tickets_service.get_for_actor(
-        session=db.session(), reference=reference, actor=current_actor()
-    )
+def _access(reference: str) -> TicketAccess:
+    return ticket_access(session=db.session(), actor=current_actor(), reference=reference)
 
 
-def _detail(access: tickets_service.Access) -> dict:
-    return views.detail(session=db.session(), access=access)
+def _detail(ticket: TicketAccess) -> dict:
+    return views.detail(session=db.session(), access=ticket)
 
 
 @blp.get("/tickets")
@@ -54,10 +53,10 @@ def get_ticket(reference):
 @blp.response(201, CommentOut)
 def add_comment(payload, reference):
     """Comment; staff may ask a `query` (→ awaiting_customer) or write an `internal` note."""
-    access = _access(reference)
-    note = tickets_service.comment(session=db.session(), access=access, **payload)
+    ticket = _access(reference)
+    note = tickets_service.comment(session=db.session(), access=ticket, **payload)
     db.session.commit()
-    return next(c for c in _detail(access)["comments"] if c["id"] == note.id)
+    return next(c for c in _detail(ticket)["comments"] if c["id"] == note.id)
 
 
 @blp.post("/tickets/<reference>/assign")
@@ -65,10 +64,10 @@ def add_comment(payload, reference):
 @blp.response(200, TicketOut)
 def assign(payload, reference):
     """Give the ticket to a staff member, or to nobody with `null` (staff)."""
-    access = _access(reference)
-    tickets_service.assign(session=db.session(), access=access, assignee_email=payload["assignee"])
+    ticket = _access(reference)
+    tickets_service.assign(session=db.session(), access=ticket, assignee_email=payload["assignee"])
     db.session.commit()
-    return _detail(access)
+    return _detail(ticket)
 
 
 @blp.post("/tickets/<reference>/approve")
@@ -77,10 +76,10 @@ def assign(payload, reference):
 @blp.alt_response(200, description="Approval recorded; another staff member must approve too")
 def approve(payload, reference):
     """Approve (staff). 202 when the apply job is queued; 200 while a second approval is due."""
-    access = _access(reference)
-    applies = tickets_service.approve(session=db.session(), access=access)
+    ticket = _access(reference)
+    applies = tickets_service.approve(session=db.session(), access=ticket)
     db.session.commit()
-    return _detail(access), 202 if applies else 200
+    return _detail(ticket), 202 if applies else 200
 
 
 @blp.post("/tickets/<reference>/reject")
@@ -88,10 +87,10 @@ def approve(payload, reference):
 @blp.response(200, TicketOut)
 def reject(payload, reference):
     """Reject with a reason the requester will read (staff)."""
-    access = _access(reference)
-    tickets_service.reject(session=db.session(), access=access, reason=payload["reason"])
+    ticket = _access(reference)
+    tickets_service.reject(session=db.session(), access=ticket, reason=payload["reason"])
     db.session.commit()
-    return _detail(access)
+    return _detail(ticket)
 
 
 @blp.post("/tickets/<reference>/cancel")
@@ -99,12 +98,12 @@ def reject(payload, reference):
 @blp.response(200, TicketOut)
 def cancel(payload, reference):
     """Withdraw the request (the requester or an admin of the organization)."""
-    access = _access(reference)
+    ticket = _access(reference)
     tickets_service.cancel(
-        session=db.session(), access=access, reason=(payload or {}).get("reason")
+        session=db.session(), access=ticket, reason=(payload or {}).get("reason")
     )
     db.session.commit()
-    return _detail(access)
+    return _detail(ticket)
 
 
 @blp.post("/tickets/<reference>/retry")
@@ -112,7 +111,7 @@ def cancel(payload, reference):
 @blp.response(202, TicketOut)
 def retry(payload, reference):
     """Apply a failed ticket again (staff)."""
-    access = _access(reference)
-    tickets_service.retry(session=db.session(), access=access)
+    ticket = _access(reference)
+    tickets_service.retry(session=db.session(), access=ticket)
     db.session.commit()
-    return _detail(access)
+    return _detail(ticket)

@@ -1,23 +1,23 @@
-"""Tickets: opening one, who may see and act on it, and every action staff and customers take.
+"""Tickets: opening one, and every action staff and customers take on it.
 
-Status changes go through `service.tickets.workflow.transition`; the emails each action calls
-for are decided in `service.notifications.service`.
+Who may see a ticket and take each action is decided in `service.access`; status changes go
+through `service.tickets.workflow.transition`; the emails each action calls for are decided in
+`service.notifications.service`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service import access as permissions
+from service.access import TicketAccess
 from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
-from service.errors import Conflict, Forbidden, NotFound, Unprocessable
+from service.errors import Conflict, Unprocessable
 from service.models_base import utcnow
 from service.notifications import service as notify
-from service.organizations import service as org_service
 from service.requests.models import ChangeRequest
 from service.requests.tasks import apply_ticket
 from service.tickets import counts
@@ -28,12 +28,8 @@ from service.tickets.models import (
     TicketApproval,
     TicketComment,
     TicketStatus,
-    parse_reference,
 )
 from service.tickets.workflow import InvalidTransition, record_event, transition
-
-VIEW_TICKETS = "tickets:view"
-COMMENT_TICKETS = "tickets:comment"
 
 
 def unfinished_query(*, org_id: int, kind: str) -> Select[tuple[Ticket]]:
@@ -90,60 +86,17 @@ def open_ticket(
     return ticket
 
 
-@dataclass(frozen=True)
-class Access:
-    """What the actor may do with one ticket."""
-
-    ticket: Ticket
-    actor: Actor
-    is_requester: bool
-    manages: bool
-
-    @property
-    def is_staff(self) -> bool:
-        return self.actor.is_staff
-
-
-def get_for_actor(*, session: Session, reference: str, actor: Actor) -> Access:
-    """The ticket behind a reference, as the actor may see it: 404 when it is not theirs."""
-    ticket_id = parse_reference(reference)
-    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
-    if ticket is None:
-        raise NotFound("No such ticket.", code="ticket_not_found")
-    if actor.is_staff:
-        return Access(ticket, actor, is_requester=False, manages=False)
-    visible_orgs = {actor.organization.id} | org_service.delegated_org_ids(
-        session=session, actor=actor
-    )
-    if ticket.organization_id not in visible_orgs:
-        raise NotFound("No such ticket.", code="ticket_not_found")
-    is_requester = ticket.requester_id == actor.user.id
-    manages = actor.can(org_service.MANAGE)
-    if not (is_requester or manages or actor.can(VIEW_TICKETS)):
-        raise Forbidden("Your roles do not let you see this organization's tickets.")
-    return Access(ticket, actor, is_requester=is_requester, manages=manages)
-
-
-def _acting_org(access: Access) -> int:
+def _acting_org(access: TicketAccess) -> int:
+    """The organization the actor acts for, as the event log records it: their own."""
     return access.actor.organization.id
 
 
-def _require_staff(access: Access, what: str) -> None:
-    if not access.is_staff:
-        raise Forbidden(f"Only the vendor's staff may {what}.")
-
-
 def comment(
-    *, session: Session, access: Access, body: str, internal: bool, query: bool
+    *, session: Session, access: TicketAccess, body: str, internal: bool, query: bool
 ) -> TicketComment:
     """Add a comment. A staff `query` asks the customer; a customer's answer reopens the ticket."""
     ticket, actor = access.ticket, access.actor
-    if (internal or query) and not access.is_staff:
-        raise Forbidden("Only the vendor's staff may write internal notes or ask questions.")
-    if not access.is_staff and not (
-        access.is_requester or access.manages or actor.can(COMMENT_TICKETS)
-    ):
-        raise Forbidden("Your roles do not let you comment on this organization's tickets.")
+    permissions.require_comment(access, internal=internal, query=query)
     if internal and query:
         raise Unprocessable(
             "A question is shown to the customer; it cannot also be internal.",
@@ -199,9 +152,9 @@ def comment(
     return note
 
 
-def assign(*, session: Session, access: Access, assignee_email: str | None) -> Ticket:
+def assign(*, session: Session, access: TicketAccess, assignee_email: str | None) -> Ticket:
     """Give the ticket to a staff member (or to nobody)."""
-    _require_staff(access, "assign tickets")
+    permissions.require_staff(access.actor, what="assign tickets")
     ticket = access.ticket
     if ticket.status in FINAL_STATUSES:
         raise InvalidTransition(f"The ticket is {ticket.status.value}; it cannot be assigned now.")
@@ -232,9 +185,9 @@ def assign(*, session: Session, access: Access, assignee_email: str | None) -> T
     return ticket
 
 
-def approve(*, session: Session, access: Access) -> bool:
+def approve(*, session: Session, access: TicketAccess) -> bool:
     """Record the staff member's approval; True when it was the last one needed and applies."""
-    _require_staff(access, "approve tickets")
+    permissions.require_staff(access.actor, what="approve tickets")
     ticket, actor = access.ticket, access.actor
     if ticket.status != TicketStatus.OPEN:
         raise InvalidTransition(f"The ticket is {ticket.status.value}; it cannot be approved now.")
@@ -279,9 +232,9 @@ def approve(*, session: Session, access: Access) -> bool:
     return True
 
 
-def reject(*, session: Session, access: Access, reason: str) -> Ticket:
+def reject(*, session: Session, access: TicketAccess, reason: str) -> Ticket:
     """Refuse the request, with the reason the requester will read."""
-    _require_staff(access, "reject tickets")
+    permissions.require_staff(access.actor, what="reject tickets")
     ticket = access.ticket
     event = transition(
         session=session,
@@ -295,12 +248,9 @@ def reject(*, session: Session, access: Access, reason: str) -> Ticket:
     return ticket
 
 
-def cancel(*, session: Session, access: Access, reason: str | None) -> Ticket:
+def cancel(*, session: Session, access: TicketAccess, reason: str | None) -> Ticket:
     """Withdraw the request: its requester, or an admin of the organization, may."""
-    if access.is_staff:
-        raise Forbidden("Staff reject tickets; cancelling is for the customer.")
-    if not (access.is_requester or access.manages):
-        raise Forbidden("Only the requester or an admin of the organization may cancel it.")
+    permissions.require_cancel(access)
     ticket = access.ticket
     event = transition(
         session=session,
@@ -314,9 +264,9 @@ def cancel(*, session: Session, access: Access, reason: str | None) -> Ticket:
     return ticket
 
 
-def retry(*, session: Session, access: Access) -> Ticket:
+def retry(*, session: Session, access: TicketAccess) -> Ticket:
     """Apply a failed ticket again."""
-    _require_staff(access, "retry tickets")
+    permissions.require_staff(access.actor, what="retry tickets")
     ticket = access.ticket
     transition(
         session=session,

@@ -10,11 +10,11 @@ from flask import current_app
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
+from service import access as permissions
+from service.access import TicketAccess
 from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
-from service.errors import Forbidden
 from service.models_base import isoformat
-from service.organizations import service as org_service
 from service.organizations.models import Organization
 from service.requests.describe import FORMER_CONTACT, describe
 from service.requests.models import ChangeRequest
@@ -28,7 +28,6 @@ from service.tickets.models import (
     format_reference,
     parse_reference,
 )
-from service.tickets.service import VIEW_TICKETS, Access
 
 SORTS = {
     "created_at": Ticket.created_at.asc(),
@@ -61,7 +60,7 @@ def ticket_url(reference: str) -> str:
 def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> dict[str, Any]:
     """One page of the queue with its total and counts per status: two statements."""
     requester, assignee, acting = _REQUESTER, _ASSIGNEE, _ACTING
-    org_ids = _visible_org_ids(session=session, actor=actor)
+    org_ids = permissions.ticket_org_ids(session=session, actor=actor)
     conditions: list[ColumnElement[bool]] = []
     if org_ids is not None:
         conditions.append(Ticket.organization_id.in_(org_ids))
@@ -164,15 +163,6 @@ def _counts_query(
     return counted.where(*conditions).group_by(Ticket.status)
 
 
-def _visible_org_ids(*, session: Session, actor: Actor) -> set[int] | None:
-    """The organizations whose tickets the actor may list; None for staff (all of them)."""
-    if actor.is_staff:
-        return None
-    if not (actor.can(org_service.MANAGE) or actor.can(VIEW_TICKETS)):
-        raise Forbidden("Your roles do not let you see this organization's tickets.")
-    return {actor.organization.id} | org_service.delegated_org_ids(session=session, actor=actor)
-
-
 def _search(text: str) -> ColumnElement[bool]:
     text = text.strip()
     ticket_id = parse_reference(text) or (int(text) if text.isdigit() and len(text) < 12 else None)
@@ -189,7 +179,7 @@ def _display(email: str | None, status: UserStatus | None) -> str:
     return email
 
 
-def detail(*, session: Session, access: Access) -> dict[str, Any]:
+def detail(*, session: Session, access: TicketAccess) -> dict[str, Any]:
     """Everything about one ticket that this actor may see."""
     ticket = access.ticket
     staff = access.is_staff

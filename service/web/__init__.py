@@ -29,21 +29,21 @@ from datetime import timedelta
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
+from service.web import (  # noqa: F401  (the page modules add their routes on import)
+    account_pages,
+    batch_json,
+    contact_pages,
+    errors,
+    ticket_pages,
+)
+from service.web import presenters as present
+from service.web.blueprints import bp, json_bp
+
 csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
     """Install the web front end on the app."""
-    from service.web import (  # noqa: F401  (the page modules add their routes on import)
-        account_pages,
-        batch_json,
-        contact_pages,
-        errors,
-        ticket_pages,
-    )
-    from service.web import presenters as present
-    from service.web.blueprints import bp, json_bp
-
     config = app.config
     # The check is ours (below) so that it covers every page and skips the bearer-token API.
     config["WTF_CSRF_CHECK_DEFAULT"] = False

@@ -40,7 +40,9 @@ LINK_PAGES = {
 @web_session.page
 def home():
     """Send each user to their start page: staff to the queue, customers to their roster."""
-    endpoint, values = present.start_endpoint(web_session.current_actor())
+    endpoint, values = present.start_endpoint(
+        session=db.session(), actor=web_session.current_actor()
+    )
     return redirect(url_for(endpoint, **values))
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, g
 
+from service import access
 from service.config import PROJECT_ROOT
 from service.extensions import db
-from service.web.presenters import may_see_tickets, organizations_for
 
 # Pages; assets from the repository's static/ folder, all served locally under /assets (the
 # app's own /static route points into the service package).
@@ -32,11 +32,11 @@ def navigation() -> dict[str, Any]:
         actor = g.get("actor")
         if actor is None:
             return []
-        return organizations_for(session=db.session(), actor=actor)
+        return access.roster_orgs(session=db.session(), actor=actor)
 
     def sees_tickets() -> bool:
         actor = g.get("actor")
-        return actor is not None and may_see_tickets(actor)
+        return actor is not None and access.can_see_tickets(actor)
 
     return {
         "signed_in": g.get("actor"),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from flask import flash, redirect, render_template, url_for
 
+from service import access
 from service.accounts import invitations as invitations_service
 from service.contacts import service as contacts_service
 from service.errors import Conflict
@@ -22,14 +23,13 @@ from service.web.session import current_actor, page
 @page
 def contacts(slug: str):
     """The roster: an editor for admins, read-only for viewers, side by side while pending."""
-    actor = current_actor()
     session = db.session()
-    org = org_service.get_visible(session=session, slug=slug, actor=actor)
-    org_service.require_view(actor=actor, org=org)
+    scope = access.roster_org(session=session, actor=current_actor(), slug=slug)
+    org, may_manage = scope.org, access.can_manage(scope)
     rows = contacts_service.roster_rows(session=session, org_id=org.id)
     common = {
         "org": org,
-        "may_manage": not actor.is_staff and actor.can(org_service.MANAGE),
+        "may_manage": may_manage,
         "roles": present.role_columns(session=session, org=org),
         "fields": present.contact_fields(),
         "active_count": sum(1 for row in rows if row["status"] == "active"),
@@ -49,7 +49,7 @@ def contacts(slug: str):
     return render_template(
         "web/contacts.html",
         contacts=rows,
-        editable=not actor.is_staff and actor.can(org_service.MANAGE),
+        editable=may_manage,
         salutations=present.salutations(),
         validate_url=url_for("web_json.validate", slug=org.slug),
         submit_url=url_for("web_json.submit", slug=org.slug),
@@ -63,7 +63,7 @@ def invitations(slug: str):
     """Contacts whose accounts wait for activation: when their link went out, whether it still
     works, and buttons to send a new one or to revoke it (the organization's admins)."""
     session = db.session()
-    org = org_service.get_managed(session=session, slug=slug, actor=current_actor())
+    org = access.managed_org(session=session, actor=current_actor(), slug=slug).org
     names = {
         contact_id: present.full_name(contact.fields)
         for contact_id, contact in contacts_service.roster_snapshot(
@@ -104,7 +104,7 @@ def revoke_invitation(slug: str, contact_id: int):
 def _invitation_action(slug: str, contact_id: int, act: Callable[..., None], done: str):
     """Run a resend or a revoke and commit; one that does not apply says why on the page."""
     session = db.session()
-    org = org_service.get_managed(session=session, slug=slug, actor=current_actor())
+    org = access.managed_org(session=session, actor=current_actor(), slug=slug).org
     try:
         act(session=session, org_id=org.id, contact_id=contact_id)
     except Conflict as exc:

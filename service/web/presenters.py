@@ -12,15 +12,13 @@ from marshmallow import ValidationError, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service import access
 from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
 from service.contacts import service as contacts_service
-from service.organizations import service as org_service
 from service.organizations.models import Organization
 from service.requests.schemas import ContactFields
-from service.tickets.models import FINAL_STATUSES, TicketStatus
-from service.tickets.service import COMMENT_TICKETS, VIEW_TICKETS, Access
-from service.tickets.workflow import allowed
+from service.tickets.models import TicketStatus
 from service.validators.types import CONTACT_FIELDS, MANDATORY_FIELDS, SALUTATIONS
 
 STATUS_LABELS = {
@@ -107,38 +105,14 @@ def full_name(contact: dict[str, Any]) -> str:
     return " ".join(str(p) for p in parts if p) or "Unnamed contact"
 
 
-def organizations_for(*, session: Session, actor: Actor) -> list[Organization]:
-    """The organizations whose roster the actor opens from the navigation: own, then delegated."""
-    if actor.is_staff:
-        return []
-    if not (actor.can(org_service.VIEW) or actor.can(org_service.MANAGE)):
-        return []
-    delegated = org_service.delegated_org_ids(session=session, actor=actor)
-    others = (
-        list(
-            session.scalars(
-                select(Organization)
-                .where(Organization.id.in_(delegated))
-                .order_by(Organization.name)
-            )
-        )
-        if delegated
-        else []
-    )
-    return [actor.organization, *others]
-
-
-def may_see_tickets(actor: Actor) -> bool:
-    return actor.is_staff or actor.can(org_service.MANAGE) or actor.can(VIEW_TICKETS)
-
-
-def start_endpoint(actor: Actor) -> tuple[str, dict[str, Any]]:
+def start_endpoint(*, session: Session, actor: Actor) -> tuple[str, dict[str, Any]]:
     """Where `/` sends the actor: staff to the queue, customers to their roster."""
     if actor.is_staff:
         return "web.tickets", {}
-    if actor.can(org_service.MANAGE) or actor.can(org_service.VIEW):
+    own = access.scope(session=session, actor=actor, org=actor.organization)
+    if own is not None and access.can_view_roster(own):
         return "web.contacts", {"slug": actor.organization.slug}
-    if may_see_tickets(actor):
+    if access.can_see_tickets(actor):
         return "web.tickets", {}
     return "web.account", {}
 
@@ -153,21 +127,10 @@ def staff_members(*, session: Session) -> list[tuple[int, str]]:
     return [(user_id, email) for user_id, email in rows if email]
 
 
-def ticket_abilities(access: Access, detail: dict[str, Any]) -> dict[str, bool]:
-    """Which controls the ticket page offers; the services check each action again."""
-    actor, status, staff = access.actor, access.ticket.status, access.is_staff
-    customer_admin = access.is_requester or access.manages
-    return {
-        "comment": staff or customer_admin or actor.can(COMMENT_TICKETS),
-        "ask": staff and status in (TicketStatus.OPEN, TicketStatus.AWAITING_CUSTOMER),
-        "cancel": not staff and customer_admin and allowed("cancel", status),
-        "assign": staff and status not in FINAL_STATUSES,
-        "approve": staff and allowed("approve", status),
-        "approved_already": actor.user.email in {a["by"] for a in detail["approvals"]},
-        "reject": staff and allowed("reject", status),
-        "retry": staff and allowed("retry", status),
-        "roster": staff or actor.can(org_service.VIEW) or actor.can(org_service.MANAGE),
-    }
+def ticket_abilities(ticket: access.TicketAccess, detail: dict[str, Any]) -> dict[str, Any]:
+    """Which controls the ticket page offers (`service.access`); the services check again."""
+    approvers = {approval["by"] for approval in detail["approvals"]}
+    return access.ticket_abilities(ticket, approved_already=ticket.actor.user.email in approvers)
 
 
 def queue_query(chosen: dict[str, str], staff: list[tuple[int, str]], me: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from service.access import TicketAccess, ticket_access
 from service.errors import Conflict, Unprocessable
 from service.extensions import db
 from service.tickets import service as tickets_service
@@ -28,7 +29,7 @@ from service.web.forms import (
 )
 from service.web.session import current_actor, page
 
-Access = tickets_service.Access
+Access = TicketAccess
 COMMENT_KINDS = {
     "comment": (False, False, "Your comment is added."),
     "query": (False, True, "Your question is sent; the ticket now waits for the customer."),
@@ -175,9 +176,7 @@ def retry(reference: str):
 
 
 def _access(reference: str) -> Access:
-    return tickets_service.get_for_actor(
-        session=db.session(), reference=reference, actor=current_actor()
-    )
+    return ticket_access(session=db.session(), actor=current_actor(), reference=reference)
 
 
 def _act(access: Access, run: Callable[[], str]):

@@ -1,0 +1,292 @@
+"""Who may do what, written once: permission names, what an actor may see and manage, and the
+predicates that services enforce and pages ask before showing a control.
+
+Roles grant permissions named `module:action` (the role catalog, `service/contacts/roles.json`).
+An actor reaches an organization in one of three ways, and holds there:
+
+- **staff** of the vendor: every organization and ticket, to read (`STAFF_POWERS`), and the review
+  actions (assign, question, approve, reject, retry, the role catalog, plans). Staff never submit
+  or cancel a customer's request.
+- **a contact's account**, in its own organization: what its roles grant.
+- **a delegate**: an account holding `contacts:manage` in a purchaser organization that a customer
+  granted access to (`grant_delegate`). In that customer it holds `DELEGATE_POWERS`, whatever
+  else its roles grant at home, until the delegation is revoked.
+
+Anything else answers 404, exactly like a missing organization or ticket; a visible one without
+the permission answers 403.
+
+Managing invitations (send a new link, revoke one) is part of `contacts:manage`, and so of a
+delegate's powers: a delegate adds people on the customer's behalf, and may need to send the
+person it added a fresh link. Links only ever go to the address that staff approved.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts.service import Actor
+from service.errors import Forbidden, NotFound
+from service.organizations.models import Delegation, Organization
+from service.tickets.models import FINAL_STATUSES, Ticket, TicketStatus, parse_reference
+from service.tickets.workflow import allowed
+
+
+class Permission(enum.StrEnum):
+    """The permissions the service itself checks. Roles may name others (`invoices:view`…)
+    for the products around it; those grant nothing here."""
+
+    CONTACTS_VIEW = "contacts:view"
+    CONTACTS_MANAGE = "contacts:manage"
+    TICKETS_VIEW = "tickets:view"
+    TICKETS_COMMENT = "tickets:comment"
+
+
+# What a delegate holds in an organization that granted its organization access.
+DELEGATE_POWERS = frozenset(
+    {
+        Permission.CONTACTS_VIEW,
+        Permission.CONTACTS_MANAGE,
+        Permission.TICKETS_VIEW,
+        Permission.TICKETS_COMMENT,
+    }
+)
+# What staff hold in every customer organization: they read and comment; they review tickets
+# through the staff-only actions, never by requesting changes themselves.
+STAFF_POWERS = frozenset(
+    {Permission.CONTACTS_VIEW, Permission.TICKETS_VIEW, Permission.TICKETS_COMMENT}
+)
+
+ORGANIZATION_NOT_FOUND = "No such organization."
+TICKET_NOT_FOUND = "No such ticket."
+
+
+@dataclass(frozen=True)
+class OrgScope:
+    """An actor within one organization: what it holds there, and how it got there."""
+
+    actor: Actor
+    org: Organization
+    permissions: frozenset[str]
+    delegated: bool = False
+
+    @property
+    def is_staff(self) -> bool:
+        return self.actor.is_staff
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def acting_organization_id(self) -> int | None:
+        """The delegate organization the actor acts from, when it is not the organization."""
+        return self.actor.organization.id if self.delegated else None
+
+
+# --- Organizations ----------------------------------------------------------------------------
+
+
+def delegated_org_ids(*, session: Session, actor: Actor) -> set[int]:
+    """Organizations whose contacts the actor manages as a delegate."""
+    if actor.is_staff or Permission.CONTACTS_MANAGE not in actor.permissions:
+        return set()
+    return set(
+        session.scalars(
+            select(Delegation.organization_id).where(
+                Delegation.delegate_organization_id == actor.organization.id,
+                Delegation.revoked_at.is_(None),
+            )
+        )
+    )
+
+
+def scope(*, session: Session, actor: Actor, org: Organization) -> OrgScope | None:
+    """What the actor holds in `org`; None when the organization is not theirs to see."""
+    if actor.is_staff:
+        return OrgScope(actor, org, STAFF_POWERS)
+    if org.id == actor.organization.id:
+        return OrgScope(actor, org, actor.permissions)
+    if org.id in delegated_org_ids(session=session, actor=actor):
+        return OrgScope(actor, org, DELEGATE_POWERS, delegated=True)
+    return None
+
+
+def visible_org(*, session: Session, actor: Actor, slug: str) -> OrgScope:
+    """The organization as the actor may see it; 404 when it does not exist or is not theirs."""
+    org = session.scalar(select(Organization).where(Organization.slug == slug))
+    found = scope(session=session, actor=actor, org=org) if org is not None else None
+    if found is None:
+        raise NotFound(ORGANIZATION_NOT_FOUND, code="organization_not_found")
+    return found
+
+
+def can_view_roster(scope: OrgScope) -> bool:
+    return scope.can(Permission.CONTACTS_VIEW) or scope.can(Permission.CONTACTS_MANAGE)
+
+
+def require_roster(scope: OrgScope) -> OrgScope:
+    """403 unless the actor may read this organization's roster."""
+    if not can_view_roster(scope):
+        raise Forbidden("Your roles do not let you see this organization's contacts.")
+    return scope
+
+
+def can_manage(scope: OrgScope) -> bool:
+    """Whether the actor may request changes to the roster and manage its invitations."""
+    return not scope.is_staff and scope.can(Permission.CONTACTS_MANAGE)
+
+
+def require_manage(scope: OrgScope) -> OrgScope:
+    """403 unless the actor may request changes to this organization's contacts."""
+    if not can_manage(scope):
+        raise Forbidden(
+            "Your roles do not let you request changes to this organization's contacts.",
+            code="forbidden",
+        )
+    return scope
+
+
+def roster_org(*, session: Session, actor: Actor, slug: str) -> OrgScope:
+    """The organization whose roster the actor reads: 404 if not theirs, 403 without the role."""
+    return require_roster(visible_org(session=session, actor=actor, slug=slug))
+
+
+def managed_org(*, session: Session, actor: Actor, slug: str) -> OrgScope:
+    """The organization, for those who may manage its contacts: 404 for anyone who may not see
+    it, 403 for those who may only read it."""
+    return require_manage(visible_org(session=session, actor=actor, slug=slug))
+
+
+def require_staff(actor: Actor, *, what: str) -> None:
+    """403 unless the actor is the vendor's staff; `what` completes "Only staff may …"."""
+    if not actor.is_staff:
+        raise Forbidden(f"Only the vendor's staff may {what}.")
+
+
+def roster_orgs(*, session: Session, actor: Actor) -> list[Organization]:
+    """The organizations whose roster the actor opens from the navigation: own, then delegated."""
+    if actor.is_staff:
+        return []
+    own = scope(session=session, actor=actor, org=actor.organization)
+    others = _orgs(session, delegated_org_ids(session=session, actor=actor), by=Organization.name)
+    return ([actor.organization] if own and can_view_roster(own) else []) + others
+
+
+def managed_orgs(*, session: Session, actor: Actor) -> list[Organization]:
+    """The organizations whose contacts the actor may manage, own first, then by slug."""
+    if actor.is_staff or Permission.CONTACTS_MANAGE not in actor.permissions:
+        return []
+    delegated = delegated_org_ids(session=session, actor=actor)
+    return [actor.organization, *_orgs(session, delegated, by=Organization.slug)]
+
+
+def _orgs(session: Session, ids: set[int], *, by: Any) -> list[Organization]:
+    if not ids:
+        return []
+    return list(session.scalars(select(Organization).where(Organization.id.in_(ids)).order_by(by)))
+
+
+# --- Tickets ----------------------------------------------------------------------------------
+
+
+def can_see_tickets(actor: Actor) -> bool:
+    """Whether the actor has a ticket list at all (its own organization's, or staff's queue)."""
+    home = actor.permissions
+    return actor.is_staff or bool({Permission.TICKETS_VIEW, Permission.CONTACTS_MANAGE} & set(home))
+
+
+def ticket_org_ids(*, session: Session, actor: Actor) -> set[int] | None:
+    """The organizations whose tickets the actor may list; None for staff (all of them)."""
+    if actor.is_staff:
+        return None
+    if not can_see_tickets(actor):
+        raise Forbidden("Your roles do not let you see this organization's tickets.")
+    return {actor.organization.id} | delegated_org_ids(session=session, actor=actor)
+
+
+@dataclass(frozen=True)
+class TicketAccess:
+    """The actor and one ticket it may see, with what it holds in the ticket's organization."""
+
+    ticket: Ticket
+    scope: OrgScope
+    is_requester: bool
+
+    @property
+    def actor(self) -> Actor:
+        return self.scope.actor
+
+    @property
+    def is_staff(self) -> bool:
+        return self.scope.is_staff
+
+
+def ticket_access(*, session: Session, actor: Actor, reference: str) -> TicketAccess:
+    """The ticket behind a reference, as the actor may see it: 404 when it is not theirs, 403
+    when its organization is theirs but their roles show no tickets."""
+    ticket_id = parse_reference(reference)
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    org = session.get(Organization, ticket.organization_id) if ticket is not None else None
+    found = scope(session=session, actor=actor, org=org) if org is not None else None
+    if ticket is None or found is None:
+        raise NotFound(TICKET_NOT_FOUND, code="ticket_not_found")
+    access = TicketAccess(ticket, found, is_requester=ticket.requester_id == actor.user.id)
+    if not (
+        access.is_requester
+        or found.can(Permission.TICKETS_VIEW)
+        or found.can(Permission.CONTACTS_MANAGE)
+    ):
+        raise Forbidden("Your roles do not let you see this organization's tickets.")
+    return access
+
+
+def speaks_for_customer(access: TicketAccess) -> bool:
+    """The requester, or an admin of the organization (a delegate included)."""
+    return not access.is_staff and (access.is_requester or can_manage(access.scope))
+
+
+def can_comment(access: TicketAccess) -> bool:
+    return (
+        access.is_staff
+        or speaks_for_customer(access)
+        or access.scope.can(Permission.TICKETS_COMMENT)
+    )
+
+
+def require_comment(access: TicketAccess, *, internal: bool, query: bool) -> None:
+    """403 unless the actor may write this kind of comment on the ticket."""
+    if (internal or query) and not access.is_staff:
+        raise Forbidden("Only the vendor's staff may write internal notes or ask questions.")
+    if not can_comment(access):
+        raise Forbidden("Your roles do not let you comment on this organization's tickets.")
+
+
+def can_cancel(access: TicketAccess) -> bool:
+    return speaks_for_customer(access)
+
+
+def require_cancel(access: TicketAccess) -> None:
+    if access.is_staff:
+        raise Forbidden("Staff reject tickets; cancelling is for the customer.")
+    if not can_cancel(access):
+        raise Forbidden("Only the requester or an admin of the organization may cancel it.")
+
+
+def ticket_abilities(access: TicketAccess, *, approved_already: bool) -> dict[str, Any]:
+    """Which controls a ticket page offers: the predicates above, and the state machine."""
+    status, staff = access.ticket.status, access.is_staff
+    return {
+        "comment": can_comment(access),
+        "ask": staff and status in (TicketStatus.OPEN, TicketStatus.AWAITING_CUSTOMER),
+        "cancel": can_cancel(access) and allowed("cancel", status),
+        "assign": staff and status not in FINAL_STATUSES,
+        "approve": staff and allowed("approve", status),
+        "approved_already": approved_already,
+        "reject": staff and allowed("reject", status),
+        "retry": staff and allowed("retry", status),
+        "roster": can_view_roster(access.scope),
+    }

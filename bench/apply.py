@@ -119,7 +119,7 @@ from service.notifications.models import Email, EmailStatus
 from service.organizations.models import Organization, OrgKind
 from service.requests.apply import apply
 from service.tickets.models import Ticket, TicketEvent, TicketStatus, parse_reference
-from service.validators.types import CONTACT_FIELDS
+from service.vocabulary import CONTACT_FIELDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")

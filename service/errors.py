@@ -1,6 +1,7 @@
-"""The AppError family and the single handler that turns every error into the contract's body.
+"""The AppError family and the single handler that turns every error into the API's error body.
 
-Every 4xx/5xx answer is `{"code", "message", "errors": [{"path", "code", "message"}]}`.
+Every 4xx/5xx answer is `{"code", "message", "errors": [{"path", "code", "message"}]}`, as the
+HTTP contract says (docs/api.md, "Errors").
 """
 
 from __future__ import annotations
@@ -98,12 +99,6 @@ class Unprocessable(AppError):
     message = "The request is not valid."
 
 
-class ServiceUnavailable(AppError):
-    status = 503
-    code = "service_unavailable"
-    message = "The service is not available right now."
-
-
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -118,7 +113,7 @@ _HTTP_CODES = {
     429: "too_many_requests",
 }
 
-# webargs/marshmallow messages mapped to the contract's stable codes.
+# webargs/marshmallow messages mapped to the stable codes of docs/api.md.
 _MESSAGE_CODES = {
     "Missing data for required field.": "missing_field",
     "Field may not be null.": "missing_field",

@@ -1,12 +1,16 @@
-"""Column helpers shared by every domain's models."""
+"""Column types and helpers shared by every domain's models."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum
+from sqlalchemy import JSON, DateTime, Enum
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+
+# JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:
@@ -31,7 +35,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def isoformat(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a `Z`, as the contract's times are written."""
+    """ISO 8601 in UTC with a `Z`, as docs/api.md writes times."""
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

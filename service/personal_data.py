@@ -20,7 +20,7 @@ from service.accounts.models import AccessToken, AccountToken, User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.notifications.models import Email, EmailStatus
 from service.requests.models import ChangeRequestItem
-from service.sql import among
+from service.sql import column_in
 
 # table -> columns that hold personal data of the contact the row belongs to.
 PERSONAL: dict[str, frozenset[str]] = {
@@ -59,9 +59,9 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
             "erasure_receipt",  # table and field names only
         }
     ),
-    # Ids only (DESIGN.md: the event log never holds personal data).
+    # Ids only (docs/design.md: the event log never holds personal data).
     "ticket_events": frozenset({"action", "from_status", "to_status", "detail"}),
-    # Comments stay after a purge, attributed to "former contact" (DESIGN.md).
+    # Comments stay after a purge, attributed to "former contact" (docs/design.md).
     "ticket_comments": frozenset({"body"}),
     "ticket_approvals": frozenset(),
     "ticket_status_counts": frozenset({"kind", "status"}),
@@ -88,11 +88,11 @@ def _null_columns(columns: frozenset[str], **extra: Any) -> dict[str, Any]:
 
 def _contacts(session: Session, who: Subjects) -> set[int]:
     session.execute(
-        delete(ContactRole).where(among(session, ContactRole.contact_id, who.contact_ids))
+        delete(ContactRole).where(column_in(session, ContactRole.contact_id, who.contact_ids))
     )
     session.execute(
         update(Contact)
-        .where(among(session, Contact.id, who.contact_ids))
+        .where(column_in(session, Contact.id, who.contact_ids))
         .values(
             **_null_columns(PERSONAL["contacts"]),
             status=ContactStatus.ARCHIVED,
@@ -108,7 +108,7 @@ def _users(session: Session, who: Subjects) -> set[int]:
         return set()
     session.execute(
         update(User)
-        .where(among(session, User.id, who.user_ids))
+        .where(column_in(session, User.id, who.user_ids))
         .values(**_null_columns(PERSONAL["users"]), status=UserStatus.ARCHIVED)
         .execution_options(synchronize_session=False)
     )
@@ -121,7 +121,7 @@ def _owned_by_accounts(session: Session, who: Subjects, model: Any) -> set[int]:
     table = model.__table__
     owners = session.scalars(
         delete(table)
-        .where(among(session, table.c.user_id, who.user_ids))
+        .where(column_in(session, table.c.user_id, who.user_ids))
         .returning(table.c.user_id)
     ).all()
     return {who.user_of[uid] for uid in owners}
@@ -140,7 +140,7 @@ def _items(session: Session, who: Subjects) -> set[int]:
     items = ChangeRequestItem.__table__
     named = session.scalars(
         update(items)
-        .where(among(session, items.c.contact_id, who.contact_ids))
+        .where(column_in(session, items.c.contact_id, who.contact_ids))
         .values(payload={"erased": True}, before=None)
         .returning(items.c.contact_id)
     ).all()
@@ -150,9 +150,9 @@ def _items(session: Session, who: Subjects) -> set[int]:
 def _emails(session: Session, who: Subjects) -> set[int]:
     addressed: list[ColumnElement[bool]] = []
     if who.user_ids:
-        addressed.append(among(session, Email.recipient_user_id, who.user_ids))
+        addressed.append(column_in(session, Email.recipient_user_id, who.user_ids))
     if who.emails:
-        addressed.append(among(session, func.lower(Email.recipient, type_=String), who.emails))
+        addressed.append(column_in(session, func.lower(Email.recipient, type_=String), who.emails))
     if not addressed:
         return set()
     matches = or_(*addressed)
@@ -202,11 +202,11 @@ def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str
         return []
     session.flush()
     contact_emails = session.execute(
-        select(Contact.id, Contact.email).where(among(session, Contact.id, contact_ids))
+        select(Contact.id, Contact.email).where(column_in(session, Contact.id, contact_ids))
     ).all()
     accounts = session.execute(
         select(User.id, User.contact_id, User.email).where(
-            among(session, User.contact_id, contact_ids)
+            column_in(session, User.contact_id, contact_ids)
         )
     ).all()
     contact_of_email: dict[str, int] = {}
@@ -240,8 +240,3 @@ def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str
         }
         for contact_id in contact_ids
     ]
-
-
-def purge_contact(*, session: Session, contact_id: int) -> dict[str, Any]:
-    """Archive one contact and erase its personal data everywhere; the receipt."""
-    return purge_contacts(session=session, contact_ids=[contact_id])[0]

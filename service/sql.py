@@ -21,7 +21,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 
-def among(
+def column_in(
     session: Session,
     column: ColumnElement[Any] | QueryableAttribute[Any],
     values: Iterable[Any],
@@ -37,7 +37,7 @@ def among(
     values = list(values)
     if _postgresql(session):
         if column.type._isnull:
-            raise TypeError(f"among() needs a typed column, not {column!r}")
+            raise TypeError(f"column_in() needs a typed column, not {column!r}")
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.extensions import db
-from service.models_base import UTCDateTime, str_enum, utcnow
-
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-class ContactStatus(enum.StrEnum):
-    ACTIVE = "active"
-    DEACTIVATED = "deactivated"
-    ARCHIVED = "archived"
+from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
+from service.vocabulary import ContactStatus
 
 
 class Role(db.Model):  # type: ignore[name-defined]
-    """One entry of the role catalog, loaded from data/roles.json and editable by staff."""
+    """One entry of the role catalog, loaded from service/contacts/roles.json, editable by staff."""
 
     __tablename__ = "roles"
 

@@ -13,7 +13,8 @@ from service.accounts.models import User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.errors import Conflict, ErrorDetail, NotFound, Unprocessable
 from service.organizations.models import Organization
-from service.validators.types import CONTACT_FIELDS, RoleInfo, RosterContact
+from service.validators.types import RoleInfo, RosterContact
+from service.vocabulary import CONTACT_FIELDS
 
 ROLES_FILE = Path(__file__).with_name("roles.json")
 
@@ -151,7 +152,7 @@ def with_requested(
     by_id = {p["id"]: p for p in projected if p["id"] is not None}
     merged = []
     for contact in contacts:
-        target = by_id.get(contact["id"], {**contact, "status": "archived"})
+        target = by_id.get(contact["id"], {**contact, "status": ContactStatus.ARCHIVED})
         merged.append(
             {
                 **contact,

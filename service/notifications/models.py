@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.contacts.models import JSONType
 from service.extensions import db
-from service.models_base import UTCDateTime, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
 
 
 class EmailStatus(enum.StrEnum):

@@ -19,7 +19,7 @@ from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
 from service.notifications.tasks import send_email
-from service.sql import among, insert_rows
+from service.sql import column_in, insert_rows
 from service.tickets.models import Ticket, TicketComment, TicketEvent
 
 Recipient = tuple[str, int | None]  # (address, user id or None for a shared mailbox)
@@ -150,7 +150,7 @@ def _users(session: Session, user_ids: Iterable[int | None]) -> list[Recipient]:
     found = dict(
         session.execute(
             select(User.id, User.email).where(
-                among(session, User.id, wanted),
+                column_in(session, User.id, wanted),
                 User.status != UserStatus.ARCHIVED,
                 User.email.is_not(None),
             )

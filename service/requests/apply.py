@@ -26,7 +26,7 @@ from service.organizations.models import Delegation, Organization
 from service.personal_data import purge_contacts
 from service.requests.context import build_context
 from service.requests.models import ChangeRequestItem
-from service.sql import among, delete_rows, insert_rows, update_rows
+from service.sql import column_in, delete_rows, insert_rows, update_rows
 from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import InvalidTransition, transition
 from service.validators import check, project
@@ -83,11 +83,11 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
     _change_roles(session, ctx, projection, new_ids)
     _sync_accounts(session, ctx, projection)
     deleted = [
-        key[1]
+        key.id
         for key, contact in projection.contacts.items()
-        if key[0] == "id" and contact.status == "archived"
+        if key.id is not None and contact.status == ContactStatus.ARCHIVED
     ]
-    applied.receipts = purge_contacts(session=session, contact_ids=[int(c) for c in deleted])
+    applied.receipts = purge_contacts(session=session, contact_ids=deleted)
     _delegations(session, org, ticket, ctx, projection)
 
     session.execute(
@@ -145,7 +145,7 @@ def _recheck(
 
 def _new_contacts(projection: Projection) -> list[tuple[str, RosterContact]]:
     return [
-        (str(key[1]), contact) for key, contact in projection.contacts.items() if key[0] == "ref"
+        (key.ref, contact) for key, contact in projection.contacts.items() if key.ref is not None
     ]
 
 
@@ -213,12 +213,11 @@ def _touched_existing(ctx: CheckContext, projection: Projection) -> list[tuple[i
     """(id, before, after) of each roster contact the batch changes and does not delete."""
     touched = []
     for key in projection.touched_by:
-        if key[0] != "id":
+        if key.id is None:
             continue
-        contact_id = int(key[1])
         after = projection.contacts[key]
-        if after.status != "archived":
-            touched.append((contact_id, ctx.roster[contact_id], after))
+        if after.status != ContactStatus.ARCHIVED:
+            touched.append((key.id, ctx.roster[key.id], after))
     return touched
 
 
@@ -265,13 +264,17 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
         match=["contact_id"],
         where=[users_t.c.status != UserStatus.ARCHIVED],
     )
-    deactivated = [cid for cid, before, after in touched if _became(before, after, "deactivated")]
-    reactivated = [cid for cid, before, after in touched if _became(before, after, "active")]
+    deactivated = [
+        cid for cid, before, after in touched if _became(before, after, ContactStatus.DEACTIVATED)
+    ]
+    reactivated = [
+        cid for cid, before, after in touched if _became(before, after, ContactStatus.ACTIVE)
+    ]
     if deactivated:
         session.execute(
             update(User)
             .where(
-                among(session, User.contact_id, deactivated),
+                column_in(session, User.contact_id, deactivated),
                 User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]),
             )
             .values(status=UserStatus.DEACTIVATED)
@@ -280,13 +283,14 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
         # Ended for good: reactivating the contact later does not bring them back.
         sessions.revoke_all(
             session=session,
-            user_ids=select(User.id).where(among(session, User.contact_id, deactivated)),
+            user_ids=select(User.id).where(column_in(session, User.contact_id, deactivated)),
         )
     if reactivated:
         session.execute(
             update(User)
             .where(
-                among(session, User.contact_id, reactivated), User.status == UserStatus.DEACTIVATED
+                column_in(session, User.contact_id, reactivated),
+                User.status == UserStatus.DEACTIVATED,
             )
             .values(
                 status=case(
@@ -298,7 +302,7 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
         )
 
 
-def _became(before: RosterContact, after: RosterContact, status: str) -> bool:
+def _became(before: RosterContact, after: RosterContact, status: ContactStatus) -> bool:
     return after.status == status and before.status != status
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from service.accounts.models import User, UserStatus
 from service.contacts import service as contacts_service
 from service.organizations.models import Delegation, Organization
-from service.sql import among
+from service.sql import column_in
 from service.validators.types import CheckContext, OrgInfo
 
 
@@ -67,7 +67,7 @@ def _emails_in_use(
         return {}
     rows = session.execute(
         select(func.lower(User.email), User.contact_id).where(
-            among(session, func.lower(User.email, type_=String), emails),
+            column_in(session, func.lower(User.email, type_=String), emails),
             User.status != UserStatus.ARCHIVED,
         )
     )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from service.contacts.models import Contact, ContactStatus, Role
 from service.organizations.models import Organization
 from service.requests.models import ChangeRequestItem
-from service.validators.types import CONTACT_FIELDS
+from service.vocabulary import CONTACT_FIELDS, Op
 
 FORMER_CONTACT = "former contact"
 
@@ -44,7 +44,7 @@ def describe(*, session: Session, change_request_id: int) -> list[dict[str, Any]
     new_names = {
         item.payload["ref"]: _full_name(item.payload.get("contact", {}))
         for item in items
-        if item.op == "add_contact"
+        if item.op == Op.ADD_CONTACT
     }
     return [_line(item, contacts, roles, orgs, new_names) for item in items]
 
@@ -75,29 +75,29 @@ def _line(
         "after": None,
     }
     op = item.op
-    if op == "add_contact":
+    if op == Op.ADD_CONTACT:
         named = ", ".join(roles.get(code, code) for code in payload.get("roles", []))
         line["summary"] = f"Add {who} as {named}"
         line["after"] = {k: payload["contact"].get(k) for k in CONTACT_FIELDS}
-    elif op == "update_contact":
+    elif op == Op.UPDATE_CONTACT:
         fields = payload.get("fields", {})
         line["summary"] = f"Change {', '.join(_label(k) for k in fields)} of {who}"
         line["before"] = item.before
         line["after"] = dict(fields)
-    elif op == "grant_role":
+    elif op == Op.GRANT_ROLE:
         line["summary"] = f"Grant {role} to {who}"
-    elif op == "revoke_role":
+    elif op == Op.REVOKE_ROLE:
         line["summary"] = f"Revoke {role} from {who}"
-    elif op == "deactivate_contact":
+    elif op == Op.DEACTIVATE_CONTACT:
         line["summary"] = f"Deactivate {who}"
-    elif op == "reactivate_contact":
+    elif op == Op.REACTIVATE_CONTACT:
         line["summary"] = f"Reactivate {who}"
-    elif op == "delete_contact":
+    elif op == Op.DELETE_CONTACT:
         line["summary"] = f"Delete {who} and erase their personal data"
-    elif op == "grant_delegate":
+    elif op == Op.GRANT_DELEGATE:
         name = orgs.get(item.target_organization_id or 0, payload.get("organization", ""))
         line["summary"] = f"Let {name} manage this organization's contacts"
-    elif op == "revoke_delegate":
+    elif op == Op.REVOKE_DELEGATE:
         name = orgs.get(item.target_organization_id or 0, payload.get("organization", ""))
         line["summary"] = f"End {name}'s access to this organization's contacts"
     else:

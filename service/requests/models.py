@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.contacts.models import JSONType
 from service.extensions import db
-from service.models_base import UTCDateTime, utcnow
+from service.models_base import JSONType, UTCDateTime, utcnow
 
 
 class ChangeRequest(db.Model):  # type: ignore[name-defined]

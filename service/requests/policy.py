@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from service.access import Permission
 from service.validators.types import CheckContext
+from service.vocabulary import Op
 
 RISKY_APPROVALS = 2
 # Deleting this many contacts or more in one batch is risky whoever they are.
@@ -22,9 +23,9 @@ def takes_a_required_role_away(ctx: CheckContext) -> bool:
     """Revoking a required role, or deactivating or deleting a contact who holds one."""
     required = {code for code, role in ctx.catalog.items() if role.required}
     for item in ctx.changes:
-        if item["op"] == "revoke_role" and item["role"] in required:
+        if item["op"] == Op.REVOKE_ROLE and item["role"] in required:
             return True
-        if item["op"] in ("deactivate_contact", "delete_contact"):
+        if item["op"] in (Op.DEACTIVATE_CONTACT, Op.DELETE_CONTACT):
             contact = ctx.roster.get(item["contact_id"])
             if contact is not None and contact.roles & required:
                 return True
@@ -33,7 +34,7 @@ def takes_a_required_role_away(ctx: CheckContext) -> bool:
 
 def deletes_an_administrator(ctx: CheckContext) -> bool:
     for item in ctx.changes:
-        if item["op"] != "delete_contact":
+        if item["op"] != Op.DELETE_CONTACT:
             continue
         contact = ctx.roster.get(item["contact_id"])
         if contact is None:
@@ -48,7 +49,7 @@ def deletes_an_administrator(ctx: CheckContext) -> bool:
 
 
 def deletes_many(ctx: CheckContext) -> bool:
-    return sum(1 for item in ctx.changes if item["op"] == "delete_contact") >= MASS_DELETE
+    return sum(1 for item in ctx.changes if item["op"] == Op.DELETE_CONTACT) >= MASS_DELETE
 
 
 RISKY: tuple[Callable[[CheckContext], bool], ...] = (

@@ -9,19 +9,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from service.contacts.schemas import ContactOut
 from service.fields import CodedMessage, EmailText, SafeText, StrictInt
+from service.vocabulary import Op
 
 MAX_ID = 2**31 - 1
-OPERATIONS = (
-    "add_contact",
-    "update_contact",
-    "grant_role",
-    "revoke_role",
-    "deactivate_contact",
-    "reactivate_contact",
-    "delete_contact",
-    "grant_delegate",
-    "revoke_delegate",
-)
+OPERATIONS = tuple(Op)
 
 
 def _id_field(**kwargs: Any) -> StrictInt:
@@ -62,7 +53,7 @@ class AddContactItem(_Item):
 
 class UpdateContactItem(_Item):
     contact_id = _id_field(required=True)
-    # Named as in the contract; it shadows Schema.fields only for the type checker.
+    # Named as in docs/api.md; it shadows Schema.fields only for the type checker.
     fields = fields.Nested(ContactFields, required=True)  # type: ignore[assignment]
 
 
@@ -91,15 +82,15 @@ class DelegateItem(_Item):
 
 
 ITEM_SCHEMAS: dict[str, type[_Item]] = {
-    "add_contact": AddContactItem,
-    "update_contact": UpdateContactItem,
-    "grant_role": RoleItem,
-    "revoke_role": RoleItem,
-    "deactivate_contact": ContactItem,
-    "reactivate_contact": ContactItem,
-    "delete_contact": ContactItem,
-    "grant_delegate": DelegateItem,
-    "revoke_delegate": DelegateItem,
+    Op.ADD_CONTACT: AddContactItem,
+    Op.UPDATE_CONTACT: UpdateContactItem,
+    Op.GRANT_ROLE: RoleItem,
+    Op.REVOKE_ROLE: RoleItem,
+    Op.DEACTIVATE_CONTACT: ContactItem,
+    Op.REACTIVATE_CONTACT: ContactItem,
+    Op.DELETE_CONTACT: ContactItem,
+    Op.GRANT_DELEGATE: DelegateItem,
+    Op.REVOKE_DELEGATE: DelegateItem,
 }
 _LOADERS = {op: schema() for op, schema in ITEM_SCHEMAS.items()}
 

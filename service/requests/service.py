@@ -20,6 +20,7 @@ from service.tickets import service as tickets_service
 from service.tickets.models import Ticket
 from service.validators import check, project, projected_contacts
 from service.validators.types import CheckContext, Finding
+from service.vocabulary import Op
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,9 @@ def pending_projection(
 def delegation_changes(items: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """What the items ask of delegated access: organization slug -> grant/revoke."""
     return {
-        str(item["organization"]): "grant" if item["op"] == "grant_delegate" else "revoke"
+        str(item["organization"]): "grant" if item["op"] == Op.GRANT_DELEGATE else "revoke"
         for item in items
-        if item["op"] in ("grant_delegate", "revoke_delegate")
+        if item["op"] in (Op.GRANT_DELEGATE, Op.REVOKE_DELEGATE)
     }
 
 
@@ -179,7 +180,7 @@ def _store_items(*, session: Session, request: ChangeRequest, ctx: CheckContext)
 
 def _before(ctx: CheckContext, item: Mapping[str, Any]) -> dict[str, Any] | None:
     """What an update replaces, kept so the ticket shows before → after once applied."""
-    if item["op"] != "update_contact":
+    if item["op"] != Op.UPDATE_CONTACT:
         return None
     contact = ctx.roster.get(item["contact_id"])
     return {name: contact.fields.get(name) for name in item["fields"]} if contact else None

@@ -18,9 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.contacts.models import JSONType
 from service.extensions import db
-from service.models_base import UTCDateTime, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
 
 
 class TicketStatus(enum.StrEnum):

@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 from service.access import TicketAccess, ticket_access
 from service.accounts.caller import current_actor, load_actor
 from service.extensions import db
+from service.tickets import read_models
 from service.tickets import service as tickets_service
-from service.tickets import views
 from service.tickets.schemas import (
     AssignIn,
     CancelIn,
@@ -30,7 +30,7 @@ def _access(reference: str) -> TicketAccess:
 
 
 def _detail(ticket: TicketAccess) -> dict:
-    return views.detail(session=db.session(), access=ticket)
+    return read_models.detail(session=db.session(), access=ticket)
 
 
 @blp.get("/tickets")
@@ -38,7 +38,7 @@ def _detail(ticket: TicketAccess) -> dict:
 @blp.response(200, QueueOut)
 def queue(filters):
     """The queue: staff see every ticket, customer admins their organizations' only."""
-    return views.list_tickets(session=db.session(), actor=current_actor(), filters=filters)
+    return read_models.list_tickets(session=db.session(), actor=current_actor(), filters=filters)
 
 
 @blp.get("/tickets/<reference>")

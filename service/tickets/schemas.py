@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from service.fields import CodedMessage, EmailText, SafeText, StrictBool
 from service.requests.schemas import FindingOut
 from service.tickets.models import TicketStatus
-from service.tickets.views import SORTS, QueueFilters
+from service.tickets.read_models import SORTS, QueueFilters
 
 COMMENT_MAX = 10_000
 REASON_MAX = 2_000

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.validators.projection import STATUS_BY_OP, Key, target_key
-from service.validators.types import CheckContext, Finding
+from service.validators.projection import target_key
+from service.validators.types import CheckContext, ContactKey, Finding
+from service.vocabulary import DELEGATE_OPS, ROLE_OPS, STATUS_BY_OP, Op
 
 
 def batch_size(ctx: CheckContext) -> list[Finding]:
@@ -30,7 +31,7 @@ def duplicate_ref(ctx: CheckContext) -> list[Finding]:
     seen: dict[str, int] = {}
     findings = []
     for position, item in enumerate(ctx.changes):
-        if item["op"] != "add_contact":
+        if item["op"] != Op.ADD_CONTACT:
             continue
         ref = item["ref"]
         if ref in seen:
@@ -49,7 +50,7 @@ def duplicate_ref(ctx: CheckContext) -> list[Finding]:
 
 def conflicting_changes(ctx: CheckContext) -> list[Finding]:
     """No two items act on the same thing in ways that repeat or undo each other."""
-    earlier: dict[Key | tuple[str, str], list[int]] = {}
+    earlier: dict[ContactKey | str, list[int]] = {}
     findings = []
     for position, item in enumerate(ctx.changes):
         subject = _subject(item)
@@ -69,9 +70,10 @@ def conflicting_changes(ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def _subject(item: Mapping[str, Any]) -> Key | tuple[str, str]:
-    if item["op"] in ("grant_delegate", "revoke_delegate"):
-        return ("organization", item["organization"])
+def _subject(item: Mapping[str, Any]) -> ContactKey | str:
+    """What an item acts on: a contact, or the organization a delegation item names."""
+    if item["op"] in DELEGATE_OPS:
+        return str(item["organization"])
     key = target_key(item)
     assert key is not None
     return key
@@ -80,14 +82,14 @@ def _subject(item: Mapping[str, Any]) -> Key | tuple[str, str]:
 def _contradict(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
     """Whether two items on the same subject cannot both stand (`first` comes first)."""
     ops = {first["op"], second["op"]}
-    if "delete_contact" in ops or ops <= {"grant_delegate", "revoke_delegate"}:
+    if Op.DELETE_CONTACT in ops or ops <= DELEGATE_OPS:
         return True
     if ops <= set(STATUS_BY_OP):
         return True
-    if ops == {"update_contact"}:
+    if ops == {Op.UPDATE_CONTACT}:
         return bool(set(first["fields"]) & set(second["fields"]))
-    if ops <= {"grant_role", "revoke_role"}:
+    if ops <= ROLE_OPS:
         return bool(first["role"] == second["role"])
-    if first["op"] == "add_contact" and second["op"] == "revoke_role":
+    if first["op"] == Op.ADD_CONTACT and second["op"] == Op.REVOKE_ROLE:
         return second["role"] in first.get("roles", ())
     return False

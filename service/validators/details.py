@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.validators.projection import clean
-from service.validators.types import MANDATORY_FIELDS, SALUTATIONS, CheckContext, Finding
+from service.validators.types import CheckContext, Finding
+from service.vocabulary import MANDATORY_FIELDS, SALUTATIONS, Op
 
 # Deliberately permissive: one @, no blanks, a dot in the domain. Delivery proves the rest.
 # Used with fullmatch: `match` and `$` would accept a trailing newline.
@@ -23,7 +24,7 @@ def missing_field(ctx: CheckContext) -> list[Finding]:
     """New contacts carry every mandatory field and a role; updates change something."""
     findings = []
     for position, item in enumerate(ctx.changes):
-        if item["op"] == "add_contact":
+        if item["op"] == Op.ADD_CONTACT:
             details = item["contact"]
             for name in MANDATORY_FIELDS:
                 if clean(details.get(name)) is None:
@@ -42,7 +43,7 @@ def missing_field(ctx: CheckContext) -> list[Finding]:
                         "A new contact needs at least one role.",
                     )
                 )
-        elif item["op"] == "update_contact":
+        elif item["op"] == Op.UPDATE_CONTACT:
             details = item["fields"]
             if not details:
                 findings.append(
@@ -68,9 +69,9 @@ def invalid_field(ctx: CheckContext) -> list[Finding]:
     """Every detail given has a valid format."""
     findings = []
     for position, item in enumerate(ctx.changes):
-        if item["op"] == "add_contact":
+        if item["op"] == Op.ADD_CONTACT:
             details, prefix = item["contact"], f"changes/{position}/contact"
-        elif item["op"] == "update_contact":
+        elif item["op"] == Op.UPDATE_CONTACT:
             details, prefix = item["fields"], f"changes/{position}/fields"
         else:
             continue

@@ -6,15 +6,16 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 
-from service.validators.projection import Key, Projection, project
-from service.validators.types import CheckContext, Finding
+from service.validators.projection import Projection, project
+from service.validators.types import CheckContext, ContactKey, Finding
+from service.vocabulary import ContactStatus, Op
 
 
 def duplicate_email(ctx: CheckContext) -> list[Finding]:
     """No two active contacts share an email (case-insensitive), nor an account of someone else."""
     projection = project(ctx)
     sources = _email_sources(ctx)
-    groups: dict[str, list[Key]] = {}
+    groups: dict[str, list[ContactKey]] = {}
     for key, contact in projection.active():
         email = contact.fields.get("email")
         if email:
@@ -49,38 +50,43 @@ def duplicate_email(ctx: CheckContext) -> list[Finding]:
     return sorted(findings, key=lambda f: f.path)
 
 
-def _email_sources(ctx: CheckContext) -> dict[Key, tuple[int, str]]:
+def _email_sources(ctx: CheckContext) -> dict[ContactKey, tuple[int, str]]:
     """For each contact whose active email the batch brings in: the item that does it, and where."""
-    sources: dict[Key, tuple[int, str]] = {}
+    sources: dict[ContactKey, tuple[int, str]] = {}
     for position, item in enumerate(ctx.changes):
         op = item["op"]
-        if op == "add_contact":
+        if op == Op.ADD_CONTACT:
             sources.setdefault(
-                ("ref", item["ref"]), (position, f"changes/{position}/contact/email")
+                ContactKey.of_ref(item["ref"]), (position, f"changes/{position}/contact/email")
             )
-        elif op == "update_contact" and "email" in item["fields"]:
-            sources[("id", item["contact_id"])] = (position, f"changes/{position}/fields/email")
-        elif op == "reactivate_contact":
-            sources.setdefault(("id", item["contact_id"]), (position, f"changes/{position}"))
+        elif op == Op.UPDATE_CONTACT and "email" in item["fields"]:
+            sources[ContactKey.of_id(item["contact_id"])] = (
+                position,
+                f"changes/{position}/fields/email",
+            )
+        elif op == Op.REACTIVATE_CONTACT:
+            sources.setdefault(
+                ContactKey.of_id(item["contact_id"]), (position, f"changes/{position}")
+            )
     return sources
 
 
 def _taken_by_another_account(
-    ctx: CheckContext, projection: Projection, key: Key, email: str
+    ctx: CheckContext, projection: Projection, key: ContactKey, email: str
 ) -> bool:
     if email not in ctx.emails_in_use:
         return False
     owner = ctx.emails_in_use[email]
     if owner is None:
         return True
-    if key == ("id", owner):
+    if key == ContactKey.of_id(owner):
         return False
     # The account follows its contact: free once that contact is deleted or changes its email.
-    holder = projection.contacts.get(("id", owner))
+    holder = projection.contacts.get(ContactKey.of_id(owner))
     if holder is None:
         return True
     holder_email = (holder.fields.get("email") or "").lower()
-    return holder.status == "active" and holder_email == email
+    return holder.status == ContactStatus.ACTIVE and holder_email == email
 
 
 # Writing systems that are customarily written together (Unicode TS #39, "highly restrictive"):
@@ -113,9 +119,9 @@ def mixed_script_email(ctx: CheckContext) -> list[Finding]:
 
 def _emails_given(ctx: CheckContext) -> Iterator[tuple[str, str]]:
     for position, item in enumerate(ctx.changes):
-        if item["op"] == "add_contact":
+        if item["op"] == Op.ADD_CONTACT:
             email, path = item["contact"].get("email"), f"changes/{position}/contact/email"
-        elif item["op"] == "update_contact":
+        elif item["op"] == Op.UPDATE_CONTACT:
             email, path = item["fields"].get("email"), f"changes/{position}/fields/email"
         else:
             continue

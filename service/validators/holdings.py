@@ -6,14 +6,14 @@ from collections import Counter
 from collections.abc import Iterable
 
 from service.validators.projection import (
-    Key,
     apply_item,
     first_refs,
     project,
     start,
     target_key,
 )
-from service.validators.types import CheckContext, Finding, RosterContact
+from service.validators.types import CheckContext, ContactKey, Finding, RosterContact
+from service.vocabulary import ROLE_OPS, ContactStatus, Op
 
 
 def role_holdings(ctx: CheckContext) -> list[Finding]:
@@ -21,12 +21,12 @@ def role_holdings(ctx: CheckContext) -> list[Finding]:
     refs = first_refs(ctx)
     findings = []
     for position, item in enumerate(ctx.changes):
-        if item["op"] not in ("grant_role", "revoke_role"):
+        if item["op"] not in ROLE_OPS:
             continue
         held = _roles_before(ctx, target_key(item), refs)
         if held is None:
             continue
-        if item["op"] == "grant_role" and item["role"] in held:
+        if item["op"] == Op.GRANT_ROLE and item["role"] in held:
             findings.append(
                 Finding(
                     "role_already_held",
@@ -34,7 +34,7 @@ def role_holdings(ctx: CheckContext) -> list[Finding]:
                     "The contact already holds this role.",
                 )
             )
-        elif item["op"] == "revoke_role" and item["role"] not in held:
+        elif item["op"] == Op.REVOKE_ROLE and item["role"] not in held:
             findings.append(
                 Finding(
                     "role_not_held",
@@ -45,22 +45,26 @@ def role_holdings(ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def _roles_before(ctx: CheckContext, key: Key | None, refs: dict[str, int]) -> set[str] | None:
+def _roles_before(
+    ctx: CheckContext, key: ContactKey | None, refs: dict[str, int]
+) -> set[str] | None:
     """The roles a contact holds before the role items act on it (None when unresolvable)."""
     if key is None:
         return None
-    kind, value = key
-    if kind == "id":
-        contact = ctx.roster.get(int(value))
+    if key.id is not None:
+        contact = ctx.roster.get(key.id)
         return set(contact.roles) if contact else None
-    if value not in refs:
+    if key.ref not in refs:
         return None
-    return set(ctx.changes[refs[str(value)]].get("roles", ()))
+    return set(ctx.changes[refs[key.ref]].get("roles", ()))
 
 
 def status_unchanged(ctx: CheckContext) -> list[Finding]:
     """Deactivate an active contact and reactivate a deactivated one, not the other way."""
-    wanted = {"deactivate_contact": "active", "reactivate_contact": "deactivated"}
+    wanted = {
+        Op.DEACTIVATE_CONTACT: ContactStatus.ACTIVE,
+        Op.REACTIVATE_CONTACT: ContactStatus.DEACTIVATED,
+    }
     findings = []
     for position, item in enumerate(ctx.changes):
         contact = ctx.roster.get(item.get("contact_id", 0))
@@ -125,7 +129,7 @@ def _holder_counts(contacts: Iterable[RosterContact], codes: set[str]) -> Counte
 
 def _held(contact: RosterContact | None, codes: set[str]) -> set[str]:
     """The roles of `codes` that a contact holds and that count (only active contacts count)."""
-    if contact is None or contact.status != "active":
+    if contact is None or contact.status != ContactStatus.ACTIVE:
         return set()
     return contact.roles & codes
 
@@ -161,7 +165,7 @@ def seat_limit(ctx: CheckContext) -> list[Finding]:
     limit = ctx.organization.seat_limit
     if limit is None:
         return []
-    before = sum(1 for c in ctx.roster.values() if c.status == "active")
+    before = sum(1 for c in ctx.roster.values() if c.status == ContactStatus.ACTIVE)
     after = len(project(ctx).active())
     if after > limit and after > before:
         return [
@@ -181,7 +185,7 @@ def separation_of_duties(ctx: CheckContext) -> list[Finding]:
     for key, positions in projection.touched_by.items():
         contact = projection.contacts[key]
         pairs = _incompatible_pairs(ctx, contact)
-        if contact.status == "archived" or not pairs:
+        if contact.status == ContactStatus.ARCHIVED or not pairs:
             continue
         names = "; ".join(f"{a} and {b}" for a, b in pairs)
         findings.append(

@@ -10,27 +10,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.validators.types import CONTACT_FIELDS, CheckContext, RosterContact
-
-# A contact of the roster is ("id", 12); a contact added by the batch is ("ref", "n1").
-Key = tuple[str, int | str]
-
-ROLE_OPS = ("grant_role", "revoke_role")
-STATUS_BY_OP = {
-    "deactivate_contact": "deactivated",
-    "reactivate_contact": "active",
-    "delete_contact": "archived",
-}
+from service.validators.types import CheckContext, ContactKey, RosterContact
+from service.vocabulary import CONTACT_FIELDS, DELEGATE_OPS, STATUS_BY_OP, ContactStatus, Op
 
 
-def target_key(item: Mapping[str, Any]) -> Key | None:
+def target_key(item: Mapping[str, Any]) -> ContactKey | None:
     """The contact an item acts on, or None for items about organizations."""
-    if item["op"] == "add_contact":
-        return ("ref", item["ref"])
+    if item["op"] == Op.ADD_CONTACT:
+        return ContactKey.of_ref(item["ref"])
     if "contact_id" in item:
-        return ("id", item["contact_id"])
+        return ContactKey.of_id(item["contact_id"])
     if "ref" in item:
-        return ("ref", item["ref"])
+        return ContactKey.of_ref(item["ref"])
     return None
 
 
@@ -46,34 +37,33 @@ def first_refs(ctx: CheckContext) -> dict[str, int]:
     """Each ref of the batch and the position of the add_contact item that defines it."""
     refs: dict[str, int] = {}
     for position, item in enumerate(ctx.changes):
-        if item["op"] == "add_contact":
+        if item["op"] == Op.ADD_CONTACT:
             refs.setdefault(item["ref"], position)
     return refs
 
 
-def exists(ctx: CheckContext, key: Key, refs: Mapping[str, int]) -> bool:
-    kind, value = key
-    return value in ctx.roster if kind == "id" else value in refs
+def exists(ctx: CheckContext, key: ContactKey, refs: Mapping[str, int]) -> bool:
+    return key.id in ctx.roster if key.id is not None else key.ref in refs
 
 
 @dataclass
 class Projection:
     """The roster after the batch. Roster contacts are shared until an item changes them."""
 
-    contacts: dict[Key, RosterContact]
+    contacts: dict[ContactKey, RosterContact]
     # The positions of the items that act on each contact, in batch order.
-    touched_by: dict[Key, list[int]] = field(default_factory=dict)
+    touched_by: dict[ContactKey, list[int]] = field(default_factory=dict)
     delegate_ids: set[int] = field(default_factory=set)
 
-    def writable(self, key: Key) -> RosterContact | None:
+    def writable(self, key: ContactKey) -> RosterContact | None:
         """The contact under `key`, copied on its first change so the roster stays as read."""
         contact = self.contacts.get(key)
         if contact is not None and key not in self.touched_by:
             contact = self.contacts[key] = contact.copy()
         return contact
 
-    def active(self) -> list[tuple[Key, RosterContact]]:
-        return [(k, c) for k, c in self.contacts.items() if c.status == "active"]
+    def active(self) -> list[tuple[ContactKey, RosterContact]]:
+        return [(k, c) for k, c in self.contacts.items() if c.status == ContactStatus.ACTIVE]
 
 
 def project(ctx: CheckContext) -> Projection:
@@ -90,7 +80,7 @@ def project(ctx: CheckContext) -> Projection:
 def start(ctx: CheckContext) -> Projection:
     """A projection of the roster before any item."""
     return Projection(
-        contacts={("id", cid): contact for cid, contact in ctx.roster.items()},
+        contacts={ContactKey.of_id(cid): contact for cid, contact in ctx.roster.items()},
         delegate_ids=set(ctx.delegate_ids),
     )
 
@@ -100,23 +90,23 @@ def apply_item(
 ) -> None:
     """Apply one item to the projection; unresolvable items change nothing."""
     op = item["op"]
-    if op in ("grant_delegate", "revoke_delegate"):
+    if op in DELEGATE_OPS:
         other = ctx.organizations.get(item["organization"])
         if other is not None:
-            if op == "grant_delegate":
+            if op == Op.GRANT_DELEGATE:
                 projection.delegate_ids.add(other.id)
             else:
                 projection.delegate_ids.discard(other.id)
         return
     key = target_key(item)
     assert key is not None
-    if op == "add_contact":
+    if op == Op.ADD_CONTACT:
         if key in projection.contacts:
             return
         projection.contacts[key] = RosterContact(
             id=None,
             ref=item["ref"],
-            status="active",
+            status=ContactStatus.ACTIVE,
             fields={name: clean(item["contact"].get(name)) for name in CONTACT_FIELDS},
             roles={code for code in item.get("roles", ()) if code in ctx.catalog},
         )
@@ -126,12 +116,12 @@ def apply_item(
     if contact is None:
         return
     projection.touched_by.setdefault(key, []).append(position)
-    if op == "update_contact":
+    if op == Op.UPDATE_CONTACT:
         for name, value in item["fields"].items():
             contact.fields[name] = clean(value)
-    elif op == "grant_role" and item["role"] in ctx.catalog:
+    elif op == Op.GRANT_ROLE and item["role"] in ctx.catalog:
         contact.roles.add(item["role"])
-    elif op == "revoke_role":
+    elif op == Op.REVOKE_ROLE:
         contact.roles.discard(item["role"])
     elif op in STATUS_BY_OP:
         contact.status = STATUS_BY_OP[op]
@@ -150,5 +140,5 @@ def projected_contacts(
             "roles": sorted(contact.roles),
         }
         for contact in projection.contacts.values()
-        if include_archived or contact.status != "archived"
+        if include_archived or contact.status != ContactStatus.ARCHIVED
     ]

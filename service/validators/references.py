@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from service.validators.projection import first_refs
 from service.validators.types import CheckContext, Finding
+from service.vocabulary import Op
 
 DELEGATE_KINDS = ("purchaser",)
 
@@ -21,7 +22,7 @@ def unknown_contact(ctx: CheckContext) -> list[Finding]:
                     "No contact with this id belongs to this organization.",
                 )
             )
-        elif item["op"] != "add_contact" and "ref" in item and item["ref"] not in refs:
+        elif item["op"] != Op.ADD_CONTACT and "ref" in item and item["ref"] not in refs:
             findings.append(
                 Finding(
                     "unknown_contact",
@@ -36,7 +37,7 @@ def unknown_role(ctx: CheckContext) -> list[Finding]:
     """Every role is in the catalog and meant for this kind of organization."""
     findings = []
     for position, item in enumerate(ctx.changes):
-        if item["op"] == "add_contact":
+        if item["op"] == Op.ADD_CONTACT:
             named = [
                 (f"changes/{position}/roles/{index}", code)
                 for index, code in enumerate(item.get("roles", ()))
@@ -65,13 +66,13 @@ def delegations(ctx: CheckContext) -> list[Finding]:
     """Delegate items name a purchaser organization, granted once and revoked only if held."""
     findings = []
     for position, item in enumerate(ctx.changes):
-        if item["op"] not in ("grant_delegate", "revoke_delegate"):
+        if item["op"] not in (Op.GRANT_DELEGATE, Op.REVOKE_DELEGATE):
             continue
         path = f"changes/{position}/organization"
         other = ctx.organizations.get(item["organization"])
         if other is None or other.id == ctx.organization.id:
             findings.append(Finding("unknown_organization", path, "No organization has this slug."))
-        elif item["op"] == "grant_delegate" and other.kind not in DELEGATE_KINDS:
+        elif item["op"] == Op.GRANT_DELEGATE and other.kind not in DELEGATE_KINDS:
             findings.append(
                 Finding(
                     "invalid_field",
@@ -79,13 +80,13 @@ def delegations(ctx: CheckContext) -> list[Finding]:
                     "Access can be delegated to purchaser organizations only.",
                 )
             )
-        elif item["op"] == "grant_delegate" and other.id in ctx.delegate_ids:
+        elif item["op"] == Op.GRANT_DELEGATE and other.id in ctx.delegate_ids:
             findings.append(
                 Finding(
                     "delegation_exists", path, "This organization already has delegated access."
                 )
             )
-        elif item["op"] == "revoke_delegate" and other.id not in ctx.delegate_ids:
+        elif item["op"] == Op.REVOKE_DELEGATE and other.id not in ctx.delegate_ids:
             findings.append(
                 Finding(
                     "delegation_missing", path, "This organization has no delegated access to end."

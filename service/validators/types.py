@@ -6,10 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-CONTACT_FIELDS = ("salutation", "first_name", "last_name", "email", "job_title", "phone", "mobile")
-# Fields a new contact must carry, and that an update may not blank.
-MANDATORY_FIELDS = ("salutation", "first_name", "last_name", "email")
-SALUTATIONS = ("Mr", "Ms", "Mrs", "Mx", "Dr", "Prof")
+from service.vocabulary import ContactStatus
 
 Severity = Literal["error", "warning"]
 
@@ -27,12 +24,33 @@ class Finding:
         return {"path": self.path, "code": self.code, "message": self.message}
 
 
+@dataclass(frozen=True, slots=True)
+class ContactKey:
+    """Which contact an item names: one of the roster by `id`, or one the batch adds by `ref`."""
+
+    id: int | None = None
+    ref: str | None = None
+
+    @classmethod
+    def of_id(cls, contact_id: int) -> ContactKey:
+        return cls(id=contact_id)
+
+    @classmethod
+    def of_ref(cls, ref: str) -> ContactKey:
+        return cls(ref=ref)
+
+    @property
+    def is_new(self) -> bool:
+        """A contact the batch adds (named by its ref) rather than one of the roster."""
+        return self.id is None
+
+
 @dataclass
 class RosterContact:
     """A contact as the rules see it. New contacts of a batch have `id=None` and a `ref`."""
 
     id: int | None
-    status: str
+    status: ContactStatus
     fields: dict[str, str | None]
     roles: set[str]
     ref: str | None = None

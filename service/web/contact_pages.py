@@ -14,6 +14,7 @@ from service.errors import Conflict
 from service.extensions import db
 from service.organizations import service as org_service
 from service.requests import service as requests_service
+from service.vocabulary import ContactStatus
 from service.web import presenters as present
 from service.web.blueprints import bp
 from service.web.session import current_actor, page
@@ -32,7 +33,7 @@ def contacts(slug: str):
         "may_manage": may_manage,
         "roles": present.role_columns(session=session, org=org),
         "fields": present.contact_fields(),
-        "active_count": sum(1 for row in rows if row["status"] == "active"),
+        "active_count": sum(1 for row in rows if row["status"] == ContactStatus.ACTIVE),
         "delegations": org_service.list_delegations(session=session, org=org),
     }
     pending = requests_service.pending_ticket(session=session, org_id=org.id)

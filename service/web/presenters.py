@@ -19,7 +19,7 @@ from service.contacts import service as contacts_service
 from service.organizations.models import Organization
 from service.requests.schemas import ContactFields
 from service.tickets.models import TicketStatus
-from service.validators.types import CONTACT_FIELDS, MANDATORY_FIELDS, SALUTATIONS
+from service.vocabulary import CONTACT_FIELDS, MANDATORY_FIELDS, SALUTATIONS
 
 STATUS_LABELS = {
     TicketStatus.OPEN.value: "Open",

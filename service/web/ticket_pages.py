@@ -15,8 +15,8 @@ from marshmallow import ValidationError
 from service.access import TicketAccess, ticket_access
 from service.errors import Conflict, Unprocessable
 from service.extensions import db
+from service.tickets import read_models
 from service.tickets import service as tickets_service
-from service.tickets import views
 from service.tickets.schemas import CancelIn, CommentIn, QueueQuery, RejectIn
 from service.web import presenters as present
 from service.web.blueprints import bp
@@ -51,8 +51,8 @@ def tickets():
     except ValidationError:
         flash("Some filters were not understood and are ignored.", "error")
         chosen = dict.fromkeys(QUEUE_ARGS, "")
-        filters = views.QueueFilters()
-    result = views.list_tickets(session=session, actor=actor, filters=filters)
+        filters = read_models.QueueFilters()
+    result = read_models.list_tickets(session=session, actor=actor, filters=filters)
     return render_template(
         "web/tickets.html",
         result=result,
@@ -205,7 +205,7 @@ def _assign_form(access: Access, *, bound: bool = True) -> tuple[AssignForm, dic
 
 
 def _ticket_page(access: Access, *, status: int = 200, **forms: Any):
-    detail = views.detail(session=db.session(), access=access)
+    detail = read_models.detail(session=db.session(), access=access)
     actor = access.actor
     assign_form = forms.get("assign_form")
     if assign_form is None:

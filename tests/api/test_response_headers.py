@@ -133,7 +133,7 @@ def test_error_pages_and_error_bodies_carry_them_too(app, factory, samples, monk
     def broken(**kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(ticket_pages.views, "list_tickets", broken)
+    monkeypatch.setattr(ticket_pages.read_models, "list_tickets", broken)
     answers["page 500"] = client.get("/tickets")
     for what, response in answers.items():
         assert response.status_code >= 400, what

@@ -1,4 +1,4 @@
-"""`among` and `insert_rows`: the same results on PostgreSQL (arrays, unnest) and on SQLite."""
+"""`column_in` and `insert_rows`: the same results on PostgreSQL (arrays, unnest) and on SQLite."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.extensions import db
 from service.models_base import utcnow
 from service.organizations.models import Organization, OrgKind
-from service.sql import among, delete_rows, insert_rows, update_rows
+from service.sql import column_in, delete_rows, insert_rows, update_rows
 
 contacts = Contact.__table__
 
@@ -79,13 +79,16 @@ def test_among_matches_exactly_the_listed_values(app):
         session = db.session
         ids = insert_rows(session, contacts, _rows(_org(), 50), returning_ids=True)
         wanted = ids[::7]
-        found = session.scalars(select(Contact.id).where(among(session, Contact.id, wanted)))
+        found = session.scalars(select(Contact.id).where(column_in(session, Contact.id, wanted)))
         assert sorted(found) == sorted(wanted)
-        assert session.scalars(select(Contact.id).where(among(session, Contact.id, []))).all() == []
+        assert (
+            session.scalars(select(Contact.id).where(column_in(session, Contact.id, []))).all()
+            == []
+        )
         lower = func.lower(Contact.email, type_=String)
         emails = ["person3@acme.example", "nobody@acme.example"]
         assert session.scalars(
-            select(Contact.last_name).where(among(session, lower, emails))
+            select(Contact.last_name).where(column_in(session, lower, emails))
         ).all() == ["Last3"]
         session.rollback()
 

@@ -116,7 +116,7 @@ def test_a_server_error_shows_a_plain_500_page_without_internals(
 
     page = new_page(browser)
     sign_in(page, base_url, STAFF)
-    monkeypatch.setattr(ticket_pages.views, "list_tickets", broken)
+    monkeypatch.setattr(ticket_pages.read_models, "list_tickets", broken)
     response = page.goto(f"{base_url}/tickets")
     assert response is not None and response.status == 500
     expect(page.get_by_role("heading", name="Something went wrong on our side")).to_be_visible()

@@ -1,0 +1,46 @@
+"""The domain's words, shared by every layer: batch operations, contact statuses, contact fields.
+
+Plain values without behaviour. The rules (`service/validators/`), the models, the schemas and the
+pages all speak them, so a name is spelled in one place.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Op(enum.StrEnum):
+    """The operations a change request's items carry (`"op"` in docs/api.md)."""
+
+    ADD_CONTACT = "add_contact"
+    UPDATE_CONTACT = "update_contact"
+    GRANT_ROLE = "grant_role"
+    REVOKE_ROLE = "revoke_role"
+    DEACTIVATE_CONTACT = "deactivate_contact"
+    REACTIVATE_CONTACT = "reactivate_contact"
+    DELETE_CONTACT = "delete_contact"
+    GRANT_DELEGATE = "grant_delegate"
+    REVOKE_DELEGATE = "revoke_delegate"
+
+
+ROLE_OPS = frozenset({Op.GRANT_ROLE, Op.REVOKE_ROLE})
+DELEGATE_OPS = frozenset({Op.GRANT_DELEGATE, Op.REVOKE_DELEGATE})
+
+
+class ContactStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    ARCHIVED = "archived"
+
+
+# The status each status-changing operation leaves its contact in.
+STATUS_BY_OP = {
+    Op.DEACTIVATE_CONTACT: ContactStatus.DEACTIVATED,
+    Op.REACTIVATE_CONTACT: ContactStatus.ACTIVE,
+    Op.DELETE_CONTACT: ContactStatus.ARCHIVED,
+}
+
+CONTACT_FIELDS = ("salutation", "first_name", "last_name", "email", "job_title", "phone", "mobile")
+# Fields a new contact must carry, and that an update may not blank.
+MANDATORY_FIELDS = ("salutation", "first_name", "last_name", "email")
+SALUTATIONS = ("Mr", "Ms", "Mrs", "Mx", "Dr", "Prof")

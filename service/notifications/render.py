@@ -130,7 +130,7 @@ def _ticket_values(session: Session, email: Email) -> dict[str, Any]:
         )
     if email.template == "ticket_implemented":
         summaries = [
-            line["summary"]
+            line.summary
             for line in describe(session=session, change_request_id=ticket.change_request_id)
         ]
         values["summaries"] = summaries[:MAX_SUMMARY_LINES]

@@ -50,7 +50,9 @@ def build_context(
 
 
 def org_info(org: Organization) -> OrgInfo:
-    return OrgInfo(id=org.id, slug=org.slug, kind=org.kind.value, seat_limit=org.seat_limit)
+    return OrgInfo(
+        id=org.id, slug=org.slug, kind=org.kind.value, seat_limit=org.seat_limit, name=org.name
+    )
 
 
 def _emails_in_use(

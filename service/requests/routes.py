@@ -40,14 +40,9 @@ def submit(payload, slug):
 @blp.arguments(ChangeRequestIn)
 @blp.response(200, DryRunOut)
 def validate(payload, slug):
-    """Dry run: every finding and the projected roster; stores nothing."""
+    """Dry run: every finding, the projected roster and the batch's lines; stores nothing."""
     result = requests_service.dry_run(
         session=db.session(), org_slug=slug, actor=current_actor(), data=payload
     )
     db.session.rollback()
-    return {
-        "valid": not result.errors,
-        "errors": [f.as_dict() for f in result.errors],
-        "warnings": [f.as_dict() for f in result.warnings],
-        "projected": {"contacts": result.projected},
-    }
+    return result

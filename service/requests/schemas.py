@@ -164,8 +164,28 @@ class ProjectedOut(Schema):
     contacts = fields.List(fields.Nested(ContactOut))
 
 
+class ChangeLineOut(Schema):
+    """One item of a batch as a person reads it (`service/requests/describe.py`)."""
+
+    position = fields.Integer()
+    op = fields.String()
+    contact_id = fields.Integer(allow_none=True)
+    ref = fields.String(allow_none=True)
+    contact = fields.String(metadata={"description": "Who the item is about, by name."})
+    summary = fields.String(metadata={"description": "The item in one sentence."})
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+
+
 class DryRunOut(Schema):
     valid = fields.Boolean()
     errors = fields.List(fields.Nested(FindingOut))
     warnings = fields.List(fields.Nested(FindingOut))
     projected = fields.Nested(ProjectedOut)
+    changes = fields.List(
+        fields.Nested(ChangeLineOut),
+        metadata={
+            "description": "Each item of the batch as a readable line, worded as the ticket "
+            "will word it once submitted."
+        },
+    )

@@ -14,6 +14,7 @@ from service.accounts.service import Actor
 from service.errors import Conflict, ErrorDetail, Unprocessable
 from service.organizations.models import Organization
 from service.requests.context import build_context
+from service.requests.describe import ChangeLine, describe_checked, replaced_values
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.requests.policy import approvals_required
 from service.tickets import service as tickets_service
@@ -30,10 +31,22 @@ class Submitted:
 
 
 @dataclass(frozen=True)
+class Projected:
+    contacts: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class DryRun:
+    """What `submit` would say of a batch, the roster it would produce, and its lines."""
+
     errors: list[Finding]
     warnings: list[Finding]
-    projected: list[dict[str, Any]]
+    projected: Projected
+    changes: list[ChangeLine]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
 
 
 class ValidationFailed(Unprocessable):
@@ -94,7 +107,8 @@ def dry_run(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str,
     return DryRun(
         errors=blocking + errors,
         warnings=warnings,
-        projected=projected_contacts(project(ctx)),
+        projected=Projected(contacts=projected_contacts(project(ctx))),
+        changes=describe_checked(ctx),
     )
 
 
@@ -172,15 +186,7 @@ def _store_items(*, session: Session, request: ChangeRequest, ctx: CheckContext)
                 "role_code": item.get("role"),
                 "target_organization_id": target.id if target else None,
                 "payload": dict(item),
-                "before": _before(ctx, item),
+                "before": replaced_values(ctx, item),
             }
         )
     session.execute(insert(ChangeRequestItem.__table__), rows)
-
-
-def _before(ctx: CheckContext, item: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What an update replaces, kept so the ticket shows before → after once applied."""
-    if item["op"] != Op.UPDATE_CONTACT:
-        return None
-    contact = ctx.roster.get(item["contact_id"])
-    return {name: contact.fields.get(name) for name in item["fields"]} if contact else None

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
 from service.fields import CodedMessage, EmailText, SafeText, StrictBool
-from service.requests.schemas import FindingOut
+from service.requests.schemas import ChangeLineOut, FindingOut
 from service.tickets.models import TicketStatus
 from service.tickets.read_models import SORTS, QueueFilters
 
@@ -122,17 +122,6 @@ class QueueOut(Schema):
     per_page = fields.Integer()
     total = fields.Integer()
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
-
-
-class ChangeLineOut(Schema):
-    position = fields.Integer()
-    op = fields.String()
-    contact_id = fields.Integer(allow_none=True)
-    ref = fields.String(allow_none=True)
-    contact = fields.String()
-    summary = fields.String()
-    before = fields.Dict(allow_none=True)
-    after = fields.Dict(allow_none=True)
 
 
 class CommentOut(Schema):

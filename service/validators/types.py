@@ -81,6 +81,7 @@ class OrgInfo:
     slug: str
     kind: str
     seat_limit: int | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)

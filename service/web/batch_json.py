@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from service.errors import BadRequest, Unprocessable, flatten_messages
 from service.extensions import db
 from service.requests import service as requests_service
-from service.requests.schemas import ChangeRequestIn
+from service.requests.schemas import ChangeRequestIn, DryRunOut
 from service.web.blueprints import json_bp
 from service.web.session import current_actor, json_call
 
@@ -38,19 +38,12 @@ def _load_batch() -> dict[str, Any]:
 @json_bp.post("/orgs/<slug>/change-requests/validate")
 @json_call
 def validate(slug: str):
-    """Dry run: every finding and the projected roster; stores nothing."""
+    """Dry run: the API's answer (findings, projected roster, the batch's lines); stores nothing."""
     result = requests_service.dry_run(
         session=db.session(), org_slug=slug, actor=current_actor(), data=_load_batch()
     )
     db.session.rollback()
-    return jsonify(
-        {
-            "valid": not result.errors,
-            "errors": [f.as_dict() for f in result.errors],
-            "warnings": [f.as_dict() for f in result.warnings],
-            "projected": {"contacts": result.projected},
-        }
-    )
+    return jsonify(DryRunOut().dump(result))
 
 
 @json_bp.post("/orgs/<slug>/change-requests")

@@ -25,7 +25,7 @@ CATALOG = {
     "partner_admin": RoleInfo("partner_admin", "Partner Administrator", audience="purchaser"),
 }
 ACME = OrgInfo(id=1, slug="acme", kind="customer", seat_limit=None)
-BUYCO = OrgInfo(id=2, slug="buyco", kind="purchaser")
+BUYCO = OrgInfo(id=2, slug="buyco", kind="purchaser", name="BuyCo Procurement")
 VENDOR = OrgInfo(id=3, slug="vendor", kind="vendor")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
 from tests.factories import PASSWORD
 from tests.jobs import bodies, outbox
@@ -37,11 +37,35 @@ VIEWER = "boris.banks@acme.example"  # acme's financial contact: may read the ro
 OUTSIDER = "admin@buyco.example"  # admin of another organization
 
 
+# What went wrong in the pages' scripts and assets during the current test; the fixture
+# `no_script_errors` (tests/web/conftest.py) fails the test when it is not empty.
+SCRIPT_ERRORS: list[str] = []
+ASSET_TYPES = ("script", "stylesheet", "image", "font")
+
+
 def new_page(browser: Browser, viewport: dict[str, int] | None = None) -> Page:
-    """A page in a fresh context: its own cookies, as a separate person's browser."""
+    """A page in a fresh context: its own cookies, as a separate person's browser.
+
+    An uncaught script error, a Content-Security-Policy refusal and an asset that fails to load
+    are recorded in SCRIPT_ERRORS. (Pages and JSON calls that answer 4xx on purpose are not.)
+    """
     context = browser.new_context(viewport=viewport or DESKTOP, locale="en-GB")
     context.set_default_timeout(15_000)
-    return context.new_page()
+    page = context.new_page()
+    page.on("pageerror", lambda error: SCRIPT_ERRORS.append(f"{page.url}: {error}"))
+    page.on("console", lambda message: _refusal(page, message))
+    page.on("response", _failed_asset)
+    return page
+
+
+def _refusal(page: Page, message: ConsoleMessage) -> None:
+    if message.type == "error" and message.text.startswith("Refused to"):
+        SCRIPT_ERRORS.append(f"{page.url}: {message.text}")
+
+
+def _failed_asset(response: Response) -> None:
+    if response.status >= 400 and response.request.resource_type in ASSET_TYPES:
+        SCRIPT_ERRORS.append(f"{response.url}: {response.status}")
 
 
 def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
@@ -50,6 +74,8 @@ def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> 
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    # The page's module scripts have run by DOMContentLoaded: only then do its controls respond.
+    page.wait_for_load_state("domcontentloaded")
 
 
 class Shots:

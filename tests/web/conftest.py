@@ -11,7 +11,7 @@ from flask import Flask
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.live_server import live_server
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, Shots
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, SCRIPT_ERRORS, Shots
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +35,11 @@ def base_url(app: Flask) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Shots:
     return Shots(tmp_path_factory.mktemp("screenshots"))
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors() -> Iterator[None]:
+    """Every browser test also proves the pages' scripts ran without error under the CSP."""
+    SCRIPT_ERRORS.clear()
+    yield
+    assert not SCRIPT_ERRORS, SCRIPT_ERRORS

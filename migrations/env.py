@@ -1,6 +1,5 @@
 import logging
 import warnings
-from logging.config import fileConfig
 
 from flask import current_app
 
@@ -10,9 +9,8 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Logging is the app's (service/logs.py, configured by create_app): the ini file's logging
+# sections would replace its handler with a plain-text one for the rest of the process.
 logger = logging.getLogger('alembic.env')
 
 # Batch migrations on SQLite reflect tables; their expression indexes are recreated by name

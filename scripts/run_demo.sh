@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 unset REDIS_URL DATABASE_URL
 export FLASK_APP=service
+# Readable log lines for a person at a terminal; production writes JSON.
+export LOG_FORMAT="${LOG_FORMAT:-text}"
 flask db upgrade
 flask seed-demo
 cat <<MSG

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gc
-import logging
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
+from service import logs, telemetry
 from service.config import PROJECT_ROOT, Config
 
 
@@ -26,9 +26,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     settings = config(app.instance_path) if isinstance(config, type) else config
     app.config.from_mapping(settings.as_mapping())
     app.config.update(overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Alembic announces every autogenerate plugin it loads; that is noise on each command.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logs.configure(log_format=app.config["LOG_FORMAT"], level=app.config["LOG_LEVEL"])
 
     # Every table registered before migrations run, every job declared before work is sent.
     from service import headers, models, tasks  # noqa: F401
@@ -52,6 +50,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     register_error_handlers(app)
     _register_blueprints(app)
     headers.register(app)
+    # Outermost: the request id, the request's log line and its metrics see the final answer.
+    telemetry.install(app)
 
     from service.cli import register_cli
 
@@ -69,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.contacts.routes import blp as contacts_blp
     from service.extensions import api
     from service.health import bp as health_bp
+    from service.monitoring import bp as monitoring_bp
     from service.organizations.routes import blp as organizations_blp
     from service.requests.routes import blp as requests_blp
     from service.tickets.routes import blp as tickets_blp
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint, url_prefix="/api")
     app.register_blueprint(health_bp)
+    app.register_blueprint(monitoring_bp)
     from service.web import init_app as init_web  # the pages, CSRF and HTML error pages
 
     init_web(app)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
+
+from service.logs import FORMATS
+
+Network = IPv4Network | IPv6Network
 
 # The repository's root: templates/, static/ and migrations/ are found from here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +34,28 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from exc
+
+
+def _networks(name: str) -> tuple[Network, ...]:
+    """Addresses and networks (CIDR), separated by commas, from the variable `name`."""
+    networks = []
+    for part in (p.strip() for p in os.environ.get(name, "").split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name} takes IP addresses and networks such as 10.0.0.0/8; got {part!r}."
+            ) from exc
+    return tuple(networks)
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+    return value
 
 
 class Config:
@@ -71,6 +98,13 @@ class Config:
         # Seconds a job may run before RQ stops it (and, if its worker dies, before RQ finds
         # the job abandoned and retries it). Per job name; see `@job` in service/jobs.py.
         self.JOB_TIMEOUTS = {"apply": _int("APPLY_JOB_TIMEOUT", 300)}
+
+        # Logs: one JSON object per line, or readable text for development (service/logs.py).
+        self.LOG_FORMAT = _choice("LOG_FORMAT", FORMATS, "json")
+        self.LOG_LEVEL = _choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
+        # Who may read /metrics (service/monitoring.py): a bearer token, and client addresses.
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN") or None
+        self.METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS")
 
         # Argon2id cost; the suite lowers it so thousands of sign-ins stay fast.
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)

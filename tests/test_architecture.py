@@ -3,7 +3,8 @@
 Layers, lowest first; a module imports only from its own layer or lower ones:
 
 1. base: `service.config`, `service.vocabulary`, `service.models_base`, `service.errors`,
-   `service.extensions`, `service.sql`, `service.fields`;
+   `service.extensions`, `service.sql`, `service.fields`, `service.logs`, `service.metrics`,
+   `service.telemetry`;
 2. jobs: `service.jobs`, the hand-off to RQ under the domain;
 3. rules: `service.validators.*`, pure: they import nothing of the project but themselves and
    `service.vocabulary`;
@@ -34,6 +35,9 @@ BASE = {
     "service.extensions",
     "service.sql",
     "service.fields",
+    "service.logs",
+    "service.metrics",
+    "service.telemetry",
 }
 # Modules whose function-level imports are allowed: the factory registers every part.
 FACTORY = {"service"}

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service import logs
 from service.accounts import sessions
 from service.accounts.models import SessionKind, User, UserStatus
 from service.accounts.passwords import verify_password
@@ -76,6 +77,7 @@ def authenticate(*, session: Session, authorization: str | None) -> Actor:
 
 def actor_of(*, session: Session, user: User, organization: Organization) -> Actor:
     """The actor of a signed-in account, whether it came with a bearer token or a web session."""
+    logs.annotate(user_id=user.id)
     return Actor(user=user, organization=organization, permissions=permissions_of(session, user))
 
 

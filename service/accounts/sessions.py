@@ -24,6 +24,9 @@ from service.accounts.passwords import token_digest
 from service.models_base import utcnow
 from service.organizations.models import Organization
 
+# The key of the pages' signed session cookie that holds a web session's secret.
+WEB_SESSION_KEY = "sid"
+
 
 def issue(
     *, session: Session, user_id: int, kind: SessionKind, ttl_seconds: int

@@ -1,7 +1,8 @@
 """Error pages for browsers: 400 (expired form), 403, 404, 410 (used link), 500.
 
 The JSON API keeps its own error bodies: these handlers answer HTML only for page URLs and hand
-everything under `/api`, `/web/` (the pages' JSON calls) and `/healthz` to the JSON handler.
+everything under `/api`, `/web/` (the pages' JSON calls) and the probes and metrics to the JSON
+handler.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from service.web.session import load_actor
 
 log = logging.getLogger(__name__)
 
-JSON_PREFIXES = ("/api/", "/web/", "/healthz")
+JSON_PREFIXES = ("/api/", "/web/", "/healthz", "/livez", "/readyz", "/metrics")
 
 TITLES = {
     400: "That did not work",

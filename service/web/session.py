@@ -21,7 +21,7 @@ from service.accounts.service import Actor, actor_of
 from service.errors import Unauthorized
 from service.extensions import db
 
-SESSION_KEY = "sid"
+SESSION_KEY = sessions.WEB_SESSION_KEY
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,0 +1,139 @@
+"""What the operations tests share: the log lines as production writes them, a Redis of the test's
+own that it may stop, and a scrape of /metrics read with prometheus_client's parser."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis
+from redis.exceptions import RedisError
+
+from service import logs
+
+METRICS_TOKEN = "metrics-token-for-the-test-suite-0123456789"
+
+
+class Captured:
+    """Lines written by a handler with the production formatter, read back as text or JSON."""
+
+    def __init__(self, stream: io.StringIO) -> None:
+        self.stream = stream
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+
+@contextmanager
+def captured_logs(log_format: str = "json") -> Iterator[Captured]:
+    """Every record logged while the block runs, formatted as `LOG_FORMAT=log_format` writes it."""
+    stream = io.StringIO()
+    handler = logs.handler(log_format, stream)
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield Captured(stream)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(condition: Any, *, timeout: float = 60, every: float = 0.1, what: str = "") -> Any:
+    """Poll `condition` until it returns something true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
+        time.sleep(every)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port: stopping it touches no one else."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        server = shutil.which("redis-server")
+        assert server, "redis-server is not installed"
+        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [server, "--port", str(self.port), *options],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url, socket_connect_timeout=1)
+        wait_until(lambda: _answers(client), timeout=30, what="the private redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+
+def _answers(client: Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except RedisError:
+        return False
+
+
+@contextmanager
+def private_redis() -> Iterator[PrivateRedis]:
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse_metrics(text: str) -> Samples:
+    """Every sample of a scrape, by (sample name, labels), read with prometheus_client's parser."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def scrape(client: FlaskClient) -> Samples:
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/plain"
+    return parse_metrics(response.get_data(as_text=True))
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value; 0 when the scrape does not have it (a counter never counted)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)

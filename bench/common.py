@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 from sqlalchemy import event, text
 
 from service import create_app
+from service.accounts.models import UserStatus
 from service.config import Config
 from service.contacts.service import load_catalog_file
 from service.extensions import db
@@ -75,3 +76,17 @@ def median_seconds(run: Callable[[], object], *, repeat: int, setup: Callable[[]
         run()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
+
+
+def staff_rows(*, vendor_id: int, count: int, password_hash: str) -> list[dict[str, object]]:
+    """`users` rows of `count` active vendor staff, `staff0@vendor.example` onwards."""
+    return [
+        {
+            "email": f"staff{n}@vendor.example",
+            "password_hash": password_hash,
+            "status": UserStatus.ACTIVE,
+            "is_staff": True,
+            "organization_id": vendor_id,
+        }
+        for n in range(count)
+    ]

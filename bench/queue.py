@@ -35,7 +35,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from bench.common import StatementCounter, bench_app, median_seconds
+from bench.common import StatementCounter, bench_app, median_seconds, staff_rows
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
 from service.extensions import db
@@ -106,17 +106,8 @@ def seed(engine: Engine) -> None:
         vendor_id, customers, partners = org_ids[0], org_ids[1 : ORGS + 1], org_ids[ORGS + 1 :]
 
         password_hash = hash_password(PASSWORD)
-        staff_rows = [
-            {
-                "email": f"staff{n}@vendor.example",
-                "password_hash": password_hash,
-                "status": UserStatus.ACTIVE,
-                "is_staff": True,
-                "organization_id": vendor_id,
-            }
-            for n in range(STAFF)
-        ]
-        staff_ids = insert_chunks(connection, users_t, staff_rows, ids=True)
+        staff = staff_rows(vendor_id=vendor_id, count=STAFF, password_hash=password_hash)
+        staff_ids = insert_chunks(connection, users_t, staff, ids=True)
         requester_rows = [
             {
                 "email": f"admin@customer-{n:03d}.example",

@@ -11,6 +11,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select, update
 
+from harness.smtp import free_port, parse
 from service.accounts import tokens
 from service.accounts.models import TokenPurpose, User
 from service.errors import Gone
@@ -29,7 +30,6 @@ from service.organizations.models import Organization
 from service.requests.models import ChangeRequest
 from service.tickets.models import Ticket, TicketComment, TicketStatus
 from tests.demo_ids import contact_ids
-from tests.smtp import free_port, parse
 
 BASE_URL = "http://rolegate.test"
 ADMIN = "admin@acme.example"

@@ -7,183 +7,43 @@ test asserts the outcome through the API and the database.
 These need Redis, so they run in the PostgreSQL + Redis pass only. The module takes about two
 minutes, almost all of it waiting on RQ's own clocks: a killed job counts as abandoned only
 60 s (plus its timeout) after its last heartbeat, and its retry and an email's first retry
-come 10 s and 30 s after the failure (workers/queues.py).
+come 10 s and 30 s after the failure (the jobs' `retry`, service/requests/tasks.py and
+service/notifications/tasks.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
+from harness.smtp import Inbox, free_port, smtp_server
+from harness.worker import Workers, kill_session, wait_for
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.extensions import db
 from service.notifications.models import Email, EmailStatus
 from service.tickets.models import TicketEvent
 from tests.demo_ids import contact_ids
-from tests.smtp import Inbox, free_port
 from tests.tickets.support import REQUESTER, STAFF, new_contact, raise_ticket
 
 pytestmark = pytest.mark.postgres_only
-ROOT = Path(__file__).resolve().parents[2]
 APPLY_TIMEOUT = 5  # seconds: the RQ timeout of the apply jobs these tests enqueue
 
 
 # --- worker processes -------------------------------------------------------------------------
 
 
-class Workers:
-    """Starts `flask --app service worker` subprocesses; whatever is left running is killed."""
-
-    def __init__(self, app: Any, logs: Path) -> None:
-        self.app = app
-        self.logs = logs
-        self.smtp_port = 0
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("TEST_", "SMTP_", "FLASK_", "REDIS_", "DATABASE_"))
-        }
-        env.update(
-            DATABASE_URL=self.app.config["SQLALCHEMY_DATABASE_URI"],
-            REDIS_URL=self.app.config["REDIS_URL"],
-            SMTP_HOST="127.0.0.1",
-            SMTP_PORT=str(self.smtp_port),
-            BASE_URL=self.app.config["BASE_URL"],
-            APPLY_JOB_TIMEOUT=str(APPLY_TIMEOUT),
-            ARGON2_TIME_COST="1",
-            ARGON2_MEMORY_COST="64",
-            PYTHONUNBUFFERED="1",
-        )
-        return env
-
-    def start(self, *, burst: bool = False) -> subprocess.Popen[bytes]:
-        """A worker in a session of its own, so it can be killed with all its children."""
-        log = self.logs / f"worker-{len(self.started) + 1}.log"
-        command = [sys.executable, "-m", "flask", "--app", "service", "worker"]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command + (["--burst"] if burst else []),
-                cwd=ROOT,
-                env=self.env(),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        process.log = log  # type: ignore[attr-defined]
-        self.started.append(process)
-        return process
-
-    def burst(self, timeout: float = 60) -> None:
-        """Run one burst worker to the end."""
-        self.finish(self.start(burst=True), timeout)
-
-    def finish(self, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-        """Wait for a burst worker to exit; it must exit cleanly, and in time."""
-        try:
-            returncode = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_session(process)
-            message = f"burst worker still running after {timeout}s\n{tail(process)}"
-            raise AssertionError(message) from None
-        assert returncode == 0, tail(process)
-
-    def stop(self, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-        """Warm shutdown (SIGTERM: the current job finishes), then make sure all of it is gone."""
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=timeout)
-        kill_session(process)
-
-    def kill_all(self) -> None:
-        for process in self.started:
-            kill_session(process)
-
-
-def session_pids(sid: int) -> list[int]:
-    """Live (not zombie) processes of session `sid`: the worker, its scheduler, its work horse.
-
-    A forking RQ worker's work horse calls setpgrp(), so it is not in the worker's process
-    group; it stays in the worker's session.
-    """
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        pid = int(entry)
-        try:
-            if os.getsid(pid) != sid:
-                continue
-            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in ("Z", "X"):
-            pids.append(pid)
-    return pids
-
-
-def kill_session(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL every process of the worker's session and wait until none is left."""
-    sid = process.pid
-    deadline = time.monotonic() + 10
-    while True:
-        pids = session_pids(sid)
-        if not pids:
-            break
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        assert time.monotonic() < deadline, f"processes {pids} survived SIGKILL"
-        time.sleep(0.05)
-    process.wait(timeout=10)
-
-
-def tail(process: subprocess.Popen[bytes], size: int = 4000) -> str:
-    log: Path = process.log  # type: ignore[attr-defined]
-    return log.read_text(errors="replace")[-size:]
-
-
-def wait_for(
-    predicate: Callable[[], Any],
-    *,
-    timeout: float,
-    what: str,
-    interval: float = 0.2,
-    log: subprocess.Popen[bytes] | None = None,
-) -> Any:
-    """Poll `predicate` until it is truthy; fail after `timeout` seconds (with the worker's log)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            shown = f"\n--- worker log ---\n{tail(log)}" if log is not None else ""
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}{shown}")
-        time.sleep(interval)
-
-
 @pytest.fixture
-def workers(app, tmp_path) -> Iterator[Workers]:
-    started = Workers(app, tmp_path)
-    yield started
-    started.kill_all()
+def workers(workers: Workers) -> Workers:
+    """The folder's workers, with the short apply timeout these tests wait out."""
+    workers.settings["APPLY_JOB_TIMEOUT"] = str(APPLY_TIMEOUT)
+    return workers
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -449,12 +309,9 @@ def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
         assert "Refused" in (row.last_error or ""), row
 
     inbox = Inbox()
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, server_hostname="smtp.rolegate.test"
-    )
-    controller.start()
-    try:
-        # RQ retries each email 30 s after its failure (workers/queues.py), by its scheduler.
+    with smtp_server(inbox, port=port):
+        # RQ retries each email 30 s after its failure (service/notifications/tasks.py), by its
+        # scheduler.
         worker = workers.start()
         wait_for(
             lambda: count(factory, Email, Email.status == EmailStatus.PENDING) == 0,
@@ -464,8 +321,6 @@ def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
             log=worker,
         )
         workers.stop(worker)
-    finally:
-        controller.stop()
 
     rows = email_rows(factory)
     assert [row.id for row in rows] == [row.id for row in failed]

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from service import logs, telemetry
+from service import log_redaction, logs, telemetry
 from service.config import PROJECT_ROOT, Config
 
 
@@ -27,11 +27,14 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     app.config.from_mapping(settings.as_mapping())
     app.config.update(overrides)
     logs.configure(log_format=app.config["LOG_FORMAT"], level=app.config["LOG_LEVEL"])
+    # The development server's access log writes paths: not the tokens of emailed links.
+    log_redaction.install("werkzeug")
 
     # Every table registered before migrations run, every job declared before work is sent.
     from service import headers, models, tasks  # noqa: F401
     from service.errors import register_error_handlers
     from service.extensions import api, db, migrate
+    from service.proxies import TrustedProxies
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -50,6 +53,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     register_error_handlers(app)
     _register_blueprints(app)
     headers.register(app)
+    app.wsgi_app = TrustedProxies(app)  # type: ignore[method-assign]
     # Outermost: the request id, the request's log line and its metrics see the final answer.
     telemetry.install(app)
 

@@ -36,10 +36,10 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from exc
 
 
-def _networks(name: str) -> tuple[Network, ...]:
-    """Addresses and networks (CIDR), separated by commas, from the variable `name`."""
+def parse_networks(raw: str, name: str) -> tuple[Network, ...]:
+    """Addresses and networks (CIDR), separated by commas, as the variable `name` gives them."""
     networks = []
-    for part in (p.strip() for p in os.environ.get(name, "").split(",")):
+    for part in (p.strip() for p in raw.split(",")):
         if not part:
             continue
         try:
@@ -49,6 +49,10 @@ def _networks(name: str) -> tuple[Network, ...]:
                 f"{name} takes IP addresses and networks such as 10.0.0.0/8; got {part!r}."
             ) from exc
     return tuple(networks)
+
+
+def _networks(name: str) -> tuple[Network, ...]:
+    return parse_networks(os.environ.get(name, ""), name)
 
 
 def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
@@ -83,6 +87,9 @@ class Config:
             env.get("STAFF_NOTIFICATION_ADDRESS") or "review-queue@vendor.example"
         )
         self.BASE_URL = (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        # The reverse proxies in front of the app, whose X-Forwarded-For is believed
+        # (service/proxies.py). None by default: the peer's address is the client's.
+        self.TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
         self.SECRET_KEY = env.get("SECRET_KEY") or None
         self.DEMO_PASSWORD = env.get("DEMO_PASSWORD") or "demo-password"
         self.OUTBOX_DIR = str(self.instance_path / "outbox")

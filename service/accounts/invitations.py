@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.accounts import tokens
+from service.accounts import throttle, tokens
 from service.accounts.models import AccountToken, TokenPurpose, User, UserStatus
 from service.contacts.models import Contact, ContactStatus
 from service.errors import Conflict, NotFound
@@ -84,8 +84,10 @@ def _invited_user(*, session: Session, org_id: int, contact_id: int) -> User:
 
 
 def resend(*, session: Session, org_id: int, contact_id: int) -> None:
-    """Void every older link now and send a new one."""
+    """Void every older link now and send a new one; 429 past the contact's resend limit, so
+    that no one floods a person's inbox with welcome emails."""
     user = _invited_user(session=session, org_id=org_id, contact_id=contact_id)
+    throttle.limit_invitation_resend(contact_id)
     tokens.void_all(session=session, user_id=user.id, purpose=TokenPurpose.ACTIVATION)
     _cancel_queued_welcomes(session=session, user_id=user.id)
     notify.account_email(session=session, user=user, template="welcome")

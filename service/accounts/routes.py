@@ -23,7 +23,6 @@ from service.accounts.schemas import (
     TokenIn,
     TokenOut,
 )
-from service.errors import Unauthorized
 from service.extensions import db
 from service.models_base import isoformat
 
@@ -38,20 +37,20 @@ blp.before_request(load_actor)
 @public_blp.arguments(TokenIn)
 @public_blp.response(200, TokenOut)
 @public_blp.doc(security=[])
-@public_blp.alt_response(429, description="`rate_limited`: too many failed sign-ins")
+@public_blp.alt_response(
+    429, description="`rate_limited`: wait `Retry-After` seconds after repeated failures"
+)
 def issue_token(payload):
     """Exchange email and password for a bearer token (401 `invalid_credentials` otherwise)."""
-    throttle.refuse_when_exhausted(throttle.SIGN_IN, payload["email"])
-    try:
-        token, expires_at = accounts_service.sign_in(
+    token, expires_at = throttle.sign_in_attempt(
+        payload["email"],
+        lambda: accounts_service.sign_in(
             session=db.session(),
             email=payload["email"],
             password=payload["password"],
             ttl_seconds=current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
-        )
-    except Unauthorized:
-        throttle.count(throttle.SIGN_IN, payload["email"])
-        raise
+        ),
+    )
     db.session.commit()
     return {"token": token, "expires_at": isoformat(expires_at)}
 

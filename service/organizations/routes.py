@@ -73,6 +73,7 @@ def list_invitations(slug):
 
 @blp.post("/orgs/<slug>/invitations/<int:contact_id>/resend")
 @blp.response(202, AcceptedOut)
+@blp.alt_response(429, description="`rate_limited`: this contact's links were sent too often")
 def resend_invitation(slug, contact_id):
     """Send a new activation link; every older link of the contact stops working."""
     org = _managed(slug)

@@ -61,19 +61,20 @@ def login():
         form.next.data = request.args.get("next", "")
         if web_session.load_actor() is not None:
             return redirect(web_session.safe_next(form.next.data) or url_for("web.home"))
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         email = form.email.data or ""
         try:
-            throttle.refuse_when_exhausted(throttle.SIGN_IN, email)
-            user = accounts_service.check_credentials(
-                session=db.session(), email=email, password=form.password.data or ""
+            user = throttle.sign_in_attempt(
+                email,
+                lambda: accounts_service.check_credentials(
+                    session=db.session(), email=email, password=form.password.data or ""
+                ),
             )
         except throttle.TooManyRequests as exc:
             form.form_errors.append(exc.message)
-            status = 429
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
         except Unauthorized as exc:
-            throttle.count(throttle.SIGN_IN, email)
             form.form_errors.append(exc.message)
             status = 401
         else:
@@ -83,7 +84,7 @@ def login():
     elif request.method == "POST":
         status = 422
     form.password.data = ""
-    return render_template("web/login.html", form=form), status
+    return render_template("web/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -165,7 +166,8 @@ def forgot_password():
             throttle.refuse_when_exhausted(throttle.PASSWORD_RESET, email)
         except throttle.TooManyRequests as exc:
             form.form_errors.append(exc.message)
-            return render_template("web/forgot_password.html", form=form), 429
+            page = render_template("web/forgot_password.html", form=form)
+            return page, 429, {"Retry-After": str(exc.retry_after)}
         throttle.count(throttle.PASSWORD_RESET, email)
         request_reset(session=db.session(), email=email)
         db.session.commit()

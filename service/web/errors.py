@@ -78,7 +78,10 @@ def app_error(exc: AppError):
         return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
     if exc.status == 410:
         return error_page(410, exc.message, template="web/link_invalid.html")
-    return error_page(exc.status, exc.message)
+    body, status = error_page(exc.status, exc.message)
+    if "retry_after" in exc.extra:
+        return body, status, {"Retry-After": str(exc.extra["retry_after"])}
+    return body, status
 
 
 @bp.errorhandler(HTTPException)

@@ -114,3 +114,18 @@ def test_invitations_are_for_admins_of_the_organization(client, factory, invited
         ).status_code
         == 404
     )
+
+
+def test_resends_are_limited_per_contact_with_a_429_and_retry_after(client, factory, invited):
+    admin = factory.headers(REQUESTER)
+    url = f"/api/orgs/acme/invitations/{invited}/resend"
+    statuses = [client.post(url, headers=admin).status_code for _ in range(6)]
+    assert statuses == [202] * 5 + [429]
+    refused = client.post(url, headers=admin)
+    assert refused.get_json()["code"] == "rate_limited"
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    # Revoking is still possible: it sends nothing.
+    assert (
+        client.post(f"/api/orgs/acme/invitations/{invited}/revoke", headers=admin).status_code
+        == 200
+    )

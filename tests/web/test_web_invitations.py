@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from tests.jobs import bodies, outbox, run_jobs
 from tests.tickets.support import NO_MANAGE, OUTSIDER, REQUESTER, STAFF, raise_ticket
-from tests.web.test_web_pages import csrf_token, sign_in
+from tests.web.forms import csrf_token, sign_in
 
 NEW = "nia.new@acme.example"
 PASSPHRASE = "a fine long passphrase"
@@ -111,3 +111,10 @@ def test_only_the_organizations_admins_reach_the_invitations(app, invited):
     # Without the form's token nothing happens.
     assert admin.post(f"{path}/{invited}/revoke").status_code == 400
     assert "Pending" in admin.get(path).get_data(as_text=True)
+
+
+def test_resending_from_the_page_is_limited_per_contact_too(app, admin, invited):
+    answers = [post(admin, f"/orgs/acme/invitations/{invited}/resend") for _ in range(6)]
+    assert [a.status_code for a in answers] == [302] * 5 + [429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 3600
+    assert "Too many attempts" in answers[-1].get_data(as_text=True)

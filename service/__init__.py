@@ -10,6 +10,8 @@ from flask import Flask
 
 from service import log_redaction, logs, telemetry
 from service.config import PROJECT_ROOT, Config
+from service.extensions import IdConverter
+from service.json_input import JsonProvider
 
 
 def create_app(config: type[Config] | Config | None = None, **overrides: Any) -> Flask:
@@ -27,6 +29,9 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     app.config.from_mapping(settings.as_mapping())
     app.config.update(overrides)
     logs.configure(log_format=app.config["LOG_FORMAT"], level=app.config["LOG_LEVEL"])
+    app.json = JsonProvider(app)
+    # Before any route is added: every `<int:…>` of every blueprint is a bounded id.
+    app.url_map.converters["int"] = IdConverter
     # The development server's access log writes paths: not the tokens of emailed links.
     log_redaction.install("werkzeug")
 

@@ -1,10 +1,12 @@
-"""Shared extension objects: the database, migrations, the OpenAPI registry and Redis."""
+"""Shared extension objects: the database, migrations, the OpenAPI registry (with the API's
+Blueprint class), the URL converter of ids, and Redis."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
+import flask_smorest
 from flask import current_app
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -13,6 +15,10 @@ from redis import Redis
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.routing import IntegerConverter, Map
+
+from service.json_input import JsonBodyParser
+from service.models_base import MAX_ID
 
 # Stable constraint names so Alembic migrations read the same on PostgreSQL and SQLite.
 NAMING_CONVENTION = {
@@ -40,6 +46,28 @@ class RolegateApi(Api):
 
 
 api = RolegateApi()
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every URL of the app: an id that can exist, 1 to `MAX_ID` in ASCII digits.
+
+    Anything else (0, a number past the column's range, other scripts' digits) matches no route,
+    so it answers 404 like a missing id instead of failing in the database. The OpenAPI document
+    shows the bounds.
+    """
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, reading bodies by the service's rules (`service.json_input`)."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
 
 
 def redis_connection() -> Redis | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, Enum
@@ -11,6 +12,22 @@ from sqlalchemy.types import TypeDecorator
 
 # JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+# The largest value of an `integer` id column on PostgreSQL: a larger one in a query is an error
+# of the database, not an id that does not exist.
+MAX_ID = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(text: str) -> int | None:
+    """The id that the text writes in ASCII digits, or None when it is not one that can exist.
+
+    `str.isdigit` and `int` accept other digits (`²`, Arabic-Indic, full-width) and any size.
+    """
+    if _DIGITS.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 def utcnow() -> datetime:

@@ -4,7 +4,7 @@ Layers, lowest first; a module imports only from its own layer or lower ones:
 
 1. base: `service.config`, `service.vocabulary`, `service.models_base`, `service.errors`,
    `service.extensions`, `service.sql`, `service.fields`, `service.logs`, `service.metrics`,
-   `service.telemetry`;
+   `service.telemetry`, `service.json_input`;
 2. jobs: `service.jobs`, the hand-off to RQ under the domain;
 3. rules: `service.validators.*`, pure: they import nothing of the project but themselves and
    `service.vocabulary`;
@@ -38,6 +38,7 @@ BASE = {
     "service.logs",
     "service.metrics",
     "service.telemetry",
+    "service.json_input",
 }
 # Modules whose function-level imports are allowed: the factory registers every part.
 FACTORY = {"service"}

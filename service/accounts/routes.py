@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from service import access
 from service.accounts import service as accounts_service
@@ -23,7 +22,7 @@ from service.accounts.schemas import (
     TokenIn,
     TokenOut,
 )
-from service.extensions import db
+from service.extensions import Blueprint, db
 from service.models_base import isoformat
 
 public_blp = Blueprint("auth", __name__, description="Sign-in")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from service import access
 from service.accounts.caller import current_actor, load_actor
 from service.contacts import service as contacts_service
@@ -16,7 +14,7 @@ from service.contacts.schemas import (
     RosterOut,
     RosterQuery,
 )
-from service.extensions import db
+from service.extensions import Blueprint, db
 from service.requests import service as requests_service
 
 blp = Blueprint("contacts", __name__, description="Role catalog and rosters")

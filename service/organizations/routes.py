@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from service import access
 from service.accounts import invitations
 from service.accounts.caller import current_actor, load_actor
 from service.accounts.schemas import AcceptedOut
-from service.extensions import db
+from service.extensions import Blueprint, db
 from service.organizations import service as org_service
 from service.organizations.models import Organization
 from service.organizations.schemas import (

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from service.accounts.caller import current_actor, load_actor
-from service.extensions import db
+from service.extensions import Blueprint, db
 from service.requests import service as requests_service
 from service.requests.schemas import ChangeRequestIn, DryRunOut, SubmittedOut
 

@@ -9,9 +9,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from service.contacts.schemas import ContactOut
 from service.fields import CodedMessage, EmailText, SafeText, StrictInt
+from service.models_base import MAX_ID
 from service.vocabulary import Op
 
-MAX_ID = 2**31 - 1
 OPERATIONS = tuple(Op)
 
 

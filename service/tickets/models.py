@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
-from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, parse_id, str_enum, utcnow
 
 
 class TicketStatus(enum.StrEnum):
@@ -94,9 +94,9 @@ def format_reference(kind: str, ticket_id: int) -> str:
 def parse_reference(reference: str) -> int | None:
     """The ticket id in `CR-000123`, or None when the text is not a reference."""
     prefix, _, number = reference.strip().upper().partition("-")
-    if prefix not in REFERENCE_PREFIX.values() or not number.isdigit() or len(number) > 12:
+    if prefix not in REFERENCE_PREFIX.values():
         return None
-    return int(number)
+    return parse_id(number)
 
 
 class TicketEvent(db.Model):  # type: ignore[name-defined]

@@ -14,7 +14,7 @@ from service import access as permissions
 from service.access import TicketAccess
 from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
-from service.models_base import isoformat
+from service.models_base import isoformat, parse_id
 from service.organizations.models import Organization
 from service.requests.describe import FORMER_CONTACT, describe
 from service.requests.models import ChangeRequest
@@ -165,7 +165,7 @@ def _counts_query(
 
 def _search(text: str) -> ColumnElement[bool]:
     text = text.strip()
-    ticket_id = parse_reference(text) or (int(text) if text.isdigit() and len(text) < 12 else None)
+    ticket_id = parse_reference(text) or parse_id(text)
     if ticket_id is not None:
         return Ticket.id == ticket_id
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from service.access import TicketAccess, ticket_access
 from service.accounts.caller import current_actor, load_actor
-from service.extensions import db
+from service.extensions import Blueprint, db
 from service.tickets import read_models
 from service.tickets import service as tickets_service
 from service.tickets.schemas import (

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import jsonify, url_for
 from marshmallow import ValidationError
 
 from service.errors import BadRequest, Unprocessable, flatten_messages
 from service.extensions import db
+from service.json_input import request_body
 from service.requests import service as requests_service
 from service.requests.schemas import ChangeRequestIn, DryRunOut
 from service.web.blueprints import json_bp
@@ -22,9 +23,9 @@ from service.web.session import current_actor, json_call
 
 
 def _load_batch() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = request_body()
     if not isinstance(body, dict):
-        raise BadRequest("The request body is not valid JSON.", code="malformed_json")
+        raise BadRequest("The request body is not a JSON object.", code="malformed_json")
     try:
         loaded: dict[str, Any] = ChangeRequestIn().load(body)
     except ValidationError as exc:

@@ -104,8 +104,11 @@ def json_call(view: F) -> F:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A local path to return to after sign-in, or None: never another site."""
+    """A local path to return to after sign-in, or None: never another site, and nothing that
+    could not stand in a `Location` header as it is (line breaks, control characters)."""
     if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if not target.isprintable():
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target:

@@ -9,9 +9,13 @@ from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
-from service.contacts.models import Contact, ContactRole, ContactStatus
-from service.contacts.service import load_catalog_file
+from service.contacts.models import Contact
+from service.contacts.service import insert_contacts, load_catalog_file
+from service.models_base import utcnow
 from service.organizations.models import Organization, OrgKind
+from service.sql import insert_rows
+from service.validators.types import RosterContact
+from service.vocabulary import CONTACT_FIELDS, ContactStatus
 
 ORGANIZATIONS: list[dict[str, Any]] = [
     {"slug": "vendor", "name": "Rolegate Vendor Ltd", "kind": OrgKind.VENDOR, "seat_limit": None},
@@ -181,6 +185,7 @@ def seed(*, session: Session, password: str) -> str:
                 )
             )
 
+    missing: dict[str, list[tuple[RosterContact, str | None]]] = {}
     for (
         slug,
         salutation,
@@ -195,36 +200,38 @@ def seed(*, session: Session, password: str) -> str:
         account,
     ) in CONTACTS:
         org = orgs[slug]
-        contact = session.scalar(
-            select(Contact).where(
+        contact_id = session.scalar(
+            select(Contact.id).where(
                 Contact.organization_id == org.id, func.lower(Contact.email) == email
             )
         )
-        if contact is None:
-            contact = Contact(
-                organization_id=org.id,
-                salutation=salutation,
-                first_name=first,
-                last_name=last,
-                email=email,
-                job_title=title,
-                phone=phone,
-                mobile=mobile,
-                status=ContactStatus(status),
-                roles=[ContactRole(role_code=code) for code in roles],
-            )
-            session.add(contact)
-            session.flush()
-        if account and _user(session, email) is None:
-            session.add(
-                User(
-                    email=email,
-                    password_hash=password_hash if account == "active" else None,
-                    status=UserStatus(account),
-                    organization_id=org.id,
-                    contact_id=contact.id,
+        if contact_id is None:
+            fields = dict(
+                zip(
+                    CONTACT_FIELDS,
+                    (salutation, first, last, email, title, phone, mobile),
+                    strict=True,
                 )
             )
+            new = RosterContact(
+                id=None, status=ContactStatus(status), fields=fields, roles=set(roles)
+            )
+            missing.setdefault(slug, []).append((new, account))
+    for slug, contacts in missing.items():
+        org = orgs[slug]
+        ids = insert_contacts(session=session, org_id=org.id, contacts=[c for c, _ in contacts])
+        for contact_id, (contact, account) in zip(ids, contacts, strict=True):
+            email = str(contact.fields["email"])
+            if account and _user(session, email) is None:
+                session.add(
+                    User(
+                        email=email,
+                        password_hash=password_hash if account == "active" else None,
+                        status=UserStatus(account),
+                        organization_id=org.id,
+                        contact_id=contact_id,
+                    )
+                )
     session.flush()
     logins = ", ".join(
         [
@@ -235,6 +242,118 @@ def seed(*, session: Session, password: str) -> str:
         ]
     )
     return f"Demo data ready. Sign in as {logins} with the DEMO_PASSWORD."
+
+
+# Names of the generated contacts of a large organization: 40 x 60 combinations, so that the
+# roster sorts and searches like a real one (many share a last name, few share both).
+LARGE_FIRST_NAMES = (  # noqa: SIM905 (a list of words reads best as words)
+    "Ada Aisha Ben Bruno Carla Chen Dana Devon Elif Emil Farah Felix Grace Hana Hugo "
+    "Ines Ivan Jana Jonas Kai Kemal Lara Leon Maya Milan Nadia Noah Olga Omar Paula "
+    "Pedro Quinn Rosa Sami Sofia Tariq Una Vera Wen Yusuf"
+).split()
+LARGE_LAST_NAMES = (  # noqa: SIM905 (a list of words reads best as words)
+    "Abbott Achebe Bauer Becker Castillo Chowdhury Dubois Duarte Eriksen Evans Fischer "
+    "Fontaine Garcia Gill Hansen Hart Ibrahim Ito Jansen Jovanovic Kaur Keller Kowalski "
+    "Larsen Lopez Meyer Moreau Nakamura Ng Novak Okafor Olsen Park Patel Quayle Rahman "
+    "Rossi Santos Schmidt Silva Singh Tanaka Tran Udall Vargas Virtanen Wagner Weber "
+    "Wong Xu Yamamoto Yilmaz Young Zhang Zimmermann Zubiri Acosta Banks Conti Okoye"
+).split()
+# Each generated contact holds one of these in turn (a fifth of them two roles); one in twenty
+# is deactivated; one in four has an account, active for one in eight and invited for the rest.
+LARGE_ROLE_SETS = (
+    ("technical",),
+    ("agreement",),
+    ("management",),
+    ("technical", "agreement"),
+    ("financial",),
+)
+
+
+def seed_large(*, session: Session, slug: str, contacts: int, password: str) -> str:
+    """A customer organization with `contacts` contacts, to try the service at size and for
+    the benchmarks: written set-wise (a fixed number of statements), counted, idempotent (only
+    the contacts it lacks are added). Its administrator is `admin@<slug>.example`."""
+    load_catalog_file(session=session)
+    org = session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        org = Organization(slug=slug, name=f"{slug.title()} Group", kind=OrgKind.CUSTOMER)
+        session.add(org)
+        session.flush()
+    have = session.scalar(
+        select(func.count()).select_from(Contact).where(Contact.organization_id == org.id)
+    )
+    numbers = range(have or 0, contacts)
+    ids = insert_contacts(
+        session=session, org_id=org.id, contacts=[_large_contact(slug, i) for i in numbers]
+    )
+    password_hash = hash_password(password)
+    accounts = [
+        (i, contact_id, UserStatus.ACTIVE if i % 8 == 0 else UserStatus.INVITED)
+        for i, contact_id in zip(numbers, ids, strict=True)
+        if i % 4 == 0
+    ]
+    insert_rows(
+        session,
+        User.__table__,
+        [
+            {
+                "email": _large_email(slug, i),
+                "password_hash": password_hash if status == UserStatus.ACTIVE else None,
+                "status": status,
+                "is_staff": False,
+                "organization_id": org.id,
+                "contact_id": contact_id,
+                "created_at": utcnow(),
+            }
+            for i, contact_id, status in accounts
+        ],
+    )
+    session.flush()
+    return (
+        f"{slug}: {max(contacts, have or 0)} contacts ({len(ids)} added). "
+        f"Sign in as admin@{slug}.example with the DEMO_PASSWORD."
+    )
+
+
+def _large_email(slug: str, number: int) -> str:
+    if number == 0:
+        return f"admin@{slug}.example"
+    first, last = _large_name(number)
+    return f"{first}.{last}.{number}@{slug}.example".lower()
+
+
+def _large_name(number: int) -> tuple[str, str]:
+    return (
+        LARGE_FIRST_NAMES[number % len(LARGE_FIRST_NAMES)],
+        LARGE_LAST_NAMES[(number * 7 + number // len(LARGE_FIRST_NAMES)) % len(LARGE_LAST_NAMES)],
+    )
+
+
+def _large_contact(slug: str, number: int) -> RosterContact:
+    """The generated contact `number`: the first is the administrator (both required roles
+    are held by the first two), the others follow the patterns above."""
+    first, last = _large_name(number)
+    if number == 0:
+        roles = {"cust_admin", "management"}
+    elif number == 1:
+        roles = {"financial"}
+    else:
+        roles = set(LARGE_ROLE_SETS[number % len(LARGE_ROLE_SETS)])
+    status = ContactStatus.DEACTIVATED if number % 20 == 7 else ContactStatus.ACTIVE
+    return RosterContact(
+        id=None,
+        status=status,
+        fields={
+            "salutation": ("Ms", "Mr", "Mx", "Dr")[number % 4],
+            "first_name": first,
+            "last_name": last,
+            "email": _large_email(slug, number),
+            "job_title": ("Engineer", "Analyst", "Buyer", "Counsel", "Manager")[number % 5],
+            "phone": f"+44 20 7946 {number % 10000:04d}",
+            "mobile": None,
+        },
+        roles=roles,
+    )
 
 
 def _user(session: Session, email: str) -> User | None:

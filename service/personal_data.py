@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts import throttle
 from service.accounts.models import AccessToken, AccountToken, User, UserStatus
+from service.contacts import counts
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.notifications.models import Email, EmailStatus
 from service.requests.models import ChangeRequestItem
@@ -65,6 +66,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "ticket_comments": frozenset({"body"}),
     "ticket_approvals": frozenset(),
     "ticket_status_counts": frozenset({"kind", "status"}),
+    "roster_counts": frozenset({"status", "role_code"}),
     "emails": frozenset({"template", "context", "status", "last_error"}),
     "alembic_version": frozenset({"version_num"}),
 }
@@ -223,6 +225,8 @@ def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str
         user_of={user_id: contact_id for user_id, contact_id, _ in accounts},
         contact_of_email=contact_of_email,
     )
+    # Archived contacts count no more (their status and roles, read before they go).
+    counts.forget_contacts(session=session, contact_ids=contact_ids)
     erased: dict[int, dict[str, list[str]]] = {cid: {} for cid in contact_ids}
     for table, erase in ERASURES:
         for contact_id in erase(session, who):

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from service import create_app
 from service.config import TestConfig
+from service.contacts import counts
 from service.contacts.service import load_catalog_file
 from service.extensions import db, redis_connection
 from tests.factories import Factory
@@ -75,6 +76,12 @@ def _clean_database(app: Flask) -> Iterator[None]:
     shutil.rmtree(app.config["OUTBOX_DIR"], ignore_errors=True)
     app.extensions.pop("rolegate_throttle", None)
     yield
+    # Whatever the test did to contacts and roles, the roster's counts followed: a writer that
+    # forgets them fails here, in the test that exercised it.
+    with app.app_context():
+        drift = counts.check(session=db.session)
+        db.session.remove()
+    assert [str(d) for d in drift] == [], "the roster's counts drifted from a recount"
 
 
 @pytest.fixture

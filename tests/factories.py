@@ -11,10 +11,13 @@ from sqlalchemy import select
 
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
+from service.contacts import counts
 from service.contacts.models import Contact, ContactRole, ContactStatus
+from service.contacts.service import insert_contacts
 from service.demo import seed
 from service.extensions import db
 from service.organizations.models import Organization, OrgKind
+from service.validators.types import RosterContact, count_changes
 
 PASSWORD = "correct horse battery"
 
@@ -54,19 +57,24 @@ class Factory:
     ) -> int:
         """A contact; `account` ("active", "invited") also gives it a user account."""
         with self.app.app_context():
-            contact = Contact(
-                organization_id=org_id,
-                salutation="Ms",
-                first_name=first_name,
-                last_name=last_name,
-                email=email,
-                job_title="Tester",
-                phone=phone,
-                status=ContactStatus(status),
-                roles=[ContactRole(role_code=code) for code in roles],
+            fields = {
+                "salutation": "Ms",
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": email,
+                "job_title": "Tester",
+                "phone": phone,
+                "mobile": None,
+            }
+            (contact_id,) = insert_contacts(
+                session=db.session,
+                org_id=org_id,
+                contacts=[
+                    RosterContact(
+                        id=None, status=ContactStatus(status), fields=fields, roles=set(roles)
+                    )
+                ],
             )
-            db.session.add(contact)
-            db.session.flush()
             if account:
                 db.session.add(
                     User(
@@ -74,11 +82,44 @@ class Factory:
                         password_hash=hash_password(PASSWORD) if account == "active" else None,
                         status=UserStatus(account),
                         organization_id=org_id,
-                        contact_id=contact.id,
+                        contact_id=contact_id,
                     )
                 )
             db.session.commit()
-            return contact.id
+            return contact_id
+
+    def change_contact(
+        self,
+        contact_id: int,
+        *,
+        grant: tuple[str, ...] = (),
+        revoke: tuple[str, ...] = (),
+        status: str | None = None,
+    ) -> None:
+        """Change a contact behind the service's back (as another writer would), keeping the
+        roster's counts in step as every writer must."""
+        with self.app.app_context():
+            contact = db.session.get(Contact, contact_id)
+            assert contact is not None
+            before = RosterContact(
+                id=contact_id, status=contact.status, fields={}, roles=set(contact.role_codes)
+            )
+            after = RosterContact(
+                id=contact_id,
+                status=ContactStatus(status) if status else contact.status,
+                fields={},
+                roles=(before.roles | set(grant)) - set(revoke),
+            )
+            contact.status = after.status
+            contact.roles = [r for r in contact.roles if r.role_code not in revoke] + [
+                ContactRole(role_code=code) for code in grant
+            ]
+            counts.add(
+                session=db.session,
+                org_id=contact.organization_id,
+                changes=count_changes([(before, after)]),
+            )
+            db.session.commit()
 
     def staff(self, email: str = "reviewer@vendor.example") -> int:
         with self.app.app_context():

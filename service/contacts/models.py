@@ -43,6 +43,17 @@ class Contact(db.Model):  # type: ignore[name-defined]
             postgresql_where=text("status = 'active'"),
             sqlite_where=text("status = 'active'"),
         ),
+        # The roster's order (service/contacts/paging.py: sort_key), so that a page of a large
+        # roster is read from the index in order and stops at its last row.
+        Index(
+            "ix_contacts_roster_order",
+            "organization_id",
+            text("lower(coalesce(last_name, ''))"),
+            text("lower(coalesce(first_name, ''))"),
+            "id",
+            postgresql_where=text("status != 'archived'"),
+            sqlite_where=text("status != 'archived'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,3 +95,19 @@ class ContactRole(db.Model):  # type: ignore[name-defined]
     )
 
     contact: Mapped[Contact] = relationship(back_populates="roles")
+
+
+class RosterCount(db.Model):  # type: ignore[name-defined]
+    """One maintained count of an organization's roster: its contacts of one status, or (with a
+    `role_code`) those of them who hold that role. Written only by service/contacts/counts.py,
+    in the same transaction as the change it counts."""
+
+    __tablename__ = "roster_counts"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    status: Mapped[ContactStatus] = mapped_column(
+        str_enum(ContactStatus, "roster_count_status"), primary_key=True
+    )
+    # "" counts the contacts themselves; a role code counts those of them holding the role.
+    role_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

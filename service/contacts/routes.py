@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from service import access
 from service.accounts.caller import current_actor, load_actor
 from service.contacts import service as contacts_service
+from service.contacts.paging import DEFAULT_LIMIT, RosterFilters
 from service.contacts.schemas import (
     RoleChangedOut,
     RoleIn,
@@ -16,6 +19,7 @@ from service.contacts.schemas import (
 )
 from service.extensions import Blueprint, db
 from service.requests import service as requests_service
+from service.vocabulary import ContactStatus
 
 blp = Blueprint("contacts", __name__, description="Role catalog and rosters")
 blp.before_request(load_actor)
@@ -56,22 +60,46 @@ def _role_dict(role):
     return {name: getattr(role, name) for name in RoleOut().fields}
 
 
+# Any of these asks for one page of the roster instead of the whole of it.
+PAGING = ("limit", "cursor", "q", "role", "status", "account_status")
+
+
 @blp.get("/orgs/<slug>/contacts")
 @blp.arguments(RosterQuery, location="query")
 @blp.response(200, RosterOut)
+@blp.alt_response(422, description="A parameter is not valid; `unknown_role` for `role`.")
 def roster(query, slug):
-    """The organization's roster; `?view=pending` adds what the pending request asks for."""
-    org = access.roster_org(session=db.session(), actor=current_actor(), slug=slug).org
-    pending = requests_service.pending_ticket(session=db.session(), org_id=org.id)
-    contacts = contacts_service.roster_rows(session=db.session(), org_id=org.id)
-    if query["view"] == "pending" and pending is not None:
-        items = requests_service.pending_items(session=db.session(), ticket=pending)
-        projected = requests_service.pending_projection(session=db.session(), org=org, items=items)
-        contacts = contacts_service.with_requested(contacts, projected)
-    return {
+    """The organization's roster, whole or a page at a time (`limit`, `cursor`, filters), in the
+    order last name, first name, id; `?view=pending` adds what the pending request asks for."""
+    session = db.session()
+    org = access.roster_org(session=session, actor=current_actor(), slug=slug).org
+    pending = requests_service.pending_ticket(session=session, org_id=org.id)
+    body: dict[str, Any] = {
         "organization": org,
         "version": org.roster_version,
-        "required_roles": contacts_service.required_role_codes(session=db.session(), org=org),
+        "required_roles": contacts_service.required_role_codes(session=session, org=org),
         "pending_ticket": pending.reference if pending else None,
-        "contacts": contacts,
     }
+    paged = any(name in query for name in PAGING)
+    if paged:
+        body |= contacts_service.roster_page(
+            session=session,
+            org=org,
+            filters=RosterFilters(
+                q=query.get("q") or None,
+                role=query.get("role"),
+                status=ContactStatus(query["status"]) if "status" in query else None,
+                account_status=query.get("account_status"),
+            ),
+            limit=query.get("limit", DEFAULT_LIMIT),
+            after=query.get("cursor"),
+        )
+    else:
+        body["contacts"] = contacts_service.roster_rows(session=session, org_id=org.id)
+    if query["view"] == "pending" and pending is not None:
+        items = requests_service.pending_items(session=session, ticket=pending)
+        projected = requests_service.pending_projection(session=session, org=org, items=items)
+        body["contacts"] = contacts_service.with_requested(
+            body["contacts"], projected, with_new=not paged or "cursor" not in query
+        )
+    return body

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
 
-from service.fields import FullMatch, SafeText, StrictBool
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from service.contacts.paging import ACCOUNT_STATUSES, DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
+from service.fields import CodedMessage, FullMatch, SafeText, StrictBool
+from service.vocabulary import ContactStatus
+
+PERMISSION = r"^[a-z][a-z_]{0,30}:(view|edit|manage)$"
+KEY = r"^[a-z][a-z0-9_]{0,49}$"
+
+
+class Cursor(fields.Field):
+    """A `next_cursor` of an earlier page, loaded as the contact id it continues after (text
+    that is not one of our cursors is refused whole, so no free text gets through)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"type": "string", **self.metadata}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        after = decode_cursor(value) if isinstance(value, str) else None
+        if after is None:
+            raise ValidationError(
+                CodedMessage("Not a cursor of this API: pass a next_cursor.", "invalid_field")
+            )
+        return after
 
 
 class RoleOut(Schema):
@@ -23,10 +47,49 @@ class RolesOut(Schema):
 
 
 class RosterQuery(Schema):
+    """Without `limit`, `cursor`, `q`, `role`, `status` or `account_status` the whole roster, as
+    in v1; with any of them one page of the matching contacts, and `total`, `next_cursor` and
+    `holders` beside them."""
+
     class Meta:
         unknown = RAISE
 
-    view = fields.String(load_default="current", validate=validate.OneOf(["current", "pending"]))
+    view = fields.String(
+        load_default="current",
+        validate=validate.OneOf(["current", "pending"]),
+        metadata={
+            "description": "`pending` adds to each contact what the pending request asks for "
+            "(`requested`) and lists the contacts it adds (`id` null, with their `ref`); "
+            "on a paged answer, the new contacts come on the first page."
+        },
+    )
+    limit = fields.Integer(
+        strict=False,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"Contacts per page (default {DEFAULT_LIMIT})."},
+    )
+    cursor = Cursor(
+        metadata={"description": "The `next_cursor` of the previous page; opaque."},
+    )
+    q = SafeText(
+        validate=validate.Length(max=254),
+        metadata={
+            "description": "Case-insensitive prefix of the first name, the last name, "
+            '"first last" or the email.'
+        },
+    )
+    role = fields.String(
+        validate=FullMatch(KEY, error="Use a role code of the catalog."),
+        metadata={"description": "Only contacts holding this role (a code of /api/roles)."},
+    )
+    status = fields.String(
+        validate=validate.OneOf([ContactStatus.ACTIVE.value, ContactStatus.DEACTIVATED.value]),
+        metadata={"description": "Only contacts of this status."},
+    )
+    account_status = fields.String(
+        validate=validate.OneOf(ACCOUNT_STATUSES),
+        metadata={"description": "Only contacts whose account has this status."},
+    )
 
 
 class RequestedOut(Schema):
@@ -68,15 +131,28 @@ class OrganizationOut(Schema):
 
 
 class RosterOut(Schema):
+    """The roster; `total`, `next_cursor` and `holders` only in a paged answer."""
+
     organization = fields.Nested(OrganizationOut)
     version = fields.Integer()
     required_roles = fields.List(fields.String())
     pending_ticket = fields.String(allow_none=True)
     contacts = fields.List(fields.Nested(RosterContactOut))
-
-
-PERMISSION = r"^[a-z][a-z_]{0,30}:(view|edit|manage)$"
-KEY = r"^[a-z][a-z0-9_]{0,49}$"
+    total = fields.Integer(
+        metadata={"description": "Contacts matching the filters, on every page together."}
+    )
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "Pass as `cursor` for the next page; null on the last page."},
+    )
+    holders = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "For each role of the catalog open to this organization, how many "
+            "active contacts hold it (the whole roster, whatever the filters)."
+        },
+    )
 
 
 class RolePatchIn(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,12 @@ from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
+from service.contacts import counts, paging
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.errors import Conflict, ErrorDetail, NotFound, Unprocessable
+from service.models_base import utcnow
 from service.organizations.models import Organization
+from service.sql import column_in, insert_rows
 from service.validators.types import RoleInfo, RosterContact
 from service.vocabulary import CONTACT_FIELDS
 
@@ -72,22 +76,26 @@ def load_catalog_file(*, session: Session, path: Path = ROLES_FILE, replace: boo
     return written
 
 
-def roster_snapshot(*, session: Session, org_id: int) -> dict[int, RosterContact]:
-    """Every non-archived contact with its roles, in two statements whatever the roster size.
+def roster_snapshot(
+    *, session: Session, org_id: int, ids: Collection[int] | None = None
+) -> dict[int, RosterContact]:
+    """Every non-archived contact with its roles (or, with `ids`, those of them), in two
+    statements whatever the roster size.
 
     Read through the session's connection as plain rows: a roster can hold thousands of
     contacts, and ORM entities would cost more than the rules that read them.
     """
     connection = session.connection()
     columns = [getattr(Contact, name) for name in CONTACT_FIELDS]
+    listed = [Contact.organization_id == org_id, Contact.status != ContactStatus.ARCHIVED]
+    if ids is not None:
+        if not ids:
+            return {}
+        listed.append(column_in(session, Contact.id, ids))
     # `.all()` fetches in one go (iterating the result would fetch row by row), and the status
     # comes as its text: the rules compare text, an enum member per row would only cost.
     status_text = type_coerce(Contact.status, String)
-    rows = connection.execute(
-        select(Contact.id, status_text, *columns).where(
-            Contact.organization_id == org_id, Contact.status != ContactStatus.ARCHIVED
-        )
-    ).all()
+    rows = connection.execute(select(Contact.id, status_text, *columns).where(*listed)).all()
     roster = {
         contact_id: RosterContact(
             id=contact_id,
@@ -100,11 +108,48 @@ def roster_snapshot(*, session: Session, org_id: int) -> dict[int, RosterContact
     role_rows = connection.execute(
         select(ContactRole.contact_id, ContactRole.role_code)
         .join(Contact, Contact.id == ContactRole.contact_id)
-        .where(Contact.organization_id == org_id, Contact.status != ContactStatus.ARCHIVED)
+        .where(*listed)
     ).all()
     for contact_id, role_code in role_rows:
         roster[contact_id].roles.add(role_code)
     return roster
+
+
+def insert_contacts(
+    *, session: Session, org_id: int, contacts: Sequence[RosterContact]
+) -> list[int]:
+    """Insert new contacts (their fields, status and roles) and count them: three statements
+    however many. The ids of the new contacts, in the order of `contacts`."""
+    if not contacts:
+        return []
+    now = utcnow()
+    ids = insert_rows(
+        session,
+        Contact.__table__,
+        [
+            {
+                "organization_id": org_id,
+                **{name: contact.fields.get(name) for name in CONTACT_FIELDS},
+                "status": ContactStatus(contact.status),
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for contact in contacts
+        ],
+        returning_ids=True,
+    )
+    insert_rows(
+        session,
+        ContactRole.__table__,
+        [
+            {"contact_id": contact_id, "role_code": code}
+            for contact_id, contact in zip(ids, contacts, strict=True)
+            for code in sorted(contact.roles)
+        ],
+    )
+    counts.add_contacts(session=session, org_id=org_id, contacts=contacts)
+    return ids
 
 
 def roster_rows(*, session: Session, org_id: int) -> list[dict[str, Any]]:
@@ -133,26 +178,55 @@ def roster_rows(*, session: Session, org_id: int) -> list[dict[str, Any]]:
             **contact.fields,
             "status": contact.status,
             "roles": sorted(contact.roles),
-            "account_status": _account_status(accounts.get(contact.id)),
+            "account_status": paging.account_status(accounts.get(contact.id)),
         }
         for contact in ordered
     ]
 
 
-def _account_status(status: UserStatus | None) -> str:
-    if status is None or status == UserStatus.ARCHIVED:
-        return "none"
-    return UserStatus(status).value
+def roster_page(
+    *,
+    session: Session,
+    org: Organization,
+    filters: paging.RosterFilters,
+    limit: int,
+    after: int | None,
+) -> dict[str, Any]:
+    """One page of the roster: its contacts, `next_cursor`, the `total` of matching contacts,
+    and the active `holders` of each role open to the organization. 422 for an unknown role."""
+    roles = list_roles(session=session)
+    if filters.role is not None and filters.role not in {role.code for role in roles}:
+        raise Unprocessable(
+            "No role of the catalog has this code.",
+            code="validation_failed",
+            errors=[ErrorDetail("role", "unknown_role", "Not a role of the catalog.")],
+        )
+    found = paging.page(session=session, org_id=org.id, filters=filters, limit=limit, after=after)
+    stored = counts.read(session=session, org_id=org.id)
+    return {
+        "contacts": found.contacts,
+        "next_cursor": found.next_cursor,
+        "total": paging.total(session=session, org_id=org.id, filters=filters, stored=stored),
+        "holders": {
+            role.code: stored.holders(role.code)
+            for role in roles
+            if role.audience in ("any", org.kind.value)
+        },
+    }
 
 
 def with_requested(
-    contacts: list[dict[str, Any]], projected: list[dict[str, Any]]
+    contacts: list[dict[str, Any]],
+    projected: list[dict[str, Any]],
+    *,
+    with_new: bool = True,
 ) -> list[dict[str, Any]]:
-    """Current contacts side by side with what a pending request asks for, plus new contacts."""
+    """Current contacts side by side with what a pending request asks for, plus (`with_new`)
+    the contacts it adds. A contact the projection does not name stays as it is."""
     by_id = {p["id"]: p for p in projected if p["id"] is not None}
     merged = []
     for contact in contacts:
-        target = by_id.get(contact["id"], {**contact, "status": ContactStatus.ARCHIVED})
+        target = by_id.get(contact["id"], contact)
         merged.append(
             {
                 **contact,
@@ -168,7 +242,7 @@ def with_requested(
                 },
             }
         )
-    for new in (p for p in projected if p["id"] is None):
+    for new in (p for p in projected if p["id"] is None and with_new):
         merged.append(
             {
                 "id": None,

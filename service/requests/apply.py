@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from service.accounts import sessions
 from service.accounts.models import User, UserStatus
+from service.contacts import counts
+from service.contacts import service as contacts_service
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.models_base import utcnow
 from service.notifications import service as notify
@@ -31,7 +33,7 @@ from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import InvalidTransition, transition
 from service.validators import check, project
 from service.validators.projection import Projection
-from service.validators.types import CheckContext, RosterContact
+from service.validators.types import CheckContext, RosterContact, count_changes
 
 contacts_t = Contact.__table__
 roles_t = ContactRole.__table__
@@ -81,6 +83,7 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
     _link_items(session, items, new_ids)
     _update_contacts(session, ctx, projection)
     _change_roles(session, ctx, projection, new_ids)
+    _count_changes(session, org, ctx, projection)
     _sync_accounts(session, ctx, projection)
     deleted = [
         key.id
@@ -152,34 +155,16 @@ def _new_contacts(projection: Projection) -> list[tuple[str, RosterContact]]:
 def _add_contacts(
     session: Session, org: Organization, projection: Projection, applied: Applied
 ) -> dict[str, int]:
-    """Insert the new contacts, their roles and their invited accounts: three statements."""
+    """Insert the new contacts with their roles (counted), and their invited accounts: four
+    statements."""
     new = _new_contacts(projection)
     if not new:
         return {}
     now = utcnow()
-    ids = insert_rows(
-        session,
-        contacts_t,
-        [
-            {
-                "organization_id": org.id,
-                **contact.fields,
-                "status": ContactStatus.ACTIVE,
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-            for _, contact in new
-        ],
-        returning_ids=True,
+    ids = contacts_service.insert_contacts(
+        session=session, org_id=org.id, contacts=[contact for _, contact in new]
     )
     new_ids = {ref: contact_id for (ref, _), contact_id in zip(new, ids, strict=True)}
-    role_rows = [
-        {"contact_id": new_ids[ref], "role_code": code}
-        for ref, contact in new
-        for code in sorted(contact.roles)
-    ]
-    insert_rows(session, roles_t, role_rows)
     user_rows = [
         {
             "email": contact.fields["email"],
@@ -247,6 +232,20 @@ def _change_roles(
         revoked += [{"contact_id": contact_id, "role_code": c} for c in before.roles - after.roles]
     delete_rows(session, roles_t, revoked)
     insert_rows(session, roles_t, granted)
+
+
+def _count_changes(
+    session: Session, org: Organization, ctx: CheckContext, projection: Projection
+) -> None:
+    """Move the roster's counts by the status and role changes written above: one statement.
+    New contacts were counted as they were inserted; the purge uncounts the deleted ones."""
+    counts.add(
+        session=session,
+        org_id=org.id,
+        changes=count_changes(
+            (before, after) for _, before, after in _touched_existing(ctx, projection)
+        ),
+    )
 
 
 def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) -> None:

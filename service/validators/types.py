@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from service.vocabulary import ContactStatus
 
@@ -63,6 +64,59 @@ class RosterContact:
             roles=set(self.roles),
             ref=self.ref,
         )
+
+
+class CountKey(NamedTuple):
+    """One maintained count of a roster: its contacts of one status, or (`role`) those of them
+    who hold that role."""
+
+    status: str
+    role: str = ""
+
+    @property
+    def of_contacts(self) -> bool:
+        return not self.role
+
+
+def counts_of(contact: RosterContact | None) -> Counter[CountKey]:
+    """What one contact adds to its roster's counts: itself under its status, and each of its
+    roles; nothing when it is archived (or absent)."""
+    if contact is None or contact.status == ContactStatus.ARCHIVED:
+        return Counter()
+    status = str(contact.status)
+    return Counter([CountKey(status), *(CountKey(status, role) for role in contact.roles)])
+
+
+def count_changes(
+    pairs: Iterable[tuple[RosterContact | None, RosterContact | None]],
+) -> Counter[CountKey]:
+    """How the counts move when each contact goes from `before` to `after` (None: absent)."""
+    changes: Counter[CountKey] = Counter()
+    for before, after in pairs:
+        changes.update(counts_of(after))
+        changes.subtract(counts_of(before))
+    return Counter({key: n for key, n in changes.items() if n})
+
+
+@dataclass(frozen=True)
+class RosterCounts:
+    """The maintained counts of a whole roster (service/contacts/counts.py keeps them)."""
+
+    counts: Mapping[CountKey, int] = field(default_factory=dict)
+
+    @property
+    def active(self) -> int:
+        """Active contacts: what the seat limit counts."""
+        return self.counts.get(CountKey(ContactStatus.ACTIVE), 0)
+
+    def holders(self, role: str) -> int:
+        """Active contacts holding `role`: what "every required role is held" counts."""
+        return self.counts.get(CountKey(ContactStatus.ACTIVE, role), 0)
+
+    def plus(self, changes: Mapping[CountKey, int]) -> RosterCounts:
+        total = Counter(self.counts)
+        total.update(changes)
+        return RosterCounts(dict(total))
 
 
 @dataclass(frozen=True)

@@ -267,12 +267,7 @@ def test_a_failed_apply_can_be_retried_once_the_roster_allows_it(app, client, pe
         client, people[REQUESTER], [{"op": "grant_role", "contact_id": devon, "role": "agreement"}]
     )
     # Someone gives Devon the role another way before staff approve: the batch no longer fits.
-    with app.app_context():
-        from service.contacts.models import ContactRole
-        from service.extensions import db
-
-        db.session.add(ContactRole(contact_id=devon, role_code="agreement"))
-        db.session.commit()
+    factory.change_contact(devon, grant=("agreement",))
     call(client, people[STAFF], reference, "/approve", {})
     run_jobs(app)
     detail = client.get(f"/api/tickets/{reference}", headers=people[STAFF]).get_json()
@@ -280,18 +275,7 @@ def test_a_failed_apply_can_be_retried_once_the_roster_allows_it(app, client, pe
     assert detail["failure"]["code"] == "validation_failed"
     assert "role_already_held" in detail["failure"]["message"]
     assert any("failed" in str(m["Subject"]).lower() for m in outbox(app))
-    with app.app_context():
-        from sqlalchemy import delete
-
-        from service.contacts.models import ContactRole
-        from service.extensions import db
-
-        db.session.execute(
-            delete(ContactRole).where(
-                ContactRole.contact_id == devon, ContactRole.role_code == "agreement"
-            )
-        )
-        db.session.commit()
+    factory.change_contact(devon, revoke=("agreement",))
     assert call(client, people[STAFF], reference, "/retry", {}).status_code == 202
     run_jobs(app)
     assert status_of(client, people[STAFF], reference) == "implemented"

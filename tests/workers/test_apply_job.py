@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from service.accounts.models import User, UserStatus
 from service.contacts.models import Contact
-from service.extensions import db
 from service.notifications.models import Email
 from service.organizations.models import Organization
 from service.requests.tasks import apply_ticket
@@ -50,9 +49,7 @@ def test_a_batch_that_no_longer_fits_changes_nothing_at_all(app, client, factory
     ]
     reference = raise_ticket(client, factory.headers(REQUESTER), changes)
     # Grace is deactivated some other way before the apply runs: the whole batch must wait.
-    with app.app_context():
-        db.session.get(Contact, ids["grace.gill"]).status = "deactivated"
-        db.session.commit()
+    factory.change_contact(ids["grace.gill"], status="deactivated")
     before = factory.scalar(select(func.count()).select_from(Contact))
     client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(STAFF))
     run_jobs(app)

@@ -25,7 +25,7 @@ from sqlalchemy import func, select, text
 
 from harness.smtp import Inbox, free_port, smtp_server
 from harness.worker import Workers, kill_session, wait_for
-from service.contacts.models import Contact, ContactRole, ContactStatus
+from service.contacts.models import Contact, ContactRole
 from service.extensions import db
 from service.notifications.models import Email, EmailStatus
 from service.tickets.models import TicketEvent
@@ -398,9 +398,7 @@ def test_a_batch_the_roster_no_longer_allows_fails_with_a_reason_and_changes_not
     assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
     assert detail(client, staff, reference)["status"] == "approved"
     # After the approval, before a worker runs, Grace is deactivated some other way.
-    with app.app_context():
-        db.session.get(Contact, ids["grace.gill"]).status = ContactStatus.DEACTIVATED
-        db.session.commit()
+    factory.change_contact(ids["grace.gill"], status="deactivated")
 
     workers.burst()
 

@@ -1,0 +1,206 @@
+"""The roster a page at a time: filters, one stable order, an opaque cursor, and the counts.
+
+`GET /api/orgs/<slug>/contacts?limit=&cursor=&q=&role=&status=&account_status=` reads here. A
+page is one statement however large the roster: contacts come in the order of the index
+`ix_contacts_roster_order` (last name, first name, id; case-insensitive), from just after the
+contact the cursor names, with their roles and account status joined in. The total comes from
+the maintained counts (service/contacts/counts.py) unless the page searches by name or email or
+filters by account status; then it is one count over the matching contacts.
+
+The cursor carries the id of the page's last contact and nothing else, so no name travels in a
+URL (or an access log); the next page starts after that contact's place in the order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from service.accounts.models import User, UserStatus
+from service.contacts.models import Contact, ContactRole
+from service.validators.types import CountKey, RosterCounts
+from service.vocabulary import CONTACT_FIELDS, ContactStatus
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+CURSOR_PREFIX = "after:"
+# What `account_status` answers for a contact without a (living) account.
+NO_ACCOUNT = "none"
+ACCOUNT_STATUSES = (NO_ACCOUNT, "invited", "active", "deactivated")
+
+
+@dataclass(frozen=True)
+class RosterFilters:
+    """What a page is narrowed to; None means "any"."""
+
+    q: str | None = None  # a prefix of the first name, last name, full name or email
+    role: str | None = None
+    status: ContactStatus | None = None
+    account_status: str | None = None
+
+
+@dataclass(frozen=True)
+class RosterPage:
+    contacts: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def encode_cursor(contact_id: int) -> str:
+    """The opaque cursor that continues after this contact."""
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{contact_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    """The contact id a cursor continues after, or None when it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    number = text.removeprefix(CURSOR_PREFIX)
+    if not text.startswith(CURSOR_PREFIX) or not number.isdigit() or len(number) > 10:
+        return None
+    return int(number)
+
+
+def sort_key(table: Any = Contact) -> tuple[ColumnElement[Any], ...]:
+    """The roster's order, exactly as the index `ix_contacts_roster_order` spells it (the `''`
+    is a literal, not a parameter, so that the planner recognises the indexed expression)."""
+    blank: ColumnElement[str] = literal_column("''")
+    return (
+        func.lower(func.coalesce(table.last_name, blank), type_=String),
+        func.lower(func.coalesce(table.first_name, blank), type_=String),
+        table.id,
+    )
+
+
+def page(
+    *,
+    session: Session,
+    org_id: int,
+    filters: RosterFilters,
+    limit: int,
+    after: int | None = None,
+) -> RosterPage:
+    """One page of the roster in its stable order: one statement, whatever the roster size."""
+    roles = _roles_of_contact(session)
+    statement = (
+        _matching(org_id, filters)
+        .add_columns(roles.label("role_codes"), User.status.label("account"))
+        .order_by(*sort_key())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        mark = (
+            select(*(column.label(f"k{i}") for i, column in enumerate(sort_key())))
+            .where(Contact.id == after, Contact.organization_id == org_id)
+            .subquery()
+        )
+        statement = statement.join(mark, tuple_(*sort_key()) > tuple_(*mark.c))
+    rows = session.execute(statement).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    contacts = [
+        {
+            "id": row.id,
+            **{name: getattr(row, name) for name in CONTACT_FIELDS},
+            "status": ContactStatus(row.status),
+            "roles": sorted(row.role_codes.split(",")) if row.role_codes else [],
+            "account_status": account_status(row.account),
+        }
+        for row in rows
+    ]
+    return RosterPage(
+        contacts=contacts, next_cursor=encode_cursor(rows[-1].id) if more and rows else None
+    )
+
+
+def total(*, session: Session, org_id: int, filters: RosterFilters, stored: RosterCounts) -> int:
+    """How many contacts match the filters, all pages together: from the maintained counts
+    when they say it (status and role filters), else one count over the matching contacts."""
+    if filters.q or filters.account_status is not None:
+        matching = _matching(org_id, filters).subquery()
+        return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+    statuses = (
+        [filters.status] if filters.status else [ContactStatus.ACTIVE, ContactStatus.DEACTIVATED]
+    )
+    return sum(stored.counts.get(CountKey(status, filters.role or ""), 0) for status in statuses)
+
+
+def account_status(status: UserStatus | str | None) -> str:
+    """A contact's account as the roster shows it: none, invited, active or deactivated."""
+    if status is None or status == UserStatus.ARCHIVED:
+        return NO_ACCOUNT
+    return UserStatus(status).value
+
+
+def _matching(org_id: int, filters: RosterFilters) -> Select[Any]:
+    """The org's listed contacts that match the filters, with their account joined in."""
+    conditions: list[ColumnElement[bool]] = [
+        Contact.organization_id == org_id,
+        Contact.status != ContactStatus.ARCHIVED,
+    ]
+    if filters.status is not None:
+        conditions.append(Contact.status == filters.status)
+    if filters.role is not None:
+        conditions.append(
+            exists().where(
+                ContactRole.contact_id == Contact.id, ContactRole.role_code == filters.role
+            )
+        )
+    if filters.q:
+        conditions.append(_prefix_of_name_or_email(filters.q))
+    if filters.account_status == NO_ACCOUNT:
+        conditions.append(or_(User.id.is_(None), User.status == UserStatus.ARCHIVED))
+    elif filters.account_status is not None:
+        conditions.append(User.status == UserStatus(filters.account_status))
+    return (
+        select(Contact.id, Contact.status, *(getattr(Contact, name) for name in CONTACT_FIELDS))
+        .outerjoin(User, User.contact_id == Contact.id)
+        .where(and_(*conditions))
+    )
+
+
+def _prefix_of_name_or_email(q: str) -> ColumnElement[bool]:
+    """Case-insensitive prefix of the first name, the last name, "first last", or the email.
+    (SQLite's lower() folds ASCII letters only; PostgreSQL's folds every script.)"""
+    prefix = q.strip().lower()
+    full_name = func.coalesce(Contact.first_name, literal_column("''")) + " " + Contact.last_name
+    columns: Sequence[Any] = (
+        Contact.first_name,
+        Contact.last_name,
+        Contact.email,
+        full_name,
+    )
+    return or_(
+        *(
+            func.lower(column, type_=String).startswith(prefix, autoescape=True)
+            for column in columns
+        )
+    )
+
+
+def _roles_of_contact(session: Session) -> ColumnElement[Any]:
+    """The contact's role codes as one comma-separated text (codes are `[a-z0-9_]`)."""
+    codes = ContactRole.role_code
+    if session.get_bind().dialect.name == "postgresql":
+        joined = func.string_agg(codes, literal_column("','"))
+    else:
+        joined = func.group_concat(codes, ",")
+    return select(joined).where(ContactRole.contact_id == Contact.id).scalar_subquery()

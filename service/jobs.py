@@ -29,24 +29,29 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
 from rq.job import Job, JobStatus
 from rq.queue import EnqueueData
 from rq.serializers import JSONSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from service import logs
 from service.extensions import db, redis_connection
+from service.metrics import JOB_DURATION, JOB_RETRIES, JOB_RUNS, RELAY_RESENT
 
 log = logging.getLogger(__name__)
+# One line per job run (service/logs.py): its id, kind, target, outcome and duration.
+job_log = logging.getLogger("rolegate.job")
 
 APPLY_QUEUE = "apply"
 EMAIL_QUEUE = "email"
@@ -76,6 +81,10 @@ class Work:
         return f"{self.kind}-{self.target_id}"
 
 
+class JobFailed(Exception):
+    """What RQ records of a failed job: its id and the error's type (the log line has the stack)."""
+
+
 class Task:
     """A job body declared with `@job`: callable by RQ with the id, in its own app context."""
 
@@ -100,8 +109,52 @@ class Task:
         self.__module__ = func.__module__
 
     def __call__(self, target_id: int) -> Any:
-        with job_context():
-            return self.func(target_id)
+        """Run the body under the request id that caused it, and write the job's one log line.
+
+        A failure reaches RQ as `JobFailed`, which names the job and the error's type only: RQ
+        logs and stores in Redis what it is given, and an error's text may quote a row.
+        """
+        job_id = self.work(target_id).job_id
+        current = get_current_job()
+        request_id = (current.meta.get("request_id") if current is not None else None) or (
+            logs.current_request_id() or logs.new_request_id()
+        )
+        started = time.perf_counter()
+        outcome = "error"
+        failure: BaseException | None = None
+        with logs.bound(request_id) as fields:
+            try:
+                with job_context():
+                    result = self.func(target_id)
+                outcome = result if isinstance(result, str) else "done"
+                return result
+            except Exception as exc:
+                failure = exc
+                if current is not None:
+                    # What the Jobs page shows of the failure: its type, never its text.
+                    current.meta["error"] = type(exc).__name__
+                    with suppress(RedisError):
+                        current.save_meta()
+                raise JobFailed(f"{job_id} failed: {type(exc).__name__}") from None
+            finally:
+                elapsed = time.perf_counter() - started
+                JOB_RUNS.labels(self.name, outcome).inc()
+                JOB_DURATION.labels(self.name).observe(elapsed)
+                job_log.log(
+                    logging.INFO if failure is None else logging.ERROR,
+                    "%s %s",
+                    job_id,
+                    outcome,
+                    exc_info=(type(failure), failure, failure.__traceback__) if failure else None,
+                    extra={
+                        "job_id": job_id,
+                        "kind": self.name,
+                        "target_id": target_id,
+                        "outcome": outcome,
+                        "duration_ms": round(elapsed * 1000, 1),
+                        **fields,
+                    },
+                )
 
     def work(self, target_id: int) -> Work:
         return Work(self.name, target_id)
@@ -186,21 +239,33 @@ def enqueue_all(work: list[Work], connection: Redis) -> int:
     exist, one pipeline enqueues the rest. Either all of them reach Redis or, when a
     `RedisError` is raised, the caller leaves them to the sweep.
     """
+    return len(_enqueue_missing(work, connection))
+
+
+def _enqueue_missing(work: list[Work], connection: Redis) -> list[Work]:
+    """`enqueue_all`, answering what it enqueued.
+
+    Each job carries in its meta the id of the request that caused it (the running request's or
+    job's; for a job sent again, the one its earlier run carried), so that a job's line and the
+    request's line share it. A job sent again after its earlier run failed is counted a retry.
+    """
     unique = list(dict.fromkeys(work))
     existing = Job.fetch_many(
         [item.job_id for item in unique], connection=connection, serializer=JSONSerializer
     )
-    missing = [
-        item
+    missing: list[tuple[Work, Job | None]] = [
+        (item, found)
         for item, found in zip(unique, existing, strict=True)
         if found is None or found.get_status(refresh=False) not in _LIVE
     ]
     if not missing:
-        return 0
+        return []
     timeouts = current_app.config.get("JOB_TIMEOUTS", {})
+    request_id = logs.current_request_id()
     by_queue: dict[str, list[EnqueueData]] = {}
-    for item in missing:
+    for item, found in missing:
         task = TASKS[item.kind]
+        earlier = found.meta.get("request_id") if found is not None else None
         by_queue.setdefault(task.queue, []).append(
             Queue.prepare_data(
                 task.path,
@@ -211,21 +276,24 @@ def enqueue_all(work: list[Work], connection: Redis) -> int:
                 result_ttl=RESULT_TTL_SECONDS,
                 failure_ttl=FAILURE_TTL_SECONDS,
                 description=item.job_id,
+                meta={"request_id": earlier or request_id},
             )
         )
     with connection.pipeline() as pipeline:
         for name, jobs in by_queue.items():
             queue(name, connection).enqueue_many(jobs, pipeline=pipeline)
         pipeline.execute()
-    return len(missing)
+    for item, found in missing:
+        if found is not None and found.get_status(refresh=False) == JobStatus.FAILED:
+            JOB_RETRIES.labels(item.kind).inc()
+    return [item for item, _ in missing]
 
 
 def run_in_process(work: Work) -> None:
     """The embedded default: run the job now, in its own app context and session."""
-    try:
+    # A failure is in the job's own line; its work stays pending in the database.
+    with suppress(JobFailed):
         TASKS[work.kind](work.target_id)
-    except Exception:
-        log.exception("in-process job %s failed; it stays pending in the database", work.job_id)
 
 
 # --- Finding work the queues lost -------------------------------------------------------------
@@ -241,6 +309,33 @@ def finds_pending_work(finder: PendingWorkFinder) -> PendingWorkFinder:
     return finder
 
 
+GiveUp = Callable[[Session, int], None]
+_GIVE_UP: dict[str, GiveUp] = {}
+
+
+def gives_up(kind: str) -> Callable[[GiveUp], GiveUp]:
+    """Declare how a domain stops pending work of `kind` for good (staff discard its job): it
+    records why in the database, so the sweep no longer finds the work. It flushes."""
+
+    def declare(give_up: GiveUp) -> GiveUp:
+        _GIVE_UP[kind] = give_up
+        return give_up
+
+    return declare
+
+
+def give_up_rule(kind: str) -> GiveUp | None:
+    return _GIVE_UP.get(kind)
+
+
+def parse_job_id(job_id: str) -> Work | None:
+    """The work an RQ job id names (`apply-12`), or None when it names none of ours."""
+    kind, _, target = job_id.rpartition("-")
+    if kind not in TASKS or not target.isdigit():
+        return None
+    return Work(kind, int(target))
+
+
 def pending_work(session: Session) -> list[Work]:
     """Everything the database holds that a job still has to do, as the domains find it."""
     return [work for finder in _FINDERS for work in finder(session)]
@@ -249,7 +344,15 @@ def pending_work(session: Session) -> list[Work]:
 def resend_pending() -> int:
     """Send the pending work to RQ (or run it here without Redis); how many were (re)sent.
 
-    The database is the source of truth: work that Redis never got (it was down, flushed, or a
+    A sweep outside any request or job runs under an id of its own, which the work it sends
+    carries when no earlier run of it left one.
+    """
+    with logs.bound(logs.current_request_id() or logs.new_request_id()):
+        return _resend_pending()
+
+
+def _resend_pending() -> int:
+    """The database is the source of truth: work that Redis never got (it was down, flushed, or a
     process died between commit and enqueue) is found there and sent again. A job that is still
     queued or running is left alone, so resending is harmless.
     """
@@ -265,16 +368,18 @@ def resend_pending() -> int:
         for item in work:
             run_in_process(item)
         return len(work)
-    sent = 0
+    sent: list[Work] = []
     for start in range(0, len(work), RESEND_CHUNK):
         try:
-            sent += enqueue_all(work[start : start + RESEND_CHUNK], connection)
+            sent += _enqueue_missing(work[start : start + RESEND_CHUNK], connection)
         except RedisError as exc:
             log.warning("the sweep could not reach Redis (%s); will try again", type(exc).__name__)
             break
+    for item in sent:
+        RELAY_RESENT.labels(item.kind).inc()
     if sent:
-        log.info("the sweep re-sent %d job(s)", sent)
-    return sent
+        log.info("the sweep re-sent %d job(s)", len(sent))
+    return len(sent)
 
 
 # --- The app a job runs in --------------------------------------------------------------------

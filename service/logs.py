@@ -2,15 +2,16 @@
 
 - `LOG_FORMAT=json` (the default) writes one JSON object per line through the standard `logging`
   module (python-json-logger's formatter): `time`, `level`, `logger`, `message`, `request_id`
-  and the ids the line names. `LOG_FORMAT=text` keeps the readable development lines.
+  and the ids the line names. `LOG_FORMAT=text` writes readable lines for development.
 - The request id names everything one request caused: `service.telemetry` takes it from
   `X-Request-ID` (when it looks like an id) or makes one, `service.jobs` carries it in the meta
   of every job the request enqueues, and a job enqueues its own follow-up jobs under it. So one
   id finds an approval, its apply and its emails. `bound(request_id)` sets it for the code that
   runs inside; a filter on the handler stamps it on every record.
-- Never personal data: messages and fields are ids and codes. An exception is written as its
-  type and the frames of its stack, never its text, which may quote a row (a unique violation
-  names the duplicate email; SQLAlchemy's message lists the statement's parameters).
+- Never personal data, in either format: messages and fields are ids and codes. An exception is
+  written as its type and the frames of its stack, never its text, which may quote a row (a
+  unique violation names the duplicate email; SQLAlchemy's message lists the statement's
+  parameters; an SMTP refusal names the recipient).
 """
 
 from __future__ import annotations
@@ -131,10 +132,22 @@ class SafeJsonFormatter(JsonFormatter):
         return super().format(record)
 
 
+class SafeTextFormatter(logging.Formatter):
+    """Readable lines whose exceptions are written without their text, as in JSON."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatException(self, ei: Any) -> str:
+        return exception_summary(ei)
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None
+        return super().format(record)
+
+
 def formatter(log_format: str) -> logging.Formatter:
-    if log_format == "text":
-        return logging.Formatter(TEXT_FORMAT)
-    return SafeJsonFormatter()
+    return SafeTextFormatter() if log_format == "text" else SafeJsonFormatter()
 
 
 def handler(log_format: str, stream: TextIO | None = None) -> logging.Handler:
@@ -154,6 +167,8 @@ def configure(*, log_format: str, level: str) -> None:
     own.set_name(_HANDLER_NAME)
     root.addHandler(own)
     root.setLevel(level)
+    # Python's warnings (a library's deprecation) become log records too: every line is JSON.
+    logging.captureWarnings(True)
     # Alembic announces every autogenerate plugin it loads; that is noise on each command.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # The request line replaces the development server's access log, which writes client

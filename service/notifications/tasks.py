@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.extensions import db
-from service.jobs import EMAIL_QUEUE, Work, finds_pending_work, job
+from service.jobs import EMAIL_QUEUE, Work, finds_pending_work, gives_up, job
+from service.metrics import EMAILS
 from service.notifications.delivery import DeliveryError, deliver, mark_failed
 from service.notifications.models import Email, EmailStatus
 
@@ -24,9 +25,13 @@ def send_email(email_id: int) -> str:
         if exc.permanent:
             mark_failed(session=db.session(), email_id=email_id, reason_code="refused")
             db.session.commit()
+            EMAILS.labels("failed").inc()
             return "refused"
         raise
-    return "sent" if sent else "nothing to do"
+    if not sent:
+        return "nothing to do"
+    EMAILS.labels("sent").inc()
+    return "sent"
 
 
 @finds_pending_work
@@ -36,3 +41,10 @@ def pending_emails(session: Session) -> list[Work]:
         select(Email.id).where(Email.status == EmailStatus.PENDING).order_by(Email.id)
     )
     return [send_email.work(email_id) for email_id in ids]
+
+
+@gives_up(send_email.name)
+def give_up_email(session: Session, email_id: int) -> None:
+    """Staff discarded the email's job: the email is given up, as after its last attempt."""
+    if mark_failed(session=session, email_id=email_id, reason_code="discarded"):
+        EMAILS.labels("failed").inc()

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from service.extensions import db
-from service.jobs import APPLY_QUEUE, Work, finds_pending_work, job
+from service.jobs import APPLY_QUEUE, Work, finds_pending_work, gives_up, job
 from service.requests.apply import ApplyFailed, apply, record_failure
 from service.tickets.models import Ticket, TicketStatus
 
@@ -56,3 +56,15 @@ def approved_tickets(session: Session) -> list[Work]:
         select(Ticket.id).where(Ticket.status == TicketStatus.APPROVED).order_by(Ticket.id)
     )
     return [apply_ticket.work(ticket_id) for ticket_id in ids]
+
+
+@gives_up(apply_ticket.name)
+def give_up_apply(session: Session, ticket_id: int) -> None:
+    """Staff discarded the apply job: the ticket fails, for staff to retry or reject it."""
+    record_failure(
+        session=session,
+        ticket_id=ticket_id,
+        code="discarded",
+        message="Staff discarded the apply job from the Jobs page; nothing was changed. "
+        "Retry the ticket to apply it.",
+    )

@@ -34,6 +34,7 @@ from service.web import (  # noqa: F401  (the page modules add their routes on i
     batch_json,
     contact_pages,
     errors,
+    job_pages,
     ticket_pages,
 )
 from service.web import presenters as present

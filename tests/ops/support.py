@@ -38,11 +38,17 @@ class Captured:
         return [json.loads(line) for line in self.text.splitlines() if line.strip()]
 
 
+def _the_apps(record: logging.LogRecord) -> bool:
+    # The test's own SMTP server (aiosmtpd) logs every conversation: not a line the app writes.
+    return not record.name.startswith("mail.log")
+
+
 @contextmanager
 def captured_logs(log_format: str = "json") -> Iterator[Captured]:
-    """Every record logged while the block runs, formatted as `LOG_FORMAT=log_format` writes it."""
+    """Every record the app logs while the block runs, formatted as `LOG_FORMAT` writes it."""
     stream = io.StringIO()
     handler = logs.handler(log_format, stream)
+    handler.addFilter(_the_apps)
     root = logging.getLogger()
     previous = root.level
     root.addHandler(handler)

@@ -28,14 +28,14 @@ def raise_ticket(
     headers: dict[str, str],
     changes: list[dict[str, Any]] | None = None,
     org: str = "acme",
+    comment: str | None = None,
 ) -> str:
     """Submit a valid batch at the roster's current version; the new ticket's reference."""
     version = client.get(f"/api/orgs/{org}/contacts", headers=headers).get_json()["version"]
-    response = client.post(
-        f"/api/orgs/{org}/change-requests",
-        json={"base_version": version, "changes": changes or [new_contact()]},
-        headers=headers,
-    )
+    body: dict[str, Any] = {"base_version": version, "changes": changes or [new_contact()]}
+    if comment is not None:
+        body["comment"] = comment
+    response = client.post(f"/api/orgs/{org}/change-requests", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     reference: str = response.get_json()["ticket"]["reference"]
     return reference

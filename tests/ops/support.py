@@ -1,5 +1,6 @@
 """What the operations tests share: the log lines as production writes them, a Redis of the test's
-own that it may stop, and a scrape of /metrics read with prometheus_client's parser."""
+own that it may stop, and a scrape of /metrics read with prometheus_client's parser. Ports and
+waiting come from the harness that the worker tests use."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ import io
 import json
 import logging
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from redis.exceptions import RedisError
 
+from harness.smtp import free_port
+from harness.worker import wait_for
 from service import logs
 
 METRICS_TOKEN = "metrics-token-for-the-test-suite-0123456789"
@@ -60,23 +61,6 @@ def captured_logs(log_format: str = "json") -> Iterator[Captured]:
         root.setLevel(previous)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Any, *, timeout: float = 60, every: float = 0.1, what: str = "") -> Any:
-    """Poll `condition` until it returns something true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = condition()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
-        time.sleep(every)
-
-
 class PrivateRedis:
     """A redis-server of the test's own, on a free port: stopping it touches no one else."""
 
@@ -95,7 +79,7 @@ class PrivateRedis:
             stderr=subprocess.DEVNULL,
         )
         client = Redis.from_url(self.url, socket_connect_timeout=1)
-        wait_until(lambda: _answers(client), timeout=30, what="the private redis-server")
+        wait_for(lambda: _answers(client), timeout=30, what="the private redis-server")
 
     def stop(self) -> None:
         if self.process is not None:

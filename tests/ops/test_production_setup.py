@@ -26,15 +26,10 @@ from typing import Any
 
 import pytest
 
+from harness.smtp import free_port
+from harness.worker import wait_for
 from service.config import PROJECT_ROOT
-from tests.ops.support import (
-    METRICS_TOKEN,
-    PrivateRedis,
-    free_port,
-    parse_metrics,
-    sample,
-    wait_until,
-)
+from tests.ops.support import METRICS_TOKEN, PrivateRedis, parse_metrics, sample
 from tests.tickets.support import STAFF
 
 pytestmark = pytest.mark.postgres_only
@@ -169,7 +164,7 @@ def production(app, smtp, redis, tmp_path) -> Iterator[dict[str, Any]]:
                     start_new_session=True,
                 )
         http = Http(f"http://127.0.0.1:{port}")
-        wait_until(
+        wait_for(
             lambda: _answers(http, "/readyz") == 200 or _exited(processes, logs),
             timeout=120,
             what="gunicorn's readiness",
@@ -255,18 +250,18 @@ def test_gunicorn_and_two_workers_drive_a_batch_through(app, factory, smtp, prod
             for reference in references.values()
         )
 
-    wait_until(implemented, timeout=180, every=0.5, what="every ticket implemented")
+    wait_for(implemented, timeout=180, interval=0.5, what="every ticket implemented")
     welcomes = {canary(org, person)["email"] for org in references for person in range(2)}
-    wait_until(
+    wait_for(
         lambda: welcomes <= {message["To"] for message in smtp.messages()},
         timeout=180,
-        every=0.5,
+        interval=0.5,
         what="every welcome email",
     )
-    wait_until(
+    wait_for(
         lambda: sample(http.scrape(), "rolegate_emails_pending") == 0,
         timeout=120,
-        every=0.5,
+        interval=0.5,
         what="no email left pending",
     )
 
@@ -314,7 +309,7 @@ def _probes_follow_redis(http: Http, redis: PrivateRedis) -> None:
     assert int(headers["Retry-After"]) > 0
     assert http.call("GET", "/livez")[0] == 200
     redis.start()
-    wait_until(lambda: http.call("GET", "/readyz")[0] == 200, timeout=30, what="ready again")
+    wait_for(lambda: http.call("GET", "/readyz")[0] == 200, timeout=30, what="ready again")
 
 
 def _stop_and_read_logs(production: dict[str, Any]) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@ an id of their own in `X-Request-ID`; the workers apply them and send the emails
 after, `/metrics` is scraped through gunicorn and read with prometheus_client's parser: it adds up
 the web processes' requests and the workers' jobs. Then every line the processes wrote is JSON,
 each approval's id leads from its request to its apply and its emails, and no canary is in any
-line. Last, Redis is stopped: readiness says so while liveness holds, and recovers with it.
+line. Last, Redis is stopped, then the database is cut off (through a relay the test owns):
+readiness says which, liveness holds, and both recover.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from harness.smtp import free_port
 from harness.worker import wait_for
 from service.config import PROJECT_ROOT
-from tests.ops.support import METRICS_TOKEN, PrivateRedis, parse_metrics, sample
+from tests.ops.support import METRICS_TOKEN, PrivateRedis, TcpRelay, parse_metrics, sample
 from tests.tickets.support import STAFF
 
 pytestmark = pytest.mark.postgres_only
@@ -115,7 +117,17 @@ def unit(name: str, *, metrics_dir: Path) -> tuple[list[str], dict[str, str]]:
 
 
 @pytest.fixture
-def production(app, smtp, redis, tmp_path) -> Iterator[dict[str, Any]]:
+def database(app) -> Iterator[tuple[TcpRelay, str]]:
+    """The test's PostgreSQL database, reached through a relay the test can cut."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    relay = TcpRelay(url.host or "127.0.0.1", url.port or 5432)
+    relay.start()
+    yield relay, url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    relay.stop()
+
+
+@pytest.fixture
+def production(app, smtp, redis, database, tmp_path) -> Iterator[dict[str, Any]]:
     """gunicorn (2 processes) and two workers, started by the commands of the systemd units."""
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
@@ -128,7 +140,7 @@ def production(app, smtp, redis, tmp_path) -> Iterator[dict[str, Any]]:
     }
     env.update(
         SECRET_KEY="a-production-secret-of-forty-characters!",
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        DATABASE_URL=database[1],
         REDIS_URL=redis.url,
         BASE_URL=app.config["BASE_URL"],
         SMTP_HOST="127.0.0.1",
@@ -169,7 +181,13 @@ def production(app, smtp, redis, tmp_path) -> Iterator[dict[str, Any]]:
             timeout=120,
             what="gunicorn's readiness",
         )
-        yield {"http": http, "processes": processes, "logs": logs, "redis": redis}
+        yield {
+            "http": http,
+            "processes": processes,
+            "logs": logs,
+            "redis": redis,
+            "database": database[0],
+        }
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -286,6 +304,7 @@ def test_gunicorn_and_two_workers_drive_a_batch_through(app, factory, smtp, prod
 
     _metrics_through_the_proxy(http)
     _probes_follow_redis(http, production["redis"])
+    _probes_follow_the_database(http, production["database"])
     lines = _stop_and_read_logs(production)
     _follow_each_approval(lines, approvals)
     _no_canary_in(lines)
@@ -310,6 +329,19 @@ def _probes_follow_redis(http: Http, redis: PrivateRedis) -> None:
     assert http.call("GET", "/livez")[0] == 200
     redis.start()
     wait_for(lambda: http.call("GET", "/readyz")[0] == 200, timeout=30, what="ready again")
+
+
+def _probes_follow_the_database(http: Http, relay: TcpRelay) -> None:
+    relay.stop()
+    status, body, headers = http.call("GET", "/readyz")
+    assert status == 503, body
+    assert (body["database"], body["migrations"], body["queue"]) == ("down", "unknown", "ok")
+    assert int(headers["Retry-After"]) > 0
+    assert http.call("GET", "/livez")[0] == 200
+    health = http.call("GET", "/healthz")
+    assert health[0] == 503 and health[1]["database"] == "down"
+    relay.start()
+    wait_for(lambda: http.call("GET", "/readyz")[0] == 200, timeout=30, what="the database back")
 
 
 def _stop_and_read_logs(production: dict[str, Any]) -> list[dict[str, Any]]:

@@ -172,5 +172,5 @@ def configure(*, log_format: str, level: str) -> None:
     # Alembic announces every autogenerate plugin it loads; that is noise on each command.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # The request line replaces the development server's access log, which writes client
-    # addresses and query strings (a search for a name); the text format keeps it.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING if log_format == "json" else level)
+    # addresses and query strings (a search for a name), in either format.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

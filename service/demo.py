@@ -258,15 +258,11 @@ LARGE_LAST_NAMES = (  # noqa: SIM905 (a list of words reads best as words)
     "Rossi Santos Schmidt Silva Singh Tanaka Tran Udall Vargas Virtanen Wagner Weber "
     "Wong Xu Yamamoto Yilmaz Young Zhang Zimmermann Zubiri Acosta Banks Conti Okoye"
 ).split()
-# Each generated contact holds one of these in turn (a fifth of them two roles); one in twenty
+# Most generated contacts hold one of these in turn (a third of them both roles); one in twenty
 # is deactivated; one in four has an account, active for one in eight and invited for the rest.
-LARGE_ROLE_SETS = (
-    ("technical",),
-    ("agreement",),
-    ("management",),
-    ("technical", "agreement"),
-    ("financial",),
-)
+# As in a real organization, only a few are administrators or managers, who receive the emails
+# of every request (`_large_roles`).
+LARGE_ROLE_SETS = (("technical",), ("agreement",), ("technical", "agreement"))
 
 
 def seed_large(*, session: Session, slug: str, contacts: int, password: str) -> str:
@@ -330,15 +326,8 @@ def _large_name(number: int) -> tuple[str, str]:
 
 
 def _large_contact(slug: str, number: int) -> RosterContact:
-    """The generated contact `number`: the first is the administrator (both required roles
-    are held by the first two), the others follow the patterns above."""
+    """The generated contact `number`, after the patterns above."""
     first, last = _large_name(number)
-    if number == 0:
-        roles = {"cust_admin", "management"}
-    elif number == 1:
-        roles = {"financial"}
-    else:
-        roles = set(LARGE_ROLE_SETS[number % len(LARGE_ROLE_SETS)])
     status = ContactStatus.DEACTIVATED if number % 20 == 7 else ContactStatus.ACTIVE
     return RosterContact(
         id=None,
@@ -352,8 +341,23 @@ def _large_contact(slug: str, number: int) -> RosterContact:
             "phone": f"+44 20 7946 {number % 10000:04d}",
             "mobile": None,
         },
-        roles=roles,
+        roles=_large_roles(number),
     )
+
+
+def _large_roles(number: int) -> set[str]:
+    """The administrator (0) and a financial contact (1) first; then one administrator in
+    2,500, one manager in 1,000, one financial contact in 200, and technical or agreement
+    contacts for the rest."""
+    if number == 0:
+        return {"cust_admin", "management"}
+    if number == 1 or number % 200 == 100:
+        return {"financial"}
+    if number % 2500 == 1250:
+        return {"cust_admin", "technical"}
+    if number % 1000 == 500:
+        return {"management"}
+    return set(LARGE_ROLE_SETS[number % len(LARGE_ROLE_SETS)])
 
 
 def _user(session: Session, email: str) -> User | None:

@@ -1,6 +1,10 @@
-"""What the rules read about a batch: one `CheckContext`, gathered in a fixed number of statements.
+"""What the rules read about a batch: one `CheckContext`, gathered in a fixed number of statements
+whatever the size of the batch or of the roster.
 
-Submitting, dry-running and applying a batch all check it against the same context.
+The roster is not read whole: the context holds the contacts the batch names, the roster's
+maintained counts (service/contacts/counts.py), and the active contacts that already have an
+email the batch brings in (looked up through the unique index on active emails). Submitting,
+dry-running and applying a batch all check it against the same context.
 """
 
 from __future__ import annotations
@@ -9,13 +13,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, func, select
+from sqlalchemy import String, case, func, select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
+from service.contacts import counts
 from service.contacts import service as contacts_service
+from service.contacts.models import Contact, ContactStatus
 from service.organizations.models import Delegation, Organization
 from service.sql import column_in
+from service.validators.emails import emails_brought_in
 from service.validators.types import CheckContext, OrgInfo
 
 
@@ -37,14 +44,20 @@ def build_context(
         if any(item["op"].endswith("_delegate") for item in changes)
         else ()
     )
+    named = {item["contact_id"] for item in changes if "contact_id" in item}
+    roster = contacts_service.roster_snapshot(session=session, org_id=org.id, ids=named)
     return CheckContext(
         organization=org_info(org),
-        roster=contacts_service.roster_snapshot(session=session, org_id=org.id),
+        roster=roster,
+        counts=counts.read(session=session, org_id=org.id),
+        email_holders=_email_holders(
+            session=session, org_id=org.id, emails=emails_brought_in(changes, roster)
+        ),
         changes=changes,
         catalog=contacts_service.catalog(session=session),
         organizations=organizations,
         delegate_ids=delegate_ids,
-        emails_in_use=_emails_in_use(session=session, changes=changes),
+        emails_in_use=_emails_in_use(session=session, org_id=org.id, changes=changes),
         max_batch_size=current_app.config["MAX_BATCH_SIZE"],
     )
 
@@ -55,10 +68,28 @@ def org_info(org: Organization) -> OrgInfo:
     )
 
 
+def _email_holders(*, session: Session, org_id: int, emails: set[str]) -> dict[str, frozenset[int]]:
+    """The organization's active contacts that have one of these (lower-cased) emails."""
+    if not emails:
+        return {}
+    lowered = func.lower(Contact.email, type_=String)
+    holders: dict[str, set[int]] = {}
+    for email, contact_id in session.execute(
+        select(lowered, Contact.id).where(
+            Contact.organization_id == org_id,
+            Contact.status == ContactStatus.ACTIVE,
+            column_in(session, lowered, emails),
+        )
+    ):
+        holders.setdefault(email, set()).add(contact_id)
+    return {email: frozenset(ids) for email, ids in holders.items()}
+
+
 def _emails_in_use(
-    *, session: Session, changes: Sequence[Mapping[str, Any]]
+    *, session: Session, org_id: int, changes: Sequence[Mapping[str, Any]]
 ) -> dict[str, int | None]:
-    """Accounts that already use an email the batch sets, by lower-cased email."""
+    """Accounts that already use an email the batch sets, by lower-cased email: the contact of
+    this organization the account belongs to, or None (staff, another organization)."""
     emails = set()
     for item in changes:
         details = item.get("contact") or item.get("fields") or {}
@@ -67,8 +98,9 @@ def _emails_in_use(
             emails.add(email.strip().lower())
     if not emails:
         return {}
+    own_contact = case((User.organization_id == org_id, User.contact_id), else_=None)
     rows = session.execute(
-        select(func.lower(User.email), User.contact_id).where(
+        select(func.lower(User.email), own_contact).where(
             column_in(session, func.lower(User.email, type_=String), emails),
             User.status != UserStatus.ARCHIVED,
         )

@@ -7,7 +7,7 @@ from flask import current_app
 from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
 from service.requests import service as requests_service
-from service.requests.schemas import ChangeRequestIn, DryRunOut, SubmittedOut
+from service.requests.schemas import ChangeRequestIn, DryRunOut, SubmittedOut, ValidateQuery
 
 blp = Blueprint("change_requests", __name__, description="Change requests")
 blp.before_request(load_actor)
@@ -36,12 +36,19 @@ def submit(payload, slug):
 
 
 @blp.post("/orgs/<slug>/change-requests/validate")
+@blp.arguments(ValidateQuery, location="query")
 @blp.arguments(ChangeRequestIn)
 @blp.response(200, DryRunOut)
-def validate(payload, slug):
-    """Dry run: every finding, the projected roster and the batch's lines; stores nothing."""
+def validate(query, payload, slug):
+    """Dry run: every finding, the projected roster (`?projected=changed`: only the contacts
+    the batch touches, and the holders of each role after it) and the batch's lines; stores
+    nothing."""
     result = requests_service.dry_run(
-        session=db.session(), org_slug=slug, actor=current_actor(), data=payload
+        session=db.session(),
+        org_slug=slug,
+        actor=current_actor(),
+        data=payload,
+        changed_only=query.get("projected") == "changed",
     )
     db.session.rollback()
     return result

@@ -160,8 +160,36 @@ class SubmittedOut(Schema):
     warnings = fields.List(fields.Nested(FindingOut))
 
 
+class ValidateQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    projected = fields.String(
+        validate=validate.OneOf(["changed"]),
+        metadata={
+            "description": "`changed`: `projected.contacts` lists only the contacts the batch "
+            "touches (and the ones it adds), beside `holders` and `active_contacts` after it. "
+            "Without it, the whole roster after the batch."
+        },
+    )
+
+
 class ProjectedOut(Schema):
     contacts = fields.List(fields.Nested(ContactOut))
+    holders = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "With `?projected=changed`: for each role open to the organization, "
+            "the active contacts holding it once the batch is applied."
+        },
+    )
+    active_contacts = fields.Integer(
+        metadata={
+            "description": "With `?projected=changed`: the active contacts once the batch is "
+            "applied (what the seat limit counts)."
+        }
+    )
 
 
 class ChangeLineOut(Schema):

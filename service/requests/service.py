@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import access
 from service.accounts.service import Actor
+from service.contacts.service import roster_snapshot
 from service.errors import Conflict, ErrorDetail, Unprocessable
 from service.organizations.models import Organization
 from service.requests.context import build_context
@@ -20,6 +21,7 @@ from service.requests.policy import approvals_required
 from service.tickets import service as tickets_service
 from service.tickets.models import Ticket
 from service.validators import check, project, projected_contacts
+from service.validators.projection import counts_after
 from service.validators.types import CheckContext, Finding
 from service.vocabulary import Op
 
@@ -32,7 +34,19 @@ class Submitted:
 
 @dataclass(frozen=True)
 class Projected:
+    """The whole roster after the batch (the dry run's `projected`, as in v1)."""
+
     contacts: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ProjectedChanges:
+    """`?projected=changed`: only the contacts the batch touches (and adds), and the roster's
+    counts after it: active holders of each role open to the organization, active contacts."""
+
+    contacts: list[dict[str, Any]]
+    holders: dict[str, int]
+    active_contacts: int
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,7 @@ class DryRun:
 
     errors: list[Finding]
     warnings: list[Finding]
-    projected: Projected
+    projected: Projected | ProjectedChanges
     changes: list[ChangeLine]
 
     @property
@@ -93,8 +107,16 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
     return Submitted(ticket=ticket, warnings=warnings)
 
 
-def dry_run(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, Any]) -> DryRun:
-    """Everything `submit` would say, and the roster it would produce; stores nothing."""
+def dry_run(
+    *,
+    session: Session,
+    org_slug: str,
+    actor: Actor,
+    data: Mapping[str, Any],
+    changed_only: bool = False,
+) -> DryRun:
+    """Everything `submit` would say, and the roster it would produce (`changed_only`: the
+    contacts it touches, without reading the rest of the roster); stores nothing."""
     org = access.managed_org(session=session, actor=actor, slug=org_slug).org
     blocking: list[Finding] = []
     pending = pending_ticket(session=session, org_id=org.id)
@@ -107,8 +129,28 @@ def dry_run(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str,
     return DryRun(
         errors=blocking + errors,
         warnings=warnings,
-        projected=Projected(contacts=projected_contacts(project(ctx))),
+        projected=_projected(ctx, session=session, org=org, changed_only=changed_only),
         changes=describe_checked(ctx),
+    )
+
+
+def _projected(
+    ctx: CheckContext, *, session: Session, org: Organization, changed_only: bool
+) -> Projected | ProjectedChanges:
+    """What the dry run shows of the roster after the batch: the contacts it touches and the
+    counts, read without the rest of the roster; or the whole roster, read whole."""
+    if not changed_only:
+        roster = roster_snapshot(session=session, org_id=org.id)
+        return Projected(contacts=projected_contacts(project(ctx), roster=roster))
+    after = counts_after(ctx)
+    return ProjectedChanges(
+        contacts=projected_contacts(project(ctx)),
+        holders={
+            code: after.holders(code)
+            for code, role in ctx.catalog.items()
+            if role.audience in ("any", org.kind.value)
+        },
+        active_contacts=after.active,
     )
 
 
@@ -132,7 +174,8 @@ def pending_items(*, session: Session, ticket: Ticket) -> list[dict[str, Any]]:
 def pending_projection(
     *, session: Session, org: Organization, items: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The roster the pending request's `items` ask for, as projected contacts."""
+    """What the pending request's `items` ask for: the contacts they touch (deleted ones
+    included) and the contacts they add, as projected contacts."""
     ctx = build_context(session=session, org=org, changes=items)
     return projected_contacts(project(ctx), include_archived=True)
 

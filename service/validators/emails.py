@@ -4,11 +4,34 @@ an address that mixes writing systems in its local part is pointed out to staff.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-from service.validators.projection import Projection, project
-from service.validators.types import CheckContext, ContactKey, Finding
+from service.validators.projection import Projection, clean, project
+from service.validators.types import CheckContext, ContactKey, Finding, RosterContact
 from service.vocabulary import ContactStatus, Op
+
+
+def emails_brought_in(
+    changes: Sequence[Mapping[str, Any]], roster: Mapping[int, RosterContact]
+) -> set[str]:
+    """The lower-cased emails the batch brings to an active contact: those of new contacts,
+    changed emails, and the own email of each contact it reactivates. Only these can clash
+    with a contact the batch does not name (`CheckContext.email_holders` looks them up)."""
+    emails = set()
+    for item in changes:
+        if item["op"] == Op.ADD_CONTACT:
+            email = item["contact"].get("email")
+        elif item["op"] == Op.UPDATE_CONTACT:
+            email = item["fields"].get("email")
+        elif item["op"] == Op.REACTIVATE_CONTACT and item["contact_id"] in roster:
+            email = roster[item["contact_id"]].fields.get("email")
+        else:
+            continue
+        cleaned = clean(email)
+        if cleaned:
+            emails.add(cleaned.lower())
+    return emails
 
 
 def duplicate_email(ctx: CheckContext) -> list[Finding]:
@@ -16,10 +39,17 @@ def duplicate_email(ctx: CheckContext) -> list[Finding]:
     projection = project(ctx)
     sources = _email_sources(ctx)
     groups: dict[str, list[ContactKey]] = {}
-    for key, contact in projection.active():
+    for key, contact in projection.contacts.items():
         email = contact.fields.get("email")
-        if email:
+        if email and contact.status == ContactStatus.ACTIVE:
             groups.setdefault(email.lower(), []).append(key)
+    # Active contacts the batch does not name keep their email; those that have one the batch
+    # brings in are in `email_holders` (the others cannot clash).
+    for email, holder_ids in ctx.email_holders.items():
+        for contact_id in sorted(holder_ids):
+            key = ContactKey.of_id(contact_id)
+            if key not in projection.contacts:
+                groups.setdefault(email, []).append(key)
 
     findings = []
     for email, keys in groups.items():
@@ -84,7 +114,8 @@ def _taken_by_another_account(
     # The account follows its contact: free once that contact is deleted or changes its email.
     holder = projection.contacts.get(ContactKey.of_id(owner))
     if holder is None:
-        return True
+        # Not named by the batch: it keeps its email and status as they are.
+        return owner in ctx.email_holders.get(email, ())
     holder_email = (holder.fields.get("email") or "").lower()
     return holder.status == ContactStatus.ACTIVE and holder_email == email
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
 from service.validators.projection import (
     apply_item,
+    counts_after,
     first_refs,
     project,
     start,
@@ -86,15 +86,13 @@ def required_roles_held(ctx: CheckContext) -> list[Finding]:
         for role in ctx.catalog.values()
         if role.required and role.audience in ("any", ctx.organization.kind)
     ]
-    if not required:
-        return []
-    codes = {role.code for role in required}
-    after = _holder_counts(project(ctx).contacts.values(), codes)
-    missing = [role for role in required if after[role.code] == 0]
+    after = counts_after(ctx)
+    missing = [role for role in required if after.holders(role.code) <= 0]
     if not missing:
         return []
-    before = _holder_counts(ctx.roster.values(), codes)
-    culprits = _last_removals(ctx, {role.code for role in missing if before[role.code] > 0})
+    culprits = _last_removals(
+        ctx, {role.code for role in missing if ctx.counts.holders(role.code) > 0}
+    )
     findings = []
     for role in missing:
         position = culprits.get(role.code)
@@ -119,14 +117,6 @@ def required_roles_held(ctx: CheckContext) -> list[Finding]:
     return findings
 
 
-def _holder_counts(contacts: Iterable[RosterContact], codes: set[str]) -> Counter[str]:
-    counts: Counter[str] = Counter({code: 0 for code in codes})
-    for contact in contacts:
-        for code in _held(contact, codes):
-            counts[code] += 1
-    return counts
-
-
 def _held(contact: RosterContact | None, codes: set[str]) -> set[str]:
     """The roles of `codes` that a contact holds and that count (only active contacts count)."""
     if contact is None or contact.status != ContactStatus.ACTIVE:
@@ -137,12 +127,13 @@ def _held(contact: RosterContact | None, codes: set[str]) -> set[str]:
 def _last_removals(ctx: CheckContext, codes: set[str]) -> dict[str, int]:
     """For each role, the item after which its holders dropped to none for the last time.
 
-    Counts are kept up to date item by item, so this is linear in roster plus batch.
+    Counts start from the roster's maintained ones and follow the batch item by item, so this
+    is linear in the batch alone.
     """
     if not codes:
         return {}
     projection = start(ctx)
-    counts = _holder_counts(projection.contacts.values(), codes)
+    counts = Counter({code: ctx.counts.holders(code) for code in codes})
     culprits: dict[str, int] = {}
     for position, item in enumerate(ctx.changes):
         key = target_key(item) if "organization" not in item else None
@@ -165,8 +156,8 @@ def seat_limit(ctx: CheckContext) -> list[Finding]:
     limit = ctx.organization.seat_limit
     if limit is None:
         return []
-    before = sum(1 for c in ctx.roster.values() if c.status == ContactStatus.ACTIVE)
-    after = len(project(ctx).active())
+    before = ctx.counts.active
+    after = counts_after(ctx).active
     if after > limit and after > before:
         return [
             Finding(

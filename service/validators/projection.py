@@ -1,4 +1,5 @@
-"""The roster a batch would produce, item by item; the rules that need "after" read it.
+"""What a batch would make of the contacts it names, item by item; the rules that need "after"
+read it, and the roster's counts after the batch follow from it (`counts_after`).
 
 Items that cannot be resolved (an unknown contact, a duplicate ref) are skipped here: other
 rules report them, and the projection stays the best picture of what the requester meant.
@@ -6,11 +7,19 @@ rules report them, and the projection stays the best picture of what the request
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.validators.types import CheckContext, ContactKey, RosterContact
+from service.validators.types import (
+    CheckContext,
+    ContactKey,
+    CountKey,
+    RosterContact,
+    RosterCounts,
+    count_changes,
+)
 from service.vocabulary import CONTACT_FIELDS, DELEGATE_OPS, STATUS_BY_OP, ContactStatus, Op
 
 
@@ -48,7 +57,8 @@ def exists(ctx: CheckContext, key: ContactKey, refs: Mapping[str, int]) -> bool:
 
 @dataclass
 class Projection:
-    """The roster after the batch. Roster contacts are shared until an item changes them."""
+    """The contacts the batch names (and adds), after the batch. Contacts of the roster are
+    shared until an item changes them."""
 
     contacts: dict[ContactKey, RosterContact]
     # The positions of the items that act on each contact, in batch order.
@@ -61,9 +71,6 @@ class Projection:
         if contact is not None and key not in self.touched_by:
             contact = self.contacts[key] = contact.copy()
         return contact
-
-    def active(self) -> list[tuple[ContactKey, RosterContact]]:
-        return [(k, c) for k, c in self.contacts.items() if c.status == ContactStatus.ACTIVE]
 
 
 def project(ctx: CheckContext) -> Projection:
@@ -127,10 +134,40 @@ def apply_item(
         contact.status = STATUS_BY_OP[op]
 
 
+def count_changes_of_batch(ctx: CheckContext) -> Counter[CountKey]:
+    """How the batch moves the roster's counts: each contact it touches, before and after."""
+    cached = ctx.cache.get("count_changes")
+    if cached is None:
+        projection = project(ctx)
+        cached = ctx.cache["count_changes"] = count_changes(
+            (ctx.roster.get(key.id) if key.id is not None else None, projection.contacts[key])
+            for key in projection.touched_by
+        )
+    assert isinstance(cached, Counter)
+    return cached
+
+
+def counts_after(ctx: CheckContext) -> RosterCounts:
+    """The roster's counts once the batch is applied."""
+    return ctx.counts.plus(count_changes_of_batch(ctx))
+
+
 def projected_contacts(
-    projection: Projection, *, include_archived: bool = False
+    projection: Projection,
+    *,
+    roster: Mapping[int, RosterContact] | None = None,
+    include_archived: bool = False,
 ) -> list[dict[str, Any]]:
-    """The projected roster as plain dicts, in the roster's order with new contacts last."""
+    """The projected contacts as plain dicts. With `roster` (every contact before the batch) the
+    whole roster after it, in the roster's order with new contacts last; without it only the
+    contacts the batch touches, in the order it first touches them."""
+    if roster is None:
+        contacts = [projection.contacts[key] for key in projection.touched_by]
+    else:
+        contacts = [
+            projection.contacts.get(ContactKey.of_id(contact_id), contact)
+            for contact_id, contact in roster.items()
+        ] + [contact for key, contact in projection.contacts.items() if key.is_new]
     return [
         {
             "id": contact.id,
@@ -139,6 +176,6 @@ def projected_contacts(
             "status": contact.status,
             "roles": sorted(contact.roles),
         }
-        for contact in projection.contacts.values()
+        for contact in contacts
         if include_archived or contact.status != ContactStatus.ARCHIVED
     ]

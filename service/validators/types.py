@@ -1,4 +1,5 @@
-"""The plain data the rules read: a roster snapshot, the batch, the catalog. No database here."""
+"""The plain data the rules read: the contacts a batch names, the roster's maintained counts,
+the batch, the catalog. No database here."""
 
 from __future__ import annotations
 
@@ -140,10 +141,15 @@ class OrgInfo:
 
 @dataclass(frozen=True)
 class CheckContext:
-    """Everything the rules need, gathered by the request service in a fixed number of queries.
+    """Everything the rules need, gathered by the request service in a fixed number of queries
+    whatever the size of the roster: what the batch touches, and the roster's maintained counts.
 
     `changes` are the batch's items after the marshmallow shape check: plain dicts with `op`
-    and that op's keys. `roster` holds the organization's non-archived contacts by id.
+    and that op's keys. `roster` holds the organization's non-archived contacts that the batch
+    names by id (contacts it does not name are not read). `counts` are the whole roster's
+    maintained counts before the batch. `email_holders` maps each lower-cased email that the
+    batch brings to an active contact (a new contact, a changed email, a reactivated contact's
+    own) to the ids of the organization's active contacts that have it now.
     `organizations` holds the organizations that delegate items name, by slug.
     `delegate_ids` are the organizations that currently hold a delegation from this one.
     `emails_in_use` maps lower-cased emails that the batch mentions and that a user account
@@ -154,6 +160,8 @@ class CheckContext:
     roster: Mapping[int, RosterContact]
     changes: Sequence[Mapping[str, Any]]
     catalog: Mapping[str, RoleInfo]
+    counts: RosterCounts = field(default_factory=RosterCounts)
+    email_holders: Mapping[str, frozenset[int]] = field(default_factory=dict)
     organizations: Mapping[str, OrgInfo] = field(default_factory=dict)
     delegate_ids: frozenset[int] = frozenset()
     emails_in_use: Mapping[str, int | None] = field(default_factory=dict)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from service.validators.types import CheckContext, OrgInfo, RoleInfo, RosterContact
+from service.validators.emails import emails_brought_in
+from service.validators.types import (
+    CheckContext,
+    OrgInfo,
+    RoleInfo,
+    RosterContact,
+    RosterCounts,
+    count_changes,
+)
 
 CATALOG = {
     "management": RoleInfo("management", "Management"),
@@ -60,16 +69,41 @@ def roster() -> dict[int, RosterContact]:
 
 
 def ctx(changes: list[dict[str, Any]], **overrides: Any) -> CheckContext:
+    """The context the service would gather for `changes` over a whole roster (`roster`, by
+    default the one above): the contacts they name, the counts, the holders of their emails."""
+    whole = overrides.pop("roster", None)
     values: dict[str, Any] = {
         "organization": ACME,
-        "roster": roster(),
         "changes": changes,
         "catalog": CATALOG,
         "organizations": {"buyco": BUYCO, "vendor": VENDOR, "acme": ACME},
         "max_batch_size": 10,
+        **gathered(roster() if whole is None else whole, changes),
     }
     values.update(overrides)
     return CheckContext(**values)
+
+
+def gathered(whole: dict[int, RosterContact], changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """What `service.requests.context.build_context` reads of a roster, from plain data."""
+    named = {item["contact_id"] for item in changes if "contact_id" in item}
+    narrowed = {cid: contact for cid, contact in whole.items() if cid in named}
+    emails = emails_brought_in(changes, narrowed)
+    holders: dict[str, set[int]] = {}
+    for cid, contact in whole.items():
+        email = (contact.fields.get("email") or "").lower()
+        if contact.status == "active" and email in emails:
+            holders.setdefault(email, set()).add(cid)
+    return {
+        "roster": narrowed,
+        "counts": recount(whole.values()),
+        "email_holders": {email: frozenset(ids) for email, ids in holders.items()},
+    }
+
+
+def recount(contacts: Iterable[RosterContact | None]) -> RosterCounts:
+    """The counts of a roster, counted from its contacts."""
+    return RosterCounts(dict(count_changes((None, contact) for contact in contacts)))
 
 
 def new(

@@ -10,7 +10,7 @@ from service.validators.holdings import (
     status_unchanged,
 )
 from service.validators.types import OrgInfo
-from tests.validators.context import ctx, found, new
+from tests.validators.context import ctx, found, new, roster
 
 
 def test_granting_a_held_role_or_revoking_one_not_held_is_refused():
@@ -74,10 +74,10 @@ def test_a_deactivated_holder_does_not_count():
 
 
 def test_a_required_role_that_was_never_held_is_reported_on_the_batch():
-    roster = ctx([]).roster
-    roster[1].roles.clear()
+    whole = roster()
+    whole[1].roles.clear()
     changes = [{"op": "update_contact", "contact_id": 5, "fields": {"job_title": "Lead"}}]
-    assert found(required_roles_held(ctx(changes, roster=roster))) == [
+    assert found(required_roles_held(ctx(changes, roster=whole))) == [
         ("required_role_missing", "changes")
     ]
 

@@ -38,10 +38,13 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     # Every table registered before migrations run, every job declared before work is sent.
     from service import headers, models, tasks  # noqa: F401
     from service.errors import register_error_handlers
-    from service.extensions import api, db, migrate
+    from service.extensions import api, close_session, db, migrate
     from service.proxies import TrustedProxies
 
     db.init_app(app)
+    # Runs before Flask-SQLAlchemy's own teardown (teardowns run last registered first), so a
+    # connection lost after the answer was made cannot turn it into a bare 500.
+    app.teardown_appcontext(close_session)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     api.init_app(
         app,

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, jsonify
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,21 @@ class AppError(Exception):
         }
 
 
+# The database cannot be used right now: unreachable or restarting, a connection cut, no free
+# connection in the pool, a deadlock, a lock or statement timeout. Trying again later may work, so
+# a request answers 503 `unavailable` and a job leaves its work pending for the sweep.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+)
+# A dependency of a request is down: the database, or Redis (rate limits live there).
+DEPENDENCY_UNAVAILABLE: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, RedisError)
+# Seconds a client is asked to wait (`Retry-After`) when a dependency is down.
+RETRY_AFTER_SECONDS = 5
+
+
 class BadRequest(AppError):
     status = 400
     code = "bad_request"
@@ -97,6 +115,15 @@ class Unprocessable(AppError):
     status = 422
     code = "validation_failed"
     message = "The request is not valid."
+
+
+class Unavailable(AppError):
+    status = 503
+    code = "unavailable"
+    message = "The service is briefly unavailable. Try again in a few seconds."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, extra={"retry_after": RETRY_AFTER_SECONDS})
 
 
 _HTTP_CODES = {
@@ -158,15 +185,25 @@ def _response(status: int, body: dict[str, Any], headers: Mapping[str, str] | No
     return response
 
 
+def app_error_response(exc: AppError):
+    """The JSON answer to an AppError, with the headers its status calls for."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status in (429, 503) and "retry_after" in exc.extra:
+        headers = {"Retry-After": str(exc.extra["retry_after"])}
+    return _response(exc.status, exc.body(), headers)
+
+
+def unavailable_response(exc: Exception):
+    """503 `unavailable` with `Retry-After`, for an error that says a dependency is away."""
+    log.warning("a dependency is unavailable: %s", type(exc).__name__)
+    return app_error_response(Unavailable())
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the one handler family that shapes every error the app returns."""
-
-    @app.errorhandler(AppError)
-    def handle_app_error(exc: AppError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if exc.status == 429 and "retry_after" in exc.extra:
-            headers = {"Retry-After": str(exc.extra["retry_after"])}
-        return _response(exc.status, exc.body(), headers)
+    app.register_error_handler(AppError, app_error_response)
+    for unavailable in DEPENDENCY_UNAVAILABLE:
+        app.register_error_handler(unavailable, unavailable_response)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):

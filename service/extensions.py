@@ -3,6 +3,7 @@ Blueprint class), the URL converter of ids, and Redis."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any
 
@@ -14,11 +15,19 @@ from flask_sqlalchemy import SQLAlchemy
 from redis import Redis
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.routing import IntegerConverter, Map
 
 from service.json_input import JsonBodyParser
 from service.models_base import MAX_ID
+
+log = logging.getLogger(__name__)
+
+# PostgreSQL: how long to wait for a connection, and for one statement, before giving up. An
+# unreachable database then answers 503 in seconds instead of holding requests and workers.
+CONNECT_TIMEOUT_SECONDS = 5
+STATEMENT_TIMEOUT_SECONDS = 60
 
 # Stable constraint names so Alembic migrations read the same on PostgreSQL and SQLite.
 NAMING_CONVENTION = {
@@ -70,6 +79,20 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JsonBodyParser()
 
 
+def close_session(exc: BaseException | None = None) -> None:
+    """End the current session, whatever became of its connection.
+
+    Closing rolls back an open transaction, which raises when the connection died meanwhile (a
+    restarted database, a terminated backend). By then the request's answer is made, or the job
+    has failed: nothing is left to undo, the pool drops the dead connection, and raising here
+    would only replace that answer with a bare 500 (or the job's own error with this one).
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        log.warning("closing a session whose connection was lost: %s", type(error).__name__)
+
+
 def redis_connection() -> Redis | None:
     """The app's Redis connection, or None when jobs run in-process (REDIS_URL unset)."""
     url = current_app.config.get("REDIS_URL")
@@ -79,6 +102,14 @@ def redis_connection() -> Redis | None:
     if url not in cache:
         cache[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
     return cache[url]
+
+
+@event.listens_for(Engine, "do_connect")
+def _postgres_timeouts(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+    """Connect and statement timeouts on every PostgreSQL connection."""
+    if dialect.name == "postgresql":
+        cparams.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+        cparams.setdefault("options", f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}")
 
 
 @event.listens_for(Engine, "connect")

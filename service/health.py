@@ -18,6 +18,7 @@ from sqlalchemy import text
 from swagger_ui_bundle import swagger_ui_path
 
 from service.config import PROJECT_ROOT
+from service.errors import RETRY_AFTER_SECONDS
 from service.extensions import db, redis_connection
 
 bp = Blueprint("health", __name__)
@@ -27,8 +28,6 @@ DOWN = "down"
 # The database's schema is older (`behind`) or other (`unknown`) than this code's migrations.
 BEHIND = "behind"
 UNKNOWN = "unknown"
-# How long a client should wait before asking a probe that said 503 again.
-RETRY_AFTER_SECONDS = 5
 
 
 @bp.get("/healthz")

@@ -1,4 +1,4 @@
-"""Error pages for browsers: 400 (expired form), 403, 404, 410 (used link), 500.
+"""Error pages for browsers: 400 (expired form), 403, 404, 410 (used link), 500, 503.
 
 The JSON API keeps its own error bodies: these handlers answer HTML only for page URLs and hand
 everything under `/api`, `/web/` (the pages' JSON calls) and the probes and metrics to the JSON
@@ -14,7 +14,12 @@ from flask import Flask, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from service.errors import AppError
+from service.errors import (
+    DEPENDENCY_UNAVAILABLE,
+    AppError,
+    Unavailable,
+    unavailable_response,
+)
 from service.extensions import db
 from service.web.blueprints import bp
 from service.web.session import load_actor
@@ -33,6 +38,7 @@ TITLES = {
     422: "That did not work",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "Rolegate is briefly unavailable",
 }
 HINTS = {
     403: "Your roles in your organization do not include this. "
@@ -40,6 +46,7 @@ HINTS = {
     404: "The page does not exist, or it belongs to an organization you do not work for.",
     500: "The problem has been logged. Try again in a moment; if it keeps happening, "
     "contact the vendor's support team.",
+    503: "Nothing you did caused this. Reload the page in a few seconds.",
 }
 
 
@@ -84,6 +91,19 @@ def app_error(exc: AppError):
     return body, status
 
 
+def dependency_unavailable(exc: Exception):
+    # Pages answer 503 with a page, their JSON calls with the API's error body; either way the
+    # browser is asked to come back in a few seconds.
+    if wants_json():
+        return unavailable_response(exc)
+    log.warning("a dependency is unavailable on a page: %s", type(exc).__name__)
+    return app_error(Unavailable())
+
+
+for _unavailable in DEPENDENCY_UNAVAILABLE:
+    bp.register_error_handler(_unavailable, dependency_unavailable)
+
+
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     status = exc.code or 500
@@ -105,7 +125,10 @@ def register(app: Flask) -> None:
     def unknown_url(exc: HTTPException) -> Any:
         if wants_json():
             return json_handler(exc)
-        load_actor()  # the header shows who is signed in, as on every page
+        try:
+            load_actor()  # the header shows who is signed in, as on every page
+        except DEPENDENCY_UNAVAILABLE as unavailable:
+            return dependency_unavailable(unavailable)
         return error_page(exc.code or 404)
 
     app.register_error_handler(404, unknown_url)

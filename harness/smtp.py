@@ -25,6 +25,8 @@ class Inbox:
     envelopes: list[Any] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     logins: list[bytes] = field(default_factory=list)
+    # The client's (address, port) of each message: one per SMTP connection it came over.
+    peers: list[Any] = field(default_factory=list)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -36,6 +38,7 @@ class Inbox:
         if isinstance(session.auth_data, LoginPassword):
             self.logins.append(session.auth_data.login)
         self.envelopes.append(envelope)
+        self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
     def messages(self) -> list[EmailMessage]:

@@ -1,9 +1,9 @@
 """Background jobs, a layer under the domain: declaring a job, and handing work to RQ after commit.
 
-A domain declares each job body beside its services, in its own `tasks.py`, with the queue,
-timeout and retry policy on the function:
+A domain declares each job body beside its services, in its own `tasks.py`, with the queue
+and timeout on the function:
 
-    @job(APPLY_QUEUE, name="apply", timeout=300, retry=Retry(max=3, interval=[10, 60, 300]))
+    @job(APPLY_QUEUE, name="apply", timeout=300)
     def apply_ticket(ticket_id: int) -> str:
         ...
 
@@ -17,8 +17,14 @@ sends it later: each domain declares how to find its own pending work with `@fin
 With `REDIS_URL` unset the job runs in-process right after the commit, so the demo needs no
 worker.
 
+The database, not Redis, remembers what is still to do, so RQ keeps no retry schedule: a job
+that fails leaves its work pending in the database (a transient error) or records why it cannot
+be done (the ticket `failed`, the email given up), and the sweep, which every worker process runs
+on its own timer (`workers/worker.py`), sends pending work again. A restarted, flushed or failed
+over Redis therefore loses nothing that the next sweep does not find.
+
 Jobs take ids, never objects or personal data, and their RQ job id derives from the work
-(`apply-12`, `email-55`), so enqueueing twice is harmless. Each job runs in its own app context
+(`apply-12`, `emails-55`), so enqueueing twice is harmless. Each job runs in its own app context
 and session (`job_context`). The worker process (`workers/`) names the app jobs run in.
 
 What may import this module: every domain. What it imports: Flask, SQLAlchemy, RQ and
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -38,15 +45,16 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry, get_current_job
+from rq import Queue, get_current_job
 from rq.job import Job, JobStatus
 from rq.queue import EnqueueData
+from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from service import logs
-from service.extensions import db, redis_connection
+from service.extensions import close_session, db, redis_connection
 from service.metrics import JOB_DURATION, JOB_RETRIES, JOB_RUNS, RELAY_RESENT
 
 log = logging.getLogger(__name__)
@@ -63,6 +71,10 @@ RESULT_TTL_SECONDS = 600
 FAILURE_TTL_SECONDS = 7 * 24 * 3600
 # Jobs per pair of Redis round trips when the sweep re-sends a backlog.
 RESEND_CHUNK = 500
+# Every worker process tries to sweep this often; a lock in Redis lets one of them do it per
+# interval. The lock expires by itself: a flushed or restarted Redis only lets a sweep come sooner.
+SWEEP_EVERY_SECONDS = 10
+SWEEP_LOCK_KEY = "rolegate:sweep"
 
 _PENDING_KEY = "rolegate_work"
 # Statuses in which a job will still run: enqueueing it again would only duplicate it.
@@ -95,13 +107,11 @@ class Task:
         queue: str,
         name: str,
         timeout: int,
-        retry: Retry | None,
     ) -> None:
         self.func = func
         self.queue = queue
         self.name = name
         self.timeout = timeout
-        self.retry = retry
         # What RQ imports to run the job: this object, under the function's own name.
         self.path = f"{func.__module__}.{func.__name__}"
         self.__doc__ = func.__doc__
@@ -171,16 +181,17 @@ class Task:
 TASKS: dict[str, Task] = {}
 
 
-def job(
-    queue: str, *, name: str, timeout: int, retry: Retry | None = None
-) -> Callable[[Callable[[int], Any]], Task]:
-    """Declare a job body: the queue it runs on, its name (the prefix of its job ids), how long
-    it may run (`JOB_TIMEOUTS[name]` in the config overrides it) and RQ's retry policy."""
+def job(queue: str, *, name: str, timeout: int) -> Callable[[Callable[[int], Any]], Task]:
+    """Declare a job body: the queue it runs on, its name (the prefix of its job ids) and how
+    long it may run (`JOB_TIMEOUTS[name]` in the config overrides it).
+
+    There is no retry policy: a job that raises leaves its work pending in the database, and
+    the sweep sends it again."""
 
     def declare(func: Callable[[int], Any]) -> Task:
         if name in TASKS and TASKS[name].path != f"{func.__module__}.{func.__name__}":
             raise ValueError(f"two jobs are named {name!r}")
-        task = TASKS[name] = Task(func, queue=queue, name=name, timeout=timeout, retry=retry)
+        task = TASKS[name] = Task(func, queue=queue, name=name, timeout=timeout)
         return task
 
     return declare
@@ -237,7 +248,8 @@ def enqueue_all(work: list[Work], connection: Redis) -> int:
 
     Two round trips to Redis whatever the number of jobs: one pipeline reads the jobs that
     exist, one pipeline enqueues the rest. Either all of them reach Redis or, when a
-    `RedisError` is raised, the caller leaves them to the sweep.
+    `RedisError` is raised, the caller leaves them to the sweep. A job that failed before is
+    enqueued again under the same id and leaves the failed registry.
     """
     return len(_enqueue_missing(work, connection))
 
@@ -272,20 +284,25 @@ def _enqueue_missing(work: list[Work], connection: Redis) -> list[Work]:
                 args=(item.target_id,),
                 job_id=item.job_id,
                 timeout=timeouts.get(item.kind, task.timeout),
-                retry=task.retry,
                 result_ttl=RESULT_TTL_SECONDS,
                 failure_ttl=FAILURE_TTL_SECONDS,
                 description=item.job_id,
                 meta={"request_id": earlier or request_id},
             )
         )
+    failed = [
+        (item, found)
+        for item, found in missing
+        if found is not None and found.get_status(refresh=False) == JobStatus.FAILED
+    ]
     with connection.pipeline() as pipeline:
+        for _, found in failed:
+            FailedJobRegistry(found.origin, connection=connection).remove(found, pipeline=pipeline)
         for name, jobs in by_queue.items():
             queue(name, connection).enqueue_many(jobs, pipeline=pipeline)
         pipeline.execute()
-    for item, found in missing:
-        if found is not None and found.get_status(refresh=False) == JobStatus.FAILED:
-            JOB_RETRIES.labels(item.kind).inc()
+    for item, _ in failed:
+        JOB_RETRIES.labels(item.kind).inc()
     return [item for item, _ in missing]
 
 
@@ -341,6 +358,14 @@ def pending_work(session: Session) -> list[Work]:
     return [work for finder in _FINDERS for work in finder(session)]
 
 
+def claim_sweep(connection: Redis) -> bool:
+    """Whether this process should sweep now: the first of every worker process to ask within
+    `SWEEP_EVERY_SECONDS` gets the turn (SET NX with an expiry, never released: a sweep that
+    dies still ends its turn)."""
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    return bool(connection.set(SWEEP_LOCK_KEY, holder, nx=True, px=int(SWEEP_EVERY_SECONDS * 900)))
+
+
 def resend_pending() -> int:
     """Send the pending work to RQ (or run it here without Redis); how many were (re)sent.
 
@@ -353,8 +378,10 @@ def resend_pending() -> int:
 
 def _resend_pending() -> int:
     """The database is the source of truth: work that Redis never got (it was down, flushed, or a
-    process died between commit and enqueue) is found there and sent again. A job that is still
-    queued or running is left alone, so resending is harmless.
+    process died between commit and enqueue) and work whose job failed or was abandoned is found
+    there and sent again. A job that is still queued or running is left alone, so resending is
+    harmless, and two sweeps at once at worst enqueue one job twice, whose second run finds
+    nothing to do.
     """
     session = db.session()
     try:
@@ -423,4 +450,4 @@ def job_context() -> Iterator[None]:
         try:
             yield
         finally:
-            db.session.remove()
+            close_session()

@@ -1,6 +1,6 @@
 """Imports every model so that Alembic and `db.metadata` see the whole schema."""
 
-from service.accounts.models import AccessToken, AccountToken, User
+from service.accounts.models import AccessToken, AccountToken, CounterErasure, User
 from service.contacts.models import Contact, ContactRole, Role
 from service.notifications.models import Email
 from service.organizations.models import Delegation, Organization
@@ -20,6 +20,7 @@ __all__ = [
     "ChangeRequestItem",
     "Contact",
     "ContactRole",
+    "CounterErasure",
     "Delegation",
     "Email",
     "Organization",

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.accounts import throttle
+from service.accounts import tasks as account_tasks
 from service.accounts.models import AccessToken, AccountToken, User, UserStatus
 from service.contacts import counts
 from service.contacts.models import Contact, ContactRole, ContactStatus
@@ -69,6 +69,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "roster_counts": frozenset({"status", "role_code"}),
     "emails": frozenset({"template", "context", "status", "last_error"}),
     "alembic_version": frozenset({"version_num"}),
+    # Counters' names: keyed digests of addresses, dropped with the counters after the purge.
+    "counter_erasures": frozenset({"account_keys"}),
 }
 
 
@@ -233,9 +235,9 @@ def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str
             erased[contact_id][table] = sorted(PERSONAL[table])
     # Objects already loaded in this session must not write old values back.
     session.expire_all()
-    # Redis holds no personal data (jobs carry ids); only sign-in counters keyed by a digest of
-    # the email, which go too.
-    throttle.forget(who.emails)
+    # Redis holds no personal data (jobs carry ids); only rate-limit counters named by a digest
+    # of the email, which a job drops after commit: Redis being away must not fail the purge.
+    account_tasks.record(session=session, emails=who.emails)
     return [
         {
             "contact_id": contact_id,

@@ -3,7 +3,16 @@
 The job bodies live beside their domains; `service.jobs` holds the registry they join.
 """
 
-from service.notifications.tasks import pending_emails, send_email
+from service.accounts.tasks import forget_counters, pending_counter_erasures
+from service.notifications.tasks import pending_emails, send_email, send_event_emails
 from service.requests.tasks import apply_ticket, approved_tickets
 
-__all__ = ["apply_ticket", "approved_tickets", "pending_emails", "send_email"]
+__all__ = [
+    "apply_ticket",
+    "approved_tickets",
+    "forget_counters",
+    "pending_counter_erasures",
+    "pending_emails",
+    "send_email",
+    "send_event_emails",
+]

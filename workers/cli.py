@@ -6,15 +6,14 @@ imports the worker.
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 
-from service.extensions import redis_connection
-from service.jobs import QUEUES, queue, resend_pending, use_app
-from workers.relay import schedule_next
+from service.jobs import use_app
+from workers.worker import run
 
 
 @click.command("worker")
@@ -23,32 +22,22 @@ from workers.relay import schedule_next
 def worker(burst: bool) -> None:
     """Run an RQ worker on every queue of the service (apply, email, maintenance).
 
-    At start it re-sends to Redis any work the database holds that Redis does not; while
-    running, the relay repeats that every minute (RQ's scheduler runs it).
+    At start, and every few seconds while it runs, the worker re-sends to Redis whatever work
+    the database holds that Redis does not (workers/worker.py). It waits while Redis is down and
+    reconnects when Redis comes back; it exits only when asked to (SIGTERM, Ctrl+C), or with
+    `--burst` once the queues are empty.
 
-    Jobs run in the worker process itself (RQ's SimpleWorker) rather than in a fork per
-    job: a fork starts cold (new database connection, empty statement cache), which
-    bench/apply measured as most of the time between approval and implementation.
-    Timeouts still apply (SIGALRM), and a killed worker's job is still found abandoned
-    and retried.
+    Jobs run in the worker process itself (RQ's SimpleWorker) rather than in a fork per job: a
+    fork starts cold (new database connection, empty statement cache), which bench/apply
+    measured as most of the time between approval and implementation.
     """
-    connection = redis_connection()
-    if connection is None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    redis_url = app.config.get("REDIS_URL")
+    if not redis_url:
         raise click.ClickException(
             "REDIS_URL is not set: jobs run in-process after each commit, so no worker is "
             "needed. Set REDIS_URL to run jobs on RQ workers."
         )
-    use_app(current_app._get_current_object())  # type: ignore[attr-defined]
-    resend_pending()
-    if not burst:
-        schedule_next()
-    rq_worker = SimpleWorker(
-        [queue(name, connection) for name in QUEUES],
-        connection=connection,
-        serializer=JSONSerializer,
-        # Find jobs of killed workers (and retry them) within a minute or two, not RQ's
-        # default ten minutes or more.
-        worker_ttl=60,
-        maintenance_interval=30,
-    )
-    rq_worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    use_app(app)
+    if not run(app, redis_url, burst=burst):
+        sys.exit(1)

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
-from service.models_base import UTCDateTime, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
 
 
 class UserStatus(enum.StrEnum):
@@ -94,3 +94,18 @@ class AccountToken(db.Model):  # type: ignore[name-defined]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CounterErasure(db.Model):  # type: ignore[name-defined]
+    """Rate-limit counters in Redis that a purge asked to drop, waiting for the job that does it.
+
+    The purge records this in its own transaction and the job clears the counters after commit,
+    so that Redis being away never fails a ticket; the row goes once the counters are gone.
+    `account_keys` are the counters' names for the accounts (keyed digests, not addresses).
+    """
+
+    __tablename__ = "counter_erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_keys: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

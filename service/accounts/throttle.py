@@ -285,12 +285,11 @@ def limit_invitation_resend(contact_id: int) -> None:
         raise _refused(INVITATION_RESENDS, "invitation_resend", key)
 
 
-def forget(emails: list[str]) -> None:
-    """Drop every counter of these addresses' accounts (a purged contact leaves nothing in
-    Redis). The keys are known exactly, so nothing is scanned."""
-    if not emails:
+def forget_accounts(accounts: list[str]) -> None:
+    """Drop every counter of these accounts, named by `account_key` (a purged contact leaves
+    nothing in Redis). The keys are known exactly, so nothing is scanned."""
+    if not accounts:
         return
-    accounts = [account_key(email) for email in emails]
     _waits().forget(accounts)
     for account in accounts:
         _limiter().clear(PASSWORD_RESET.per_account, PASSWORD_RESET.name, f"account:{account}")

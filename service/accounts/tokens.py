@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ from service.accounts.models import AccountToken, TokenPurpose, User, UserStatus
 from service.accounts.passwords import token_digest
 from service.errors import Gone
 from service.models_base import utcnow
+from service.sql import column_in, insert_rows
 
 # One answer for unknown, expired, used, voided and wrong-purpose tokens: a caller learns nothing
 # about which links exist.
@@ -25,21 +27,47 @@ _USABLE_ACCOUNTS = (UserStatus.INVITED, UserStatus.ACTIVE)
 
 def issue(*, session: Session, user_id: int, purpose: TokenPurpose) -> str:
     """Create a token for the user, void the older unused ones of that purpose, return it plain."""
+    return issue_many(session=session, wanted=[(user_id, purpose)])[(user_id, purpose)]
+
+
+def issue_many(
+    *, session: Session, wanted: Iterable[tuple[int, TokenPurpose]]
+) -> dict[tuple[int, TokenPurpose], str]:
+    """`issue` for many (user, purpose) pairs at once: a statement per purpose voids the older
+    tokens, one inserts the new ones. The plain token of each pair."""
+    pairs = list(dict.fromkeys(wanted))
+    if not pairs:
+        return {}
     now = utcnow()
-    void_all(session=session, user_id=user_id, purpose=purpose)
-    token = secrets.token_urlsafe(32)
-    ttl = timedelta(seconds=current_app.config["ACTIVATION_TOKEN_TTL_SECONDS"])
-    session.add(
-        AccountToken(
-            user_id=user_id,
-            purpose=purpose,
-            token_hash=token_digest(token),
-            created_at=now,
-            expires_at=now + ttl,
+    for purpose in dict.fromkeys(purpose for _, purpose in pairs):
+        session.execute(
+            update(AccountToken)
+            .where(
+                column_in(session, AccountToken.user_id, [u for u, p in pairs if p == purpose]),
+                AccountToken.purpose == purpose,
+                AccountToken.used_at.is_(None),
+                AccountToken.voided_at.is_(None),
+            )
+            .values(voided_at=now)
+            .execution_options(synchronize_session=False)
         )
+    expires = now + timedelta(seconds=current_app.config["ACTIVATION_TOKEN_TTL_SECONDS"])
+    plain = {pair: secrets.token_urlsafe(32) for pair in pairs}
+    insert_rows(
+        session,
+        AccountToken.__table__,
+        [
+            {
+                "user_id": user_id,
+                "purpose": purpose,
+                "token_hash": token_digest(plain[(user_id, purpose)]),
+                "created_at": now,
+                "expires_at": expires,
+            }
+            for user_id, purpose in pairs
+        ],
     )
-    session.flush()
-    return token
+    return plain
 
 
 def void_all(*, session: Session, user_id: int, purpose: TokenPurpose) -> int:

@@ -24,6 +24,10 @@ class EmailStatus(enum.StrEnum):
 class Email(db.Model):  # type: ignore[name-defined]
     """One email to one recipient. Rendered at delivery from `template` and `context` (ids).
 
+    Delivered by `service/notifications/delivery.py`: claimed (an attempt counted and the
+    email held for the attempt's duration), sent, then marked sent, or failed after
+    `MAX_EMAIL_ATTEMPTS` attempts.
+
     The unique constraint makes recording idempotent: at most one email per recipient,
     template and ticket event, however often the code that records it runs.
     """
@@ -48,7 +52,11 @@ class Email(db.Model):  # type: ignore[name-defined]
         default=EmailStatus.PENDING,
         index=True,
     )
+    # Delivery attempts so far; one is counted when an attempt starts, before any SMTP.
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Not to be attempted before this time: while an attempt is in flight (its claim), then
+    # after a failed one (the backoff). None: due now.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,15 +1,22 @@
-"""Rendering an Email row into its subject, text and HTML from templates/emails/."""
+"""Rendering an Email row into its subject, text and HTML from templates/emails/.
+
+A `Renderer` renders many emails of one session: `preload` reads the rows they need (accounts,
+contacts, tickets, organizations, comments) in a few statements, after which each email is
+rendered from the session's identity map, and a ticket's change count and summary are read once
+per ticket however many people are told about it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, noload
 
 from service.accounts.models import TokenPurpose, User, UserStatus
 from service.config import PROJECT_ROOT
@@ -18,7 +25,10 @@ from service.notifications.models import Email
 from service.organizations.models import Organization
 from service.requests.describe import describe
 from service.requests.models import ChangeRequestItem
+from service.sql import column_in
 from service.tickets.models import Ticket, TicketComment
+
+Row = TypeVar("Row")
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates" / "emails"
 
@@ -61,27 +71,134 @@ class Rendered:
 
 
 def render(*, session: Session, email: Email, link: str | None = None) -> Rendered:
-    """Subject, text and HTML of the email, loaded from the ids in its context and the database.
+    """Subject, text and HTML of one email (see `Renderer.render`)."""
+    return Renderer(session).render(email, link=link)
 
-    Account emails carry `link`, made by the delivery just before (`delivery.account_link`).
-    """
-    if email.template not in TEMPLATES:
-        raise RenderError("unknown_template")
-    values: dict[str, Any] = {"base_url": current_app.config["BASE_URL"], "reference": None}
-    if email.template in ACCOUNT_TEMPLATES:
-        if link is None:
-            raise RenderError("link_missing")
-        values.update(_account_values(session, email, link))
-    else:
-        values.update(_ticket_values(session, email))
-    environment = _environment()
-    subject = environment.get_template(f"{email.template}.subject.txt").render(values)
-    values["subject"] = " ".join(subject.split())
-    return Rendered(
-        subject=values["subject"],
-        text=environment.get_template(f"{email.template}.txt").render(values),
-        html=environment.get_template(f"{email.template}.html").render(values),
-    )
+
+class Renderer:
+    """Renders emails from the ids in their context and the database, many per session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._change_counts: dict[int, int] = {}
+        self._summaries: dict[int, list[str]] = {}
+        # The session's identity map holds its objects weakly: these keep the preloaded ones.
+        self._loaded: list[Any] = []
+
+    def preload(self, emails: Sequence[Email]) -> None:
+        """Read the rows these emails need in one statement per table, into the session."""
+        user_ids = {e.recipient_user_id for e in emails} | {
+            e.context.get("user_id") for e in emails
+        }
+        users = self._load(User, user_ids)
+        tickets = self._load(Ticket, {e.ticket_id or e.context.get("ticket_id") for e in emails})
+        self._load(Contact, {u.contact_id for u in users}, noload(Contact.roles))
+        self._load(TicketComment, {e.context.get("comment_id") for e in emails})
+        self._load(
+            Organization,
+            {u.organization_id for u in users}
+            | {t.organization_id for t in tickets}
+            | {t.acting_organization_id for t in tickets},
+        )
+
+    def _load(self, model: type[Row], ids: Iterable[Any], *options: Any) -> list[Row]:
+        wanted = sorted({i for i in ids if isinstance(i, int)})
+        if not wanted:
+            return []
+        column = model.id  # type: ignore[attr-defined]
+        statement = select(model).where(column_in(self.session, column, wanted)).options(*options)
+        rows = list(self.session.scalars(statement))
+        self._loaded.extend(rows)
+        return rows
+
+    def render(self, email: Email, *, link: str | None = None) -> Rendered:
+        """Subject, text and HTML of the email, loaded from the ids in its context.
+
+        Account emails carry `link`, made by the delivery just before (`delivery.account_links`).
+        """
+        if email.template not in TEMPLATES:
+            raise RenderError("unknown_template")
+        values: dict[str, Any] = {"base_url": current_app.config["BASE_URL"], "reference": None}
+        if email.template in ACCOUNT_TEMPLATES:
+            if link is None:
+                raise RenderError("link_missing")
+            values.update(self._account_values(email, link))
+        else:
+            values.update(self._ticket_values(email))
+        environment = _environment()
+        subject = environment.get_template(f"{email.template}.subject.txt").render(values)
+        values["subject"] = " ".join(subject.split())
+        return Rendered(
+            subject=values["subject"],
+            text=environment.get_template(f"{email.template}.txt").render(values),
+            html=environment.get_template(f"{email.template}.html").render(values),
+        )
+
+    def _ticket_values(self, email: Email) -> dict[str, Any]:
+        session = self.session
+        ticket_id = email.ticket_id or email.context.get("ticket_id")
+        ticket = session.get(Ticket, ticket_id) if ticket_id else None
+        if ticket is None:
+            raise RenderError("ticket_missing")
+        link = f"{current_app.config['BASE_URL']}/tickets/{ticket.reference}"
+        values: dict[str, Any] = {
+            "reference": ticket.reference,
+            "ticket_url": link,
+            "action_url": link,
+            "action_label": f"View {ticket.reference}",
+            "organization": _organization_name(session, ticket.organization_id),
+            "acting_organization": (
+                _organization_name(session, ticket.acting_organization_id)
+                if ticket.acting_organization_id
+                else None
+            ),
+            "greeting": _greeting(session, email, organization_id=ticket.organization_id),
+            "to_staff": _to_staff(session, email),
+            "reason": ticket.resolution_reason,
+            "failure_code": ticket.failure_code,
+            "failure_message": ticket.failure_message,
+        }
+        if email.template in COMMENT_TEMPLATES:
+            values["comment"] = _public_comment(session, email, ticket).body
+        if email.template == "ticket_raised":
+            values["change_count"] = self._change_count(ticket.change_request_id)
+        if email.template == "ticket_implemented":
+            summaries = self._summary(ticket.change_request_id)
+            values["summaries"] = summaries[:MAX_SUMMARY_LINES]
+            values["more_summaries"] = max(0, len(summaries) - MAX_SUMMARY_LINES)
+        return values
+
+    def _change_count(self, change_request_id: int) -> int:
+        if change_request_id not in self._change_counts:
+            self._change_counts[change_request_id] = int(
+                self.session.scalar(
+                    select(func.count())
+                    .select_from(ChangeRequestItem)
+                    .where(ChangeRequestItem.change_request_id == change_request_id)
+                )
+                or 0
+            )
+        return self._change_counts[change_request_id]
+
+    def _summary(self, change_request_id: int) -> list[str]:
+        if change_request_id not in self._summaries:
+            self._summaries[change_request_id] = [
+                line.summary
+                for line in describe(session=self.session, change_request_id=change_request_id)
+            ]
+        return self._summaries[change_request_id]
+
+    def _account_values(self, email: Email, link: str) -> dict[str, Any]:
+        session = self.session
+        user = account_owner(session, email)
+        _, _, label = ACCOUNT_TEMPLATES[email.template]
+        return {
+            "action_url": link,
+            "action_label": label,
+            "organization": _organization_name(session, user.organization_id),
+            "greeting": _greeting(session, email, organization_id=user.organization_id, user=user),
+            "valid_for": _duration(current_app.config["ACTIVATION_TOKEN_TTL_SECONDS"]),
+        }
 
 
 @cache
@@ -89,53 +206,14 @@ def _environment() -> Environment:
     # Only .html is escaped: the text parts and subjects show what people wrote, as they wrote it.
     return Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
+        # The templates ship with the code: no file system check at every email of a burst.
+        auto_reload=False,
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-
-
-def _ticket_values(session: Session, email: Email) -> dict[str, Any]:
-    ticket_id = email.ticket_id or email.context.get("ticket_id")
-    ticket = session.get(Ticket, ticket_id) if ticket_id else None
-    if ticket is None:
-        raise RenderError("ticket_missing")
-    link = f"{current_app.config['BASE_URL']}/tickets/{ticket.reference}"
-    values: dict[str, Any] = {
-        "reference": ticket.reference,
-        "ticket_url": link,
-        "action_url": link,
-        "action_label": f"View {ticket.reference}",
-        "organization": _organization_name(session, ticket.organization_id),
-        "acting_organization": (
-            _organization_name(session, ticket.acting_organization_id)
-            if ticket.acting_organization_id
-            else None
-        ),
-        "greeting": _greeting(session, email, organization_id=ticket.organization_id),
-        "to_staff": _to_staff(session, email),
-        "reason": ticket.resolution_reason,
-        "failure_code": ticket.failure_code,
-        "failure_message": ticket.failure_message,
-    }
-    if email.template in COMMENT_TEMPLATES:
-        values["comment"] = _public_comment(session, email, ticket).body
-    if email.template == "ticket_raised":
-        values["change_count"] = session.scalar(
-            select(func.count())
-            .select_from(ChangeRequestItem)
-            .where(ChangeRequestItem.change_request_id == ticket.change_request_id)
-        )
-    if email.template == "ticket_implemented":
-        summaries = [
-            line.summary
-            for line in describe(session=session, change_request_id=ticket.change_request_id)
-        ]
-        values["summaries"] = summaries[:MAX_SUMMARY_LINES]
-        values["more_summaries"] = max(0, len(summaries) - MAX_SUMMARY_LINES)
-    return values
 
 
 def account_owner(session: Session, email: Email) -> User:
@@ -150,18 +228,6 @@ def account_owner(session: Session, email: Email) -> User:
     return user
 
 
-def _account_values(session: Session, email: Email, link: str) -> dict[str, Any]:
-    user = account_owner(session, email)
-    _, _, label = ACCOUNT_TEMPLATES[email.template]
-    return {
-        "action_url": link,
-        "action_label": label,
-        "organization": _organization_name(session, user.organization_id),
-        "greeting": _greeting(session, email, organization_id=user.organization_id, user=user),
-        "valid_for": _duration(current_app.config["ACTIVATION_TOKEN_TTL_SECONDS"]),
-    }
-
-
 def _public_comment(session: Session, email: Email, ticket: Ticket) -> TicketComment:
     """The comment the email quotes; a staff-internal note is never sent to anyone."""
     comment_id = email.context.get("comment_id")
@@ -174,9 +240,10 @@ def _public_comment(session: Session, email: Email, ticket: Ticket) -> TicketCom
 
 
 def _organization_name(session: Session, organization_id: int) -> str:
-    return session.scalars(
-        select(Organization.name).where(Organization.id == organization_id)
-    ).one()
+    organization = session.get(Organization, organization_id)
+    if organization is None:
+        raise RenderError("organization_missing")
+    return organization.name
 
 
 def _greeting(
@@ -204,7 +271,8 @@ def _greeting(
 def _to_staff(session: Session, email: Email) -> bool:
     """Whether the email goes to the vendor's staff (a staff account or the review address)."""
     if email.recipient_user_id is not None:
-        return bool(session.scalar(select(User.is_staff).where(User.id == email.recipient_user_id)))
+        user = session.get(User, email.recipient_user_id)
+        return bool(user is not None and user.is_staff)
     staff_address = current_app.config["STAFF_NOTIFICATION_ADDRESS"] or ""
     return (email.recipient or "").strip().lower() == staff_address.strip().lower()
 

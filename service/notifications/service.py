@@ -18,7 +18,7 @@ from service.accounts.models import User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
-from service.notifications.tasks import send_email
+from service.notifications.tasks import send_email, send_event_emails
 from service.sql import column_in, insert_rows
 from service.tickets.models import Ticket, TicketComment, TicketEvent
 
@@ -172,7 +172,7 @@ def _record(
     **context: Any,
 ) -> list[int]:
     """One email per distinct address, all in one insert (an implemented batch can tell
-    hundreds of role holders); each goes to the email queue after commit. Their ids."""
+    hundreds of role holders); the event's email job delivers them after commit. Their ids."""
     session.flush()
     now = utcnow()
     rows = []
@@ -196,6 +196,6 @@ def _record(
             }
         )
     email_ids = insert_rows(session, Email.__table__, rows, returning_ids=True)
-    for email_id in email_ids:
-        send_email.after_commit(session, email_id)
+    if email_ids:
+        send_event_emails.after_commit(session, event.id)
     return email_ids

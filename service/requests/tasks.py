@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from rq import Retry
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from service.errors import DATABASE_UNAVAILABLE
 from service.extensions import db
 from service.jobs import APPLY_QUEUE, Work, finds_pending_work, gives_up, job
 from service.requests.apply import ApplyFailed, apply, record_failure
@@ -17,9 +16,15 @@ from service.tickets.models import Ticket, TicketStatus
 log = logging.getLogger(__name__)
 
 
-@job(APPLY_QUEUE, name="apply", timeout=300, retry=Retry(max=3, interval=[10, 60, 300]))
+@job(APPLY_QUEUE, name="apply", timeout=300)
 def apply_ticket(ticket_id: int) -> str:
-    """Apply an approved change request; a second run finds it done and returns."""
+    """Apply an approved change request; a second run finds it done and returns.
+
+    A batch that cannot be applied, or an unexpected error, leaves the ticket `failed` for staff.
+    When the database itself is briefly away (a lost connection, a deadlock, a timeout) nothing
+    about the batch is known: the ticket stays `approved`, the job fails, and the sweep sends it
+    again.
+    """
     try:
         applied = apply(session=db.session(), ticket_id=ticket_id)
         db.session.commit()
@@ -30,8 +35,7 @@ def apply_ticket(ticket_id: int) -> str:
         )
         db.session.commit()
         return "failed"
-    except DBAPIError:
-        # The database itself failed (connection lost, deadlock): let RQ retry the job.
+    except DATABASE_UNAVAILABLE:
         db.session.rollback()
         raise
     except Exception as exc:

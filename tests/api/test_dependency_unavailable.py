@@ -18,12 +18,12 @@ import pytest
 from flask import Flask, request
 from sqlalchemy import create_engine, text
 
+from harness.smtp import free_port
 from service import create_app
 from service.config import TestConfig as SuiteConfig
 from service.extensions import db
 from tests.conftest import ON_POSTGRES
 from tests.live_server import live_server
-from tests.smtp import free_port
 from tests.web.forms import sign_in
 
 ADMIN = "admin@acme.example"

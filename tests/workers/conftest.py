@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.redis import RedisServer
 from harness.worker import FAST_PASSWORD_HASHING, Workers
 
 
@@ -20,3 +21,12 @@ def workers(app, tmp_path) -> Iterator[Workers]:
     )
     yield started
     started.kill_all()
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[RedisServer]:
+    """A `redis-server` of the test's own, which it may stop, start and flush."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()

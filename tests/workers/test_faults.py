@@ -1,14 +1,11 @@
 """Fault tests with real processes: real PostgreSQL, Redis, `flask --app service worker` and SMTP.
 
 Nothing here is mocked. Workers are started as subprocesses the way an operator starts them,
-killed with SIGKILL, started again; SMTP is a real aiosmtpd server that is down, then up. Each
-test asserts the outcome through the API and the database.
+killed with SIGKILL; SMTP is a real aiosmtpd server that is down, then up; database connections
+are terminated on the server. Each test asserts the outcome through the API and the database.
+Faults of Redis itself (stopped, flushed) are in test_redis_outages.py, on a private server.
 
-These need Redis, so they run in the PostgreSQL + Redis pass only. The module takes about two
-minutes, almost all of it waiting on RQ's own clocks: a killed job counts as abandoned only
-60 s (plus its timeout) after its last heartbeat, and its retry and an email's first retry
-come 10 s and 30 s after the failure (the jobs' `retry`, service/requests/tasks.py and
-service/notifications/tasks.py).
+These need Redis, so they run in the PostgreSQL + Redis pass only.
 """
 
 from __future__ import annotations
@@ -21,106 +18,30 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from rq.registry import StartedJobRegistry
+from sqlalchemy import select, text, update
 
 from harness.smtp import Inbox, free_port, smtp_server
-from harness.worker import Workers, kill_session, wait_for
-from service.contacts.models import Contact, ContactRole
-from service.extensions import db
+from harness.worker import kill_session, wait_for
+from service.contacts.models import Contact
+from service.extensions import db, redis_connection
+from service.jobs import APPLY_QUEUE, TASKS, Work, enqueue, queue
 from service.notifications.models import Email, EmailStatus
-from service.tickets.models import TicketEvent
 from tests.demo_ids import contact_ids
 from tests.tickets.support import REQUESTER, STAFF, new_contact, raise_ticket
+from tests.workers.support import (
+    actions,
+    additions,
+    assert_applied_once,
+    count,
+    detail,
+    make_org,
+    roster_version,
+    ticket_id,
+)
+from workers.worker import HEARTBEAT_TTL_SECONDS
 
 pytestmark = pytest.mark.postgres_only
-APPLY_TIMEOUT = 5  # seconds: the RQ timeout of the apply jobs these tests enqueue
-
-
-# --- worker processes -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def workers(workers: Workers) -> Workers:
-    """The folder's workers, with the short apply timeout these tests wait out."""
-    workers.settings["APPLY_JOB_TIMEOUT"] = str(APPLY_TIMEOUT)
-    return workers
-
-
-# --- data -------------------------------------------------------------------------------------
-
-
-def make_org(factory, slug: str) -> dict[str, str]:
-    """A customer organization with its admin (who can raise tickets) and a financial contact."""
-    org_id = factory.org(slug)
-    factory.contact(org_id, f"admin@{slug}.example", ["cust_admin"], account="active")
-    factory.contact(org_id, f"money@{slug}.example", ["financial"])
-    return factory.headers(f"admin@{slug}.example")
-
-
-def additions(slug: str, count: int) -> list[dict[str, Any]]:
-    """`count` new contacts; every third one holds two roles."""
-    return [
-        {
-            "op": "add_contact",
-            "ref": f"n{i}",
-            "contact": {
-                "salutation": "Mx",
-                "first_name": f"New{i}",
-                "last_name": "Person",
-                "email": f"new{i:04d}@{slug}.example",
-            },
-            "roles": ["technical", "agreement"] if i % 3 == 0 else ["technical"],
-        }
-        for i in range(count)
-    ]
-
-
-def role_count(changes: list[dict[str, Any]]) -> int:
-    return sum(len(change["roles"]) for change in changes)
-
-
-def ticket_id(reference: str) -> int:
-    return int(reference.split("-")[1])
-
-
-def detail(client, headers, reference: str) -> dict[str, Any]:
-    response = client.get(f"/api/tickets/{reference}", headers=headers)
-    assert response.status_code == 200, response.get_json()
-    body: dict[str, Any] = response.get_json()
-    return body
-
-
-def actions(client, headers, reference: str) -> Counter[str]:
-    return Counter(event["action"] for event in detail(client, headers, reference)["events"])
-
-
-def roster_version(client, headers, slug: str) -> int:
-    version: int = client.get(f"/api/orgs/{slug}/contacts", headers=headers).get_json()["version"]
-    return version
-
-
-def assert_applied_once(factory, client, headers, reference: str, slug: str, changes) -> None:
-    """One `implemented` event, every new contact once, every role of theirs once."""
-    body = detail(client, headers, reference)
-    assert body["status"] == "implemented", body.get("failure")
-    events = Counter(event["action"] for event in body["events"])
-    assert events["implemented"] == 1, events
-    assert events["apply_started"] == 1, events
-    emails = [change["contact"]["email"] for change in changes]
-    rows = factory.all(select(Contact.id, Contact.email).where(Contact.email.in_(emails)))
-    assert len(rows) == len(changes), "a contact was created twice (or not at all)"
-    assert sorted(email for _, email in rows) == sorted(emails)
-    ids = [contact_id for contact_id, _ in rows]
-    roles = factory.all(
-        select(ContactRole.contact_id, ContactRole.role_code).where(ContactRole.contact_id.in_(ids))
-    )
-    assert len(roles) == len(set(roles)) == role_count(changes)
-    db_events = factory.scalar(
-        select(func.count())
-        .select_from(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket_id(reference), TicketEvent.action == "implemented")
-    )
-    assert db_events == 1
 
 
 # --- 1. a worker killed in the middle of an apply ----------------------------------------------
@@ -167,11 +88,6 @@ def roster_version_held(app, slug: str) -> Iterator[None]:
 
 def started_expiry(app, job_id: str) -> float | None:
     """When RQ will consider the running `job_id` abandoned (its StartedJobRegistry score)."""
-    from rq.registry import StartedJobRegistry
-
-    from service.extensions import redis_connection
-    from service.jobs import APPLY_QUEUE
-
     with app.app_context():
         connection = redis_connection()
         registry = StartedJobRegistry(APPLY_QUEUE, connection=connection)
@@ -181,27 +97,9 @@ def started_expiry(app, job_id: str) -> float | None:
     return None
 
 
-def scheduler_locked(app) -> bool:
-    """Whether a scheduler (maybe a dead worker's, until its lock expires) holds the queues."""
-    from rq.scheduler import RQScheduler
-
-    from service.extensions import redis_connection
-    from service.jobs import QUEUES
-
-    with app.app_context():
-        connection = redis_connection()
-        return any(connection.exists(RQScheduler.get_locking_key(name)) for name in QUEUES)
-
-
-def count(factory, model: Any, *where: Any) -> int:
-    total: int = factory.scalar(select(func.count()).select_from(model).where(*where))
-    return total
-
-
-def test_a_worker_killed_mid_apply_is_recovered_and_the_batch_applied_once(
-    app, client, factory, smtp, workers, monkeypatch
+def test_a_worker_killed_mid_apply_is_noticed_by_its_heartbeat_and_another_worker_applies_once(
+    app, client, factory, smtp, workers
 ):
-    monkeypatch.setitem(app.config, "JOB_TIMEOUTS", {"apply": APPLY_TIMEOUT})
     workers.smtp_port = smtp.port
     factory.staff(STAFF)
     staff = factory.headers(STAFF)
@@ -214,44 +112,38 @@ def test_a_worker_killed_mid_apply_is_recovered_and_the_batch_applied_once(
     assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
 
     with roster_version_held(app, "kilo"):
-        worker = workers.start()
+        victim = workers.start()
         wait_for(
             lambda: foreign_contact_writers(app, waiting=True),
-            timeout=30,
+            timeout=60,
             what="the apply to have written the contacts and to wait for the roster row",
-            log=worker,
+            log=victim,
         )
-        abandoned_at = started_expiry(app, f"apply-{ticket_id(reference)}")
-        kill_session(worker)  # SIGKILL: the worker, its scheduler, its work horse if any
+        # The job's 300 s timeout does not matter: the heartbeat keeps its entry alive for
+        # HEARTBEAT_TTL_SECONDS at a time, and nothing longer.
+        expiry = started_expiry(app, f"apply-{ticket_id(reference)}")
+        assert expiry is not None, "the apply job was not in the StartedJobRegistry"
+        assert expiry - time.time() <= HEARTBEAT_TTL_SECONDS + 1
+        survivor = workers.start()
+        kill_session(victim)  # SIGKILL: the worker and anything it started
+        killed_at = time.monotonic()
 
     # PostgreSQL rolls the dead transaction back: nothing of the first run is visible.
     wait_for(lambda: not foreign_contact_writers(app), timeout=30, what="the rollback")
-    assert detail(client, admin, reference)["status"] == "approved"
-    assert actions(client, admin, reference)["apply_started"] == 0
     assert count(factory, Contact) == contacts_before
-    assert roster_version(client, admin, "kilo") == version
 
-    # RQ finds the job abandoned when a worker cleans its registries (at start) after the
-    # job's StartedJobRegistry entry expired (job timeout + 60 s of heartbeat allowance), and
-    # retries it 10 s later through the scheduler. A worker started while the dead worker's
-    # scheduler lock (61 s) still stands would run without a scheduler, so wait for both.
-    assert abandoned_at is not None, "the apply job was not in the StartedJobRegistry"
-    assert abandoned_at - time.time() < 90
-    wait_for(
-        lambda: time.time() > abandoned_at + 1 and not scheduler_locked(app),
-        timeout=150,
-        interval=0.5,
-        what="RQ to consider the killed job abandoned",
-    )
-    replacement = workers.start()
+    # The live worker's registry clean-up finds the job abandoned once its heartbeat expired,
+    # and its sweep sends the ticket again: no restart, no wait for the job's timeout.
     wait_for(
         lambda: detail(client, admin, reference)["status"] not in ("approved", "applying"),
-        timeout=45,
+        timeout=120,
         interval=0.5,
-        what="the retried apply",
-        log=replacement,
+        what="the apply to be retried by the live worker",
+        log=survivor,
     )
-    workers.stop(replacement)
+    recovered_after = time.monotonic() - killed_at
+    workers.stop(survivor)
+    assert recovered_after < 60 + 30, recovered_after  # the design: TTL + two sweep turns
 
     assert_applied_once(factory, client, admin, reference, "kilo", changes)
     assert roster_version(client, admin, "kilo") == version + 1
@@ -276,6 +168,7 @@ def email_rows(factory) -> list[Any]:
             Email.status,
             Email.attempts,
             Email.last_error,
+            Email.next_attempt_at,
         ).order_by(Email.id)
     )
 
@@ -307,17 +200,20 @@ def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
         assert row.status == EmailStatus.PENDING, row
         assert row.attempts == 1, row
         assert "Refused" in (row.last_error or ""), row
+        assert row.next_attempt_at is not None, row  # the backoff, kept in the database
 
     inbox = Inbox()
     with smtp_server(inbox, port=port):
-        # RQ retries each email 30 s after its failure (service/notifications/tasks.py), by its
-        # scheduler.
+        # As if the backoff were over: the running worker's sweep sends them on its own timer.
+        with app.app_context():
+            db.session.execute(update(Email).values(next_attempt_at=None))
+            db.session.commit()
         worker = workers.start()
         wait_for(
             lambda: count(factory, Email, Email.status == EmailStatus.PENDING) == 0,
-            timeout=75,
+            timeout=60,
             interval=0.5,
-            what="the emails to be retried",
+            what="the emails to be sent again",
             log=worker,
         )
         workers.stop(worker)
@@ -338,9 +234,6 @@ def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
 def test_two_workers_on_the_same_queues_apply_each_ticket_once(
     app, client, factory, smtp, workers, monkeypatch
 ):
-    from service.extensions import redis_connection
-    from service.jobs import APPLY_QUEUE, TASKS, Work, enqueue, queue
-
     workers.smtp_port = smtp.port
     factory.staff(STAFF)
     staff = factory.headers(STAFF)
@@ -423,66 +316,96 @@ def test_a_batch_the_roster_no_longer_allows_fails_with_a_reason_and_changes_not
     assert delivered.count(failed_mail[0][0]) == 1
 
 
-# --- 5. the worker's periodic relay --------------------------------------------------------------
+# --- 5. the sweep on every worker's own timer ----------------------------------------------------
 
 
-def test_a_running_worker_resends_what_redis_never_got_with_its_periodic_relay(
+def test_a_running_worker_resends_what_redis_never_got_on_its_own_timer(
     app, client, factory, smtp, workers, monkeypatch
 ):
-    from rq.job import Job, JobStatus
-    from rq.registry import ScheduledJobRegistry
-    from rq.serializers import JSONSerializer
-
-    from service.extensions import redis_connection
-    from service.jobs import MAINTENANCE_QUEUE, queue
-
     workers.smtp_port = smtp.port
     factory.demo()
     admin, staff = factory.headers(REQUESTER), factory.headers(STAFF)
     reference = raise_ticket(client, admin)
     worker = workers.start()
-
-    def scheduled_relay() -> str | None:
-        with app.app_context():
-            registry = ScheduledJobRegistry(
-                MAINTENANCE_QUEUE, connection=redis_connection(), serializer=JSONSerializer
-            )
-            return next((j for j in registry.get_job_ids() if j.startswith("relay-")), None)
-
-    relay_id = wait_for(scheduled_relay, timeout=30, what="the relay to be scheduled", log=worker)
+    wait_for(
+        lambda: b"Listening on" in worker.log.read_bytes(),  # type: ignore[attr-defined]
+        timeout=60,
+        what="the worker to start",
+        log=worker,
+    )
 
     # The approval commits while the web process cannot reach Redis: only the database knows.
+    # Nothing in Redis is scheduled to find it; the worker's timer is.
     redis_url = app.config["REDIS_URL"]
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
     assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     assert detail(client, admin, reference)["status"] == "approved"
 
-    # The relay is due within a minute; rather than wait, hand the scheduled job to its queue
-    # now, as RQ's scheduler would when it is due (same job, same arguments).
-    with app.app_context():
-        connection = redis_connection()
-        job = Job.fetch(relay_id, connection=connection, serializer=JSONSerializer)
-        ScheduledJobRegistry(
-            MAINTENANCE_QUEUE, connection=connection, serializer=JSONSerializer
-        ).remove(job)
-        queue(MAINTENANCE_QUEUE, connection).enqueue_job(job)
-
-        def ended() -> JobStatus | None:
-            status = job.get_status(refresh=True)
-            return status if status in (JobStatus.FINISHED, JobStatus.FAILED) else None
-
-        status = wait_for(ended, timeout=30, what="the relay job to run", log=worker)
-        result = job.latest_result()
-        assert status == JobStatus.FINISHED, (
-            f"the relay job failed:\n{result and result.exc_string}"
-        )
     wait_for(
         lambda: detail(client, admin, reference)["status"] == "implemented",
-        timeout=30,
+        timeout=60,
         interval=0.5,
-        what="the relayed apply",
+        what="the swept apply",
         log=worker,
     )
-    assert scheduled_relay() is not None, "the relay did not schedule its next run"
+    assert actions(client, admin, reference)["implemented"] == 1
+    wait_for(
+        lambda: count(factory, Email, Email.status == EmailStatus.PENDING) == 0,
+        timeout=60,
+        what="the emails",
+        log=worker,
+    )
     workers.stop(worker)
+
+
+# --- 6. database connections cut mid-job -------------------------------------------------------
+
+
+def terminate_waiting_backends(app) -> int:
+    """Cut the connections to this test's database that wait for a lock: the apply's."""
+    with app.app_context():
+        killed = db.session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND wait_event_type = 'Lock'"
+            )
+        )
+        db.session.commit()
+        return int(killed or 0)
+
+
+def test_an_apply_whose_database_connection_is_cut_is_retried_and_never_fails_the_ticket(
+    app, client, factory, smtp, workers
+):
+    workers.smtp_port = smtp.port
+    factory.staff(STAFF)
+    staff = factory.headers(STAFF)
+    admin = make_org(factory, "lima")
+    changes = additions("lima", 300)
+    reference = raise_ticket(client, admin, changes, org="lima")
+    assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
+
+    with roster_version_held(app, "lima"):
+        worker = workers.start()
+        wait_for(
+            lambda: foreign_contact_writers(app, waiting=True),
+            timeout=60,
+            what="the apply to be mid-transaction",
+            log=worker,
+        )
+        assert terminate_waiting_backends(app) == 1
+
+    wait_for(
+        lambda: detail(client, admin, reference)["status"] == "implemented",
+        timeout=90,
+        interval=0.5,
+        what="the apply to be retried",
+        log=worker,
+    )
+    workers.stop(worker)
+    body = detail(client, admin, reference)
+    events = Counter(event["action"] for event in body["events"])
+    assert events["apply_failed"] == 0 and events["implemented"] == 1, events
+    assert_applied_once(factory, client, admin, reference, "lima", changes)

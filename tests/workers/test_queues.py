@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from rq.job import Job
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from service.extensions import redis_connection
@@ -37,7 +38,28 @@ def test_enqueue_all_sends_each_job_once_to_its_queue_under_its_derived_id(app):
         job = Job.fetch("email-300", connection=connection, serializer=JSONSerializer)
         assert job.args == [300] or job.args == (300,)
         assert job.func_name == "service.notifications.tasks.send_email"
-        assert job.retries_left == 5  # the email job's retry policy came along
-        # Everything is live now: a second hand-over (the relay's) sends nothing.
+        assert job.timeout == 300  # the email job's timeout came along
+        assert job.retries_left is None  # retries are the sweep's, from the database
+        # Everything is live now: a second hand-over (the sweep's) sends nothing.
         assert enqueue_all(work, connection) == 0
         assert emails.count == 300
+
+
+def test_a_failed_job_is_enqueued_again_under_its_id_and_leaves_the_failed_registry(app):
+    with app.app_context():
+        connection = redis_connection()
+        assert enqueue(Work("apply", 7), connection)
+        job = Job.fetch("apply-7", connection=connection, serializer=JSONSerializer)
+        apply_queue = queue(APPLY_QUEUE, connection)
+        apply_queue.remove(job)
+        registry = FailedJobRegistry(APPLY_QUEUE, connection=connection)
+        with connection.pipeline() as pipeline:
+            job.set_status(JobStatus.FAILED, pipeline=pipeline)
+            registry.add(job, ttl=600, pipeline=pipeline)
+            pipeline.execute()
+        assert registry.get_job_ids() == ["apply-7"]
+
+        assert enqueue_all([Work("apply", 7)], connection) == 1
+        assert apply_queue.job_ids == ["apply-7"]
+        assert registry.get_job_ids() == []
+        assert job.get_status(refresh=True) == JobStatus.QUEUED

@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.extensions import api
     from service.health import bp as health_bp
     from service.monitoring import bp as monitoring_bp
+    from service.notifications.routes import blp as emails_blp
     from service.organizations.routes import blp as organizations_blp
     from service.requests.routes import blp as requests_blp
     from service.tickets.routes import blp as tickets_blp
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
         organizations_blp,
         requests_blp,
         tickets_blp,
+        emails_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api")
     app.register_blueprint(health_bp)

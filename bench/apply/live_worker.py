@@ -154,7 +154,7 @@ def worker_round(
 
 
 def measure_worker(bench: Bench, size: int) -> list[WorkerRound]:
-    # The in-process rounds left their emails pending; the worker's relay must not send them.
+    # The in-process rounds left their emails pending; the worker's sweep must not send them.
     with bench.engine.begin() as connection:
         connection.execute(
             update(Email)

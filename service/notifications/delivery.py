@@ -139,12 +139,20 @@ def claim(*, session: Session, selection: Selection, limit: int = CLAIM_SIZE) ->
     return sorted(claimed)
 
 
-def prepare(*, session: Session, email_ids: Sequence[int]) -> list[Outgoing]:
+@dataclass(frozen=True)
+class Prepared:
+    """The messages ready to send, and how many emails preparing them gave up on."""
+
+    outgoing: list[Outgoing]
+    gave_up: int
+
+
+def prepare(*, session: Session, email_ids: Sequence[int]) -> Prepared:
     """Render the claimed emails into messages; account emails get a fresh link each.
 
     An email that cannot be rendered is failed for good; any other error while preparing one
     counts as its failed attempt. A database error is not the email's fault: it is raised,
-    and the job releases the whole claim with `record_failures`.
+    and the job records it as the failed attempt of the whole claim (`record_failure`).
     """
     emails = list(
         session.scalars(
@@ -173,7 +181,8 @@ def prepare(*, session: Session, email_ids: Sequence[int]) -> list[Outgoing]:
             log.exception("email %s could not be prepared", email.id)
             _fail_attempt(email, type(exc).__name__)
     session.flush()
-    return outgoing
+    gave_up = sum(1 for email in emails if email.status == EmailStatus.FAILED)
+    return Prepared(outgoing, gave_up)
 
 
 def account_links(
@@ -300,12 +309,12 @@ def record_sent(*, session: Session, email_ids: Sequence[int]) -> None:
 
 def record_failure(
     *, session: Session, email_ids: Sequence[int], reason: str, permanent: bool = False
-) -> None:
+) -> int:
     """The attempt failed: try again after the backoff, or give up when it was the last one
     allowed, or at once when `permanent` (the server refused for good). `reason` holds no
-    personal data."""
+    personal data. How many were given up on."""
     if not email_ids:
-        return
+        return 0
     chosen = and_(column_in(session, Email.id, email_ids), Email.status == EmailStatus.PENDING)
     if permanent:
         values: dict[str, Any] = {
@@ -336,9 +345,14 @@ def record_failure(
             ),
             "next_attempt_at": case((last, None), else_=backoff),
         }
-    session.execute(
-        update(Email).where(chosen).values(**values).execution_options(synchronize_session=False)
+    statuses = session.scalars(
+        update(Email)
+        .where(chosen)
+        .values(**values)
+        .returning(Email.status)
+        .execution_options(synchronize_session=False)
     )
+    return sum(1 for status in statuses if status == EmailStatus.FAILED)
 
 
 def release(*, session: Session, email_ids: Sequence[int]) -> None:

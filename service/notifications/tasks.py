@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.extensions import db
 from service.jobs import EMAIL_QUEUE, Work, finds_pending_work, gives_up, job
+from service.metrics import EMAILS
 from service.models_base import utcnow
 from service.notifications import delivery
 from service.notifications.delivery import Selection, SendFailed
@@ -45,13 +46,14 @@ def send_email(email_id: int) -> str:
 
 
 class Outcomes:
-    """What a burst did, written to the database as it goes; `flush` commits what is due."""
+    """What a burst did: sent emails are recorded a few at a time (`flush` commits them), and
+    counted with the emails given up on."""
 
     def __init__(self) -> None:
         self.unrecorded: list[int] = []
         self.since = 0.0
         self.sent = 0
-        self.failed = 0
+        self.failed = 0  # attempts that failed in this run
 
     def delivered(self, email_id: int) -> None:
         if not self.unrecorded:
@@ -64,8 +66,13 @@ class Outcomes:
         """Record the sent emails not recorded yet, with whatever else the session holds."""
         delivery.record_sent(session=db.session(), email_ids=self.unrecorded)
         db.session.commit()
+        EMAILS.labels("sent").inc(len(self.unrecorded))
         self.sent += len(self.unrecorded)
         self.unrecorded = []
+
+    def gave_up(self, count: int) -> None:
+        """`count` emails were failed for good (committed)."""
+        EMAILS.labels("failed").inc(count)
 
 
 def deliver(selection: Selection) -> str:
@@ -81,16 +88,21 @@ def deliver(selection: Selection) -> str:
             break
         window_ends = time.monotonic() + delivery.SEND_WINDOW_SECONDS
         try:
-            outgoing = delivery.prepare(session=session(), email_ids=claimed)
+            prepared = delivery.prepare(session=session(), email_ids=claimed)
             session.commit()
         except Exception as exc:
             # Every error counts as an attempt: record it for the whole claim, if the database
             # lets us, and fail the job (the sweep sends the emails again after the backoff).
             session.rollback()
-            delivery.record_failure(session=session(), email_ids=claimed, reason=type(exc).__name__)
+            gave_up = delivery.record_failure(
+                session=session(), email_ids=claimed, reason=type(exc).__name__
+            )
             session.commit()
+            outcomes.gave_up(gave_up)
             raise
+        outgoing = prepared.outgoing
         outcomes.failed += len(claimed) - len(outgoing)
+        outcomes.gave_up(prepared.gave_up)
         for position, item in enumerate(outgoing):
             if time.monotonic() > window_ends:
                 delivery.release(
@@ -100,14 +112,15 @@ def deliver(selection: Selection) -> str:
             try:
                 mailer.send(item)
             except SendFailed as exc:
-                delivery.record_failure(
+                gave_up = delivery.record_failure(
                     session=session(),
                     email_ids=[item.email_id],
                     reason=exc.reason,
                     permanent=exc.permanent,
                 )
-                outcomes.failed += 1
                 outcomes.flush()
+                outcomes.failed += 1
+                outcomes.gave_up(gave_up)
                 continue
             outcomes.delivered(item.email_id)
         outcomes.flush()
@@ -134,10 +147,12 @@ def give_up_event_emails(session: Session, event_id: int) -> None:
     for email_id in session.scalars(
         select(Email.id).where(Email.event_id == event_id).order_by(Email.id)
     ):
-        delivery.mark_failed(session=session, email_id=email_id, reason_code="discarded")
+        if delivery.mark_failed(session=session, email_id=email_id, reason_code="discarded"):
+            EMAILS.labels("failed").inc()
 
 
 @gives_up(send_email.name)
 def give_up_email(session: Session, email_id: int) -> None:
     """Staff discarded the email's job: the email is given up, as after its last attempt."""
-    delivery.mark_failed(session=session, email_id=email_id, reason_code="discarded")
+    if delivery.mark_failed(session=session, email_id=email_id, reason_code="discarded"):
+        EMAILS.labels("failed").inc()

@@ -1,4 +1,5 @@
-"""Ticket pages: the list (the staff queue), one ticket, and the actions taken from it.
+"""Ticket pages: the list (the staff queue), one ticket, the actions taken from it, and for staff
+the emails that could not be delivered.
 
 Each action calls the same service function as its `/api/tickets/...` route and commits; a
 refused transition (409) or input (422) comes back as a message on the ticket page.
@@ -15,6 +16,9 @@ from marshmallow import ValidationError
 from service.access import TicketAccess, ticket_access
 from service.errors import Conflict, Unprocessable
 from service.extensions import db
+from service.notifications import read_models as email_views
+from service.notifications.delivery import MAX_EMAIL_ATTEMPTS
+from service.notifications.models import EmailStatus
 from service.tickets import read_models
 from service.tickets import service as tickets_service
 from service.tickets.schemas import CancelIn, CommentIn, QueueQuery, RejectIn
@@ -36,6 +40,7 @@ COMMENT_KINDS = {
     "internal": (True, False, "Your internal note is added; customers do not see it."),
 }
 QUEUE_ARGS = ("status", "organization", "assignee", "q", "sort", "page")
+EMAILS_PER_PAGE = 50
 
 
 @bp.get("/tickets")
@@ -60,6 +65,30 @@ def tickets():
         staff=staff,
         statuses=present.STATUS_LABELS,
         pages=-(-result["total"] // filters.per_page),
+        failed_emails=email_views.failed_count(session=session) if actor.is_staff else 0,
+    )
+
+
+@bp.get("/emails")
+@page
+def emails():
+    """Staff: the emails given up on, newest first."""
+    try:
+        number = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        number = 1
+    result = email_views.list_emails(
+        session=db.session(),
+        actor=current_actor(),
+        status=EmailStatus.FAILED,
+        page=number,
+        per_page=EMAILS_PER_PAGE,
+    )
+    return render_template(
+        "web/emails.html",
+        result=result,
+        pages=-(-result.total // EMAILS_PER_PAGE),
+        max_attempts=MAX_EMAIL_ATTEMPTS,
     )
 
 

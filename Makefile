@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_PG_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint test-sqlite test-postgres services chromium bench clean
+.PHONY: install run test lint test-sqlite test-postgres services chromium bench soak clean
 
 install: $(STAMP)
 
@@ -48,6 +48,12 @@ bench: $(STAMP) services
 	$(BIN)/python -m bench.submit
 	$(BIN)/python -m bench.queue
 	$(BIN)/python -m bench.apply
+	$(BIN)/python -m bench.email
+
+# A few minutes of load and faults against gunicorn and workers on PostgreSQL and a private
+# Redis (database SOAK_DATABASE, default rolegate_soak, dropped and rebuilt); then the invariants.
+soak: $(STAMP) services
+	$(BIN)/python -m soak
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

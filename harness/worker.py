@@ -46,17 +46,20 @@ class Workers:
         redis_url: str | None,
         logs: Path,
         settings: Mapping[str, str] | None = None,
+        root: Path = PROJECT_ROOT,
     ) -> None:
         self.database_url = database_url
         self.redis_url = redis_url
         self.logs = logs
         self.settings = dict(settings or {})
+        # The code the workers run: this checkout, or another one (the soak compares two).
+        self.root = root
         self.smtp_port: int | None = None
         self.started: list[Worker] = []
 
     def env(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(LEFT_OUT)}
-        env.update(DATABASE_URL=self.database_url, PYTHONUNBUFFERED="1")
+        env.update(DATABASE_URL=self.database_url, PYTHONUNBUFFERED="1", PYTHONPATH=str(self.root))
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
         if self.smtp_port:
@@ -70,7 +73,7 @@ class Workers:
         with log.open("wb") as output:
             process = Worker(
                 WORKER_COMMAND + (["--burst"] if burst else []),
-                cwd=PROJECT_ROOT,
+                cwd=self.root,
                 env=self.env(),
                 stdout=output,
                 stderr=subprocess.STDOUT,

@@ -18,6 +18,17 @@ from redis import Redis
 from soak.load import Call, Ledger
 
 _EMAIL_ID = re.compile(r"\.email-(\d+)@")
+# The roster's counts as its contacts give them (a schema that keeps them has `roster_counts`):
+# per organization, listed contacts by status, and by status and role.
+RECOUNT = (
+    "SELECT counted.organization_id, counted.status, counted.role_code, counted.n FROM ("
+    "  SELECT organization_id, status, '' AS role_code, count(*) AS n FROM contacts"
+    "  WHERE status <> 'archived' GROUP BY organization_id, status"
+    "  UNION ALL"
+    "  SELECT c.organization_id, c.status, r.role_code, count(*) FROM contacts c"
+    "  JOIN contact_roles r ON r.contact_id = c.id WHERE c.status <> 'archived'"
+    "  GROUP BY c.organization_id, c.status, r.role_code) counted "
+)
 
 
 @dataclass
@@ -64,7 +75,7 @@ def check(
         report.invariants["every email delivered once, or failed and counted"] = _emails(
             connection, smtp_log, report
         )
-        report.invariants["counters equal a recount"] = _counters(connection)
+        report.invariants["counters (tickets, roster) equal a recount"] = _counters(connection)
         report.invariants["no personal data of deleted contacts anywhere"] = _personal_data(
             connection, redis, ledger
         )
@@ -174,7 +185,31 @@ def _emails(
     return broken
 
 
+def has_roster_counts(connection: psycopg.Connection[Any]) -> bool:
+    found = connection.execute("SELECT to_regclass('public.roster_counts')").fetchone()
+    return bool(found and found[0])
+
+
 def _counters(connection: psycopg.Connection[Any]) -> list[str]:
+    broken = _ticket_counters(connection)
+    if has_roster_counts(connection):
+        broken += [
+            f"organization {org} contacts {status} {role or '(all)'}: "
+            f"counted {stored}, recounted {recounted}"
+            for org, status, role, stored, recounted in _rows(
+                connection,
+                "SELECT coalesce(c.organization_id, s.organization_id), "
+                "coalesce(c.status, s.status), coalesce(c.role_code, s.role_code), "
+                "coalesce(s.n, 0), coalesce(c.n, 0) "
+                f"FROM ({RECOUNT}) c FULL JOIN (SELECT * FROM roster_counts WHERE n <> 0) s "
+                "ON s.organization_id = c.organization_id AND s.status = c.status "
+                "AND s.role_code = c.role_code WHERE coalesce(s.n, 0) <> coalesce(c.n, 0)",
+            )
+        ]
+    return broken
+
+
+def _ticket_counters(connection: psycopg.Connection[Any]) -> list[str]:
     return [
         f"organization {org} {kind} {status}: counted {counted}, recounted {recounted}"
         for org, kind, status, counted, recounted in _rows(

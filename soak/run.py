@@ -46,7 +46,7 @@ from harness.worker import (
     kill_session,
     wait_for,
 )
-from soak.checks import Fault, Report, check
+from soak.checks import RECOUNT, Fault, Report, check, has_roster_counts
 from soak.load import PASSWORD, Load, Organization
 
 FAULTS = ("worker_kill", "redis_restart", "redis_flush", "db_kill", "smtp_down")
@@ -323,5 +323,12 @@ def _seed_organizations(database_url: str, count: int) -> list[Organization]:
                         (email, password, org_id, contact_id),
                     )
             organizations.append(Organization(slug=slug, admin=f"admin@{slug}.example"))
+        if has_roster_counts(connection):
+            # A schema that keeps roster counts: every writer keeps them in step, this one too.
+            connection.execute(
+                f"INSERT INTO roster_counts (organization_id, status, role_code, n) {RECOUNT} "
+                "WHERE counted.organization_id IN "
+                "(SELECT id FROM organizations WHERE slug LIKE 'soak%%')"
+            )
         connection.commit()
     return organizations

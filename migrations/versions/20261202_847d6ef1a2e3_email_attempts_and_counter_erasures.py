@@ -1,7 +1,7 @@
 """email attempts scheduled in the database; counter erasures after commit
 
 Revision ID: 847d6ef1a2e3
-Revises: 60e9adacffe2
+Revises: 3f8b2d6c1a57
 Create Date: 2026-11-27 16:34:12.378602
 
 An email's next attempt (its claim while in flight, then its backoff) is kept with the email, so
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '847d6ef1a2e3'
-down_revision = '60e9adacffe2'
+down_revision = '3f8b2d6c1a57'
 branch_labels = None
 depends_on = None
 

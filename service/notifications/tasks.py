@@ -9,6 +9,7 @@ owns the transactions and commits each step.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 
@@ -22,6 +23,8 @@ from service.models_base import utcnow
 from service.notifications import delivery
 from service.notifications.delivery import Selection, SendFailed
 from service.notifications.models import Email
+
+log = logging.getLogger(__name__)
 
 # A job stops claiming after this long and leaves the rest to the next job (the sweep sends
 # it): other queues get their turn, and the job ends well inside its timeout.
@@ -69,6 +72,13 @@ class Outcomes:
         EMAILS.labels("sent").inc(len(self.unrecorded))
         self.sent += len(self.unrecorded)
         self.unrecorded = []
+
+    def outcome(self) -> str:
+        """The job's answer, one of a few (its metric's label): `sent`, `partly sent`,
+        `not sent` or `nothing to do`; the counts are in the log line."""
+        if self.failed:
+            return "partly sent" if self.sent else "not sent"
+        return "sent" if self.sent else "nothing to do"
 
     def gave_up(self, count: int) -> None:
         """`count` emails were failed for good (committed)."""
@@ -124,7 +134,9 @@ def deliver(selection: Selection) -> str:
                 continue
             outcomes.delivered(item.email_id)
         outcomes.flush()
-    return f"sent {outcomes.sent}, failed {outcomes.failed}"
+    if outcomes.sent or outcomes.failed:
+        log.info("%s: %d sent, %d failed", selection, outcomes.sent, outcomes.failed)
+    return outcomes.outcome()
 
 
 @finds_pending_work

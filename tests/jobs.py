@@ -13,6 +13,8 @@ from pathlib import Path
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from service.extensions import redis_connection
@@ -49,3 +51,21 @@ def bodies(message: EmailMessage) -> str:
         if part.get_content_type() in ("text/plain", "text/html"):
             parts.append(part.get_content())
     return "\n".join(parts)
+
+
+def fail_job(app: Flask, job_id: str, error: str) -> None:
+    """Leave the queued job `job_id` as a worker leaves one whose run failed (the database was
+    away): in its queue's failed registry, out of the queue, with the error's type."""
+    with app.app_context():
+        connection = redis_connection()
+        assert connection is not None
+        job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+        queue(job.origin, connection).remove(job)
+        job.meta["error"] = error
+        job.save_meta()
+        with connection.pipeline() as pipeline:
+            job.set_status(JobStatus.FAILED, pipeline=pipeline)
+            FailedJobRegistry(job.origin, connection=connection).add(
+                job, ttl=3600, pipeline=pipeline
+            )
+            pipeline.execute()

@@ -6,15 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from rq.job import Job, JobStatus
-from rq.registry import FailedJobRegistry
-from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from service.extensions import redis_connection
-from service.jobs import EMAIL_QUEUE, queue, resend_pending
+from service.jobs import resend_pending
 from service.notifications.models import Email, EmailStatus
-from tests.jobs import run_jobs
+from tests.jobs import fail_job, run_jobs
 from tests.tickets.support import OUTSIDER, REQUESTER, STAFF
 from tests.web.forms import csrf_token, sign_in
 
@@ -55,18 +51,7 @@ def failed_email(app, client, factory, start_smtp):
     assert client.post("/api/password-reset", json={"email": REQUESTER}).status_code == 202
     email_id = factory.scalar(select(Email.id).where(Email.template == "password_reset"))
     job_id = f"email-{email_id}"
-    with app.app_context():
-        connection = redis_connection()
-        job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
-        queue(EMAIL_QUEUE, connection).remove(job)
-        job.meta["error"] = "OperationalError"
-        job.save_meta()
-        with connection.pipeline() as pipeline:
-            job.set_status(JobStatus.FAILED, pipeline=pipeline)
-            FailedJobRegistry(EMAIL_QUEUE, connection=connection).add(
-                job, ttl=3600, pipeline=pipeline
-            )
-            pipeline.execute()
+    fail_job(app, job_id, "OperationalError")
     assert sign_in(client, STAFF).status_code == 302
     return {"inbox": inbox, "email_id": email_id, "job_id": job_id}
 

@@ -46,6 +46,7 @@ test: lint test-sqlite test-postgres
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench.submit
+	$(BIN)/python -m bench.sizes
 	$(BIN)/python -m bench.queue
 	$(BIN)/python -m bench.apply
 	$(BIN)/python -m bench.email

@@ -74,10 +74,11 @@ def roster(query, slug):
     session = db.session()
     org = access.roster_org(session=session, actor=current_actor(), slug=slug).org
     pending = requests_service.pending_ticket(session=session, org_id=org.id)
+    roles = contacts_service.list_roles(session=session)
     body: dict[str, Any] = {
         "organization": org,
         "version": org.roster_version,
-        "required_roles": contacts_service.required_role_codes(session=session, org=org),
+        "required_roles": contacts_service.required_role_codes(roles=roles, org=org),
         "pending_ticket": pending.reference if pending else None,
     }
     paged = any(name in query for name in PAGING)
@@ -85,6 +86,7 @@ def roster(query, slug):
         body |= contacts_service.roster_page(
             session=session,
             org=org,
+            roles=roles,
             filters=RosterFilters(
                 q=query.get("q") or None,
                 role=query.get("role"),

@@ -43,11 +43,10 @@ def catalog(*, session: Session) -> dict[str, RoleInfo]:
     }
 
 
-def required_role_codes(*, session: Session, org: Organization) -> list[str]:
+def required_role_codes(*, roles: list[Role], org: Organization) -> list[str]:
+    """The codes of the catalog's `roles` that `org` must always have a holder of."""
     return [
-        role.code
-        for role in list_roles(session=session)
-        if role.required and role.audience in ("any", org.kind.value)
+        role.code for role in roles if role.required and role.audience in ("any", org.kind.value)
     ]
 
 
@@ -188,13 +187,14 @@ def roster_page(
     *,
     session: Session,
     org: Organization,
+    roles: list[Role],
     filters: paging.RosterFilters,
     limit: int,
     after: int | None,
 ) -> dict[str, Any]:
     """One page of the roster: its contacts, `next_cursor`, the `total` of matching contacts,
-    and the active `holders` of each role open to the organization. 422 for an unknown role."""
-    roles = list_roles(session=session)
+    and the active `holders` of each role of the catalog (`roles`) open to the organization.
+    422 for an unknown role."""
     if filters.role is not None and filters.role not in {role.code for role in roles}:
         raise Unprocessable(
             "No role of the catalog has this code.",

@@ -37,7 +37,7 @@ PERSONAL: dict[str, frozenset[str]] = {
 
 # table -> text-like columns that hold no personal data, and why that is so where not obvious.
 NOT_PERSONAL: dict[str, frozenset[str]] = {
-    "organizations": frozenset({"slug", "name", "kind"}),
+    "organizations": frozenset({"slug", "name", "kind", "required_fields"}),
     "delegations": frozenset(),
     "roles": frozenset(
         {"code", "name", "description", "audience", "permissions", "emails", "incompatible_with"}

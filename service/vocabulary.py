@@ -43,4 +43,7 @@ STATUS_BY_OP = {
 CONTACT_FIELDS = ("salutation", "first_name", "last_name", "email", "job_title", "phone", "mobile")
 # Fields a new contact must carry, and that an update may not blank.
 MANDATORY_FIELDS = ("salutation", "first_name", "last_name", "email")
+# The permission that lets an account manage its organization's contacts (`Permission` in
+# service/access.py spells it too): the rules keep at least one such account.
+MANAGING_PERMISSION = "contacts:manage"
 SALUTATIONS = ("Mr", "Ms", "Mrs", "Mx", "Dr", "Prof")

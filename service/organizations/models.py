@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
-from service.models_base import UTCDateTime, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
 
 
 class OrgKind(enum.StrEnum):
@@ -27,6 +27,9 @@ class Organization(db.Model):  # type: ignore[name-defined]
     kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind, "org_kind"))
     # The plan's seat limit: the most active contacts the organization may have (None = no limit).
     seat_limit: Mapped[int | None] = mapped_column(Integer)
+    # The details a new contact must carry, chosen by staff; None: the default
+    # (service/vocabulary.py: MANDATORY_FIELDS).
+    required_fields: Mapped[list[str] | None] = mapped_column(JSONType)
     # Bumped by every change to the roster; a change request names the version it was made on.
     roster_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

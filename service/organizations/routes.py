@@ -44,11 +44,17 @@ def get_organization(slug):
 @blp.arguments(OrganizationPatchIn)
 @blp.response(200, OrganizationPlanOut)
 def patch_organization(payload, slug):
-    """Change the plan's seat limit (staff; `null` for no limit)."""
+    """Change the plan's seat limit (`null` for no limit) or the details a new contact must
+    carry (staff)."""
     org = _visible(slug)
-    org_service.set_seat_limit(
-        session=db.session(), actor=current_actor(), org=org, limit=payload["seat_limit"]
-    )
+    if "seat_limit" in payload:
+        org_service.set_seat_limit(
+            session=db.session(), actor=current_actor(), org=org, limit=payload["seat_limit"]
+        )
+    if "required_fields" in payload:
+        org_service.set_required_fields(
+            session=db.session(), actor=current_actor(), org=org, names=payload["required_fields"]
+        )
     db.session.commit()
     return org_service.summary(session=db.session(), org=org)
 

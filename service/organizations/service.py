@@ -16,6 +16,7 @@ from service.contacts.models import Contact, ContactStatus
 from service.models_base import isoformat
 from service.organizations.models import Delegation, Organization
 from service.tickets.models import format_reference
+from service.vocabulary import CONTACT_FIELDS, MANDATORY_FIELDS
 
 
 def summary(*, session: Session, org: Organization) -> dict[str, Any]:
@@ -31,7 +32,26 @@ def summary(*, session: Session, org: Organization) -> dict[str, Any]:
         "kind": org.kind.value,
         "seat_limit": org.seat_limit,
         "active_contacts": active or 0,
+        "required_fields": list(required_fields(org)),
     }
+
+
+def required_fields(org: Organization) -> tuple[str, ...]:
+    """The details a new contact of this organization must carry, in form order."""
+    chosen = org.required_fields
+    if chosen is None:
+        return MANDATORY_FIELDS
+    return tuple(name for name in CONTACT_FIELDS if name in chosen)
+
+
+def set_required_fields(
+    *, session: Session, actor: Actor, org: Organization, names: list[str]
+) -> None:
+    """Choose the details a new contact must carry (staff). Contacts already on the roster keep
+    theirs; an update may not blank a required one."""
+    access.require_staff(actor, what="change an organization's settings")
+    org.required_fields = [name for name in CONTACT_FIELDS if name in names]
+    session.flush()
 
 
 def set_seat_limit(*, session: Session, actor: Actor, org: Organization, limit: int | None) -> None:

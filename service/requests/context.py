@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from service.accounts.models import User, UserStatus
 from service.contacts import counts
 from service.contacts import service as contacts_service
-from service.contacts.models import Contact, ContactStatus
+from service.contacts.models import Contact, ContactRole, ContactStatus
+from service.organizations import service as org_service
 from service.organizations.models import Delegation, Organization
 from service.sql import column_in
 from service.validators.emails import emails_brought_in
-from service.validators.types import CheckContext, OrgInfo
+from service.validators.types import CheckContext, OrgInfo, RoleInfo
+from service.vocabulary import MANAGING_PERMISSION, Op
 
 
 def build_context(
@@ -46,6 +48,8 @@ def build_context(
     )
     named = {item["contact_id"] for item in changes if "contact_id" in item}
     roster = contacts_service.roster_snapshot(session=session, org_id=org.id, ids=named)
+    catalog = contacts_service.catalog(session=session)
+    deletes = any(item["op"] == Op.DELETE_CONTACT for item in changes)
     return CheckContext(
         organization=org_info(org),
         roster=roster,
@@ -54,17 +58,50 @@ def build_context(
             session=session, org_id=org.id, emails=emails_brought_in(changes, roster)
         ),
         changes=changes,
-        catalog=contacts_service.catalog(session=session),
+        catalog=catalog,
         organizations=organizations,
         delegate_ids=delegate_ids,
         emails_in_use=_emails_in_use(session=session, org_id=org.id, changes=changes),
+        manager_accounts=(
+            _manager_accounts(session=session, org_id=org.id, catalog=catalog)
+            if deletes
+            else frozenset()
+        ),
         max_batch_size=current_app.config["MAX_BATCH_SIZE"],
     )
 
 
 def org_info(org: Organization) -> OrgInfo:
     return OrgInfo(
-        id=org.id, slug=org.slug, kind=org.kind.value, seat_limit=org.seat_limit, name=org.name
+        id=org.id,
+        slug=org.slug,
+        kind=org.kind.value,
+        seat_limit=org.seat_limit,
+        name=org.name,
+        required_fields=org_service.required_fields(org),
+    )
+
+
+def _manager_accounts(
+    *, session: Session, org_id: int, catalog: Mapping[str, RoleInfo]
+) -> frozenset[int]:
+    """The organization's active contacts whose active account may manage its contacts."""
+    managing = [code for code, role in catalog.items() if MANAGING_PERMISSION in role.permissions]
+    if not managing:
+        return frozenset()
+    return frozenset(
+        session.scalars(
+            select(Contact.id)
+            .join(User, User.contact_id == Contact.id)
+            .join(ContactRole, ContactRole.contact_id == Contact.id)
+            .where(
+                Contact.organization_id == org_id,
+                Contact.status == ContactStatus.ACTIVE,
+                User.status == UserStatus.ACTIVE,
+                ContactRole.role_code.in_(managing),
+            )
+            .distinct()
+        )
     )
 
 

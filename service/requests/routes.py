@@ -17,7 +17,14 @@ blp.before_request(load_actor)
 @blp.arguments(ChangeRequestIn)
 @blp.response(201, SubmittedOut)
 @blp.alt_response(409, description="`request_pending` or `stale_roster`")
-@blp.alt_response(422, description="`validation_failed`, every problem in `errors`")
+@blp.alt_response(
+    422,
+    description="`validation_failed`, every problem in `errors`, each with its own code: those "
+    "of docs/api.md, and `contact_without_role` (a contact the batch leaves active holds no "
+    "role; deactivate or delete them, or grant another), `last_manager` (the batch deletes the "
+    "last contact whose active account may manage the organization's contacts). Which details "
+    "a new contact needs (`missing_field`) is the organization's `required_fields`.",
+)
 def submit(payload, slug):
     """Submit a batch of changes; when valid it is stored as an open ticket."""
     submitted = requests_service.submit(

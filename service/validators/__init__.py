@@ -12,6 +12,8 @@ from service.validators.batch import batch_size, conflicting_changes, duplicate_
 from service.validators.details import invalid_field, missing_field
 from service.validators.emails import duplicate_email, mixed_script_email
 from service.validators.holdings import (
+    contact_without_role,
+    last_manager,
     required_roles_held,
     role_holdings,
     seat_limit,
@@ -38,6 +40,8 @@ RULES: tuple[Rule, ...] = (
     role_holdings,
     duplicate_email,
     required_roles_held,
+    contact_without_role,
+    last_manager,
     seat_limit,
     separation_of_duties,
     mixed_script_email,

@@ -11,7 +11,7 @@ from typing import Any
 
 from service.validators.projection import clean
 from service.validators.types import CheckContext, Finding
-from service.vocabulary import MANDATORY_FIELDS, SALUTATIONS, Op
+from service.vocabulary import SALUTATIONS, Op
 
 # Deliberately permissive: one @, no blanks, a dot in the domain. Delivery proves the rest.
 # Used with fullmatch: `match` and `$` would accept a trailing newline.
@@ -21,12 +21,14 @@ PHONE_DIGITS = (6, 20)
 
 
 def missing_field(ctx: CheckContext) -> list[Finding]:
-    """New contacts carry every mandatory field and a role; updates change something."""
+    """New contacts carry every field the organization requires and a role; updates change
+    something and blank no required field."""
+    required = ctx.organization.required_fields
     findings = []
     for position, item in enumerate(ctx.changes):
         if item["op"] == Op.ADD_CONTACT:
             details = item["contact"]
-            for name in MANDATORY_FIELDS:
+            for name in required:
                 if clean(details.get(name)) is None:
                     findings.append(
                         Finding(
@@ -53,7 +55,7 @@ def missing_field(ctx: CheckContext) -> list[Finding]:
                         "Name at least one field to change.",
                     )
                 )
-            for name in MANDATORY_FIELDS:
+            for name in required:
                 if name in details and clean(details[name]) is None:
                     findings.append(
                         Finding(

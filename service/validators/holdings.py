@@ -13,7 +13,7 @@ from service.validators.projection import (
     target_key,
 )
 from service.validators.types import CheckContext, ContactKey, Finding, RosterContact
-from service.vocabulary import ROLE_OPS, ContactStatus, Op
+from service.vocabulary import MANAGING_PERMISSION, ROLE_OPS, ContactStatus, Op
 
 
 def role_holdings(ctx: CheckContext) -> list[Finding]:
@@ -57,6 +57,58 @@ def _roles_before(
     if key.ref not in refs:
         return None
     return set(ctx.changes[refs[key.ref]].get("roles", ()))
+
+
+def contact_without_role(ctx: CheckContext) -> list[Finding]:
+    """A contact of the roster that the batch leaves active holds at least one role: only
+    contacts who hold a role are listed, so taking the last one away is refused unless the
+    batch also deactivates or deletes the contact. (A new contact without a role is a
+    `missing_field`.)"""
+    projection = project(ctx)
+    findings = []
+    for key, positions in projection.touched_by.items():
+        contact = projection.contacts[key]
+        if key.is_new or contact.status != ContactStatus.ACTIVE or contact.roles:
+            continue
+        findings.append(
+            Finding(
+                "contact_without_role",
+                f"changes/{positions[-1]}",
+                "This leaves the contact without any role; grant another role, or deactivate "
+                "or delete the contact.",
+            )
+        )
+    return findings
+
+
+def last_manager(ctx: CheckContext) -> list[Finding]:
+    """Deleting the last contact whose account may manage the organization is refused, so that
+    no organization locks itself out of its own contacts."""
+    if not ctx.manager_accounts:
+        return []
+    projection = project(ctx)
+    managing = {
+        code for code, role in ctx.catalog.items() if MANAGING_PERMISSION in role.permissions
+    }
+    deleted = []
+    for contact_id in sorted(ctx.manager_accounts):
+        key = ContactKey.of_id(contact_id)
+        contact = projection.contacts.get(key)
+        if key not in projection.touched_by or contact is None:
+            return []
+        if contact.status == ContactStatus.ACTIVE and contact.roles & managing:
+            return []
+        if contact.status == ContactStatus.ARCHIVED:
+            deleted.append(projection.touched_by[key][-1])
+    return [
+        Finding(
+            "last_manager",
+            f"changes/{position}",
+            "This deletes the last contact whose account can manage the organization's "
+            "contacts; give someone else an account and a managing role first.",
+        )
+        for position in deleted
+    ]
 
 
 def status_unchanged(ctx: CheckContext) -> list[Finding]:

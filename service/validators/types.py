@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from service.vocabulary import ContactStatus
+from service.vocabulary import MANDATORY_FIELDS, ContactStatus
 
 Severity = Literal["error", "warning"]
 
@@ -137,6 +137,8 @@ class OrgInfo:
     kind: str
     seat_limit: int | None = None
     name: str | None = None
+    # The details a new contact must carry here (staff choose them per organization).
+    required_fields: tuple[str, ...] = MANDATORY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class CheckContext:
     own) to the ids of the organization's active contacts that have it now.
     `organizations` holds the organizations that delegate items name, by slug.
     `delegate_ids` are the organizations that currently hold a delegation from this one.
+    `manager_accounts` are the organization's active contacts whose active account may manage
+    its contacts (gathered only when the batch deletes someone).
     `emails_in_use` maps lower-cased emails that the batch mentions and that a user account
     already uses to the contact id of that account (None for staff or another organization).
     """
@@ -165,6 +169,7 @@ class CheckContext:
     organizations: Mapping[str, OrgInfo] = field(default_factory=dict)
     delegate_ids: frozenset[int] = frozenset()
     emails_in_use: Mapping[str, int | None] = field(default_factory=dict)
+    manager_accounts: frozenset[int] = frozenset()
     max_batch_size: int = 1000
     # Results derived from the context, shared by the rules (the projection, computed once).
     cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)

@@ -32,7 +32,7 @@ def contacts(slug: str):
         "org": org,
         "may_manage": may_manage,
         "roles": present.role_columns(session=session, org=org),
-        "fields": present.contact_fields(),
+        "fields": present.contact_fields(org_service.required_fields(org)),
         "active_count": sum(1 for row in rows if row["status"] == ContactStatus.ACTIVE),
         "delegations": org_service.list_delegations(session=session, org=org),
     }

@@ -63,14 +63,15 @@ FIELD_LABELS = {
 FIELD_INPUTS = {"email": "email", "phone": "tel", "mobile": "tel"}
 
 
-def contact_fields() -> list[dict[str, Any]]:
-    """The detail fields of a contact in form order, with their labels and input types."""
+def contact_fields(required: tuple[str, ...] = MANDATORY_FIELDS) -> list[dict[str, Any]]:
+    """The detail fields of a contact in form order, with their labels and input types, and
+    whether a new contact must carry each (`required`: the organization's choice)."""
     return [
         {
             "name": name,
             "label": FIELD_LABELS[name],
             "type": FIELD_INPUTS.get(name, "text"),
-            "mandatory": name in MANDATORY_FIELDS,
+            "mandatory": name in required,
             "maxlength": _max_length(name),
         }
         for name in CONTACT_FIELDS

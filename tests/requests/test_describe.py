@@ -105,7 +105,7 @@ def mixed_batch(acme: dict[str, int]) -> list[dict[str, Any]]:
             "contact_id": acme["boris.banks"],
             "fields": {"phone": "+44 20 7946 0999"},
         },
-        {"op": "revoke_role", "contact_id": acme["devon.tran"], "role": "technical"},
+        {"op": "revoke_role", "contact_id": acme["erin.okafor"], "role": "technical"},
         {"op": "deactivate_contact", "contact_id": acme["grace.gill"]},
         {"op": "grant_delegate", "organization": "buyco"},
     ]
@@ -123,7 +123,7 @@ def test_the_dry_run_words_each_item_as_the_ticket_will_once_submitted(client, f
         "Add Nia New as Technical Contact",
         "Grant Agreement Contact to Nia New",
         "Change phone of Boris Banks",
-        "Revoke Technical Contact from Devon Tran",
+        "Revoke Technical Contact from Erin Okafor",
         "Deactivate Grace Gill",
         "Let BuyCo Procurement manage this organization's contacts",
     ]

@@ -24,7 +24,10 @@ def required_approvals(client, factory, changes):
 
 
 def test_taking_a_required_role_away_needs_two_different_staff(app, client, factory, ids):
-    changes = [{"op": "revoke_role", "contact_id": ids["frank.fischer"], "role": "cust_admin"}]
+    changes = [
+        {"op": "grant_role", "contact_id": ids["frank.fischer"], "role": "technical"},
+        {"op": "revoke_role", "contact_id": ids["frank.fischer"], "role": "cust_admin"},
+    ]
     reference, required = required_approvals(client, factory, changes)
     assert required == 2
     staff, staff2 = factory.headers(STAFF), factory.headers(STAFF2)

@@ -17,6 +17,7 @@ def test_every_problem_is_reported_at_once_in_item_order():
         ("invalid_field", "changes/0/contact/email"),
         ("missing_field", "changes/0/roles"),
         ("required_role_missing", "changes/1"),
+        ("contact_without_role", "changes/1"),
         ("unknown_contact", "changes/2/contact_id"),
         ("unknown_role", "changes/2/role"),
     ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from service.validators.details import invalid_field, missing_field
-from tests.validators.context import ctx, found, new
+from tests.validators.context import ACME, ctx, found, new
 
 
 def test_new_contact_needs_every_mandatory_field_and_a_role():
@@ -65,3 +67,19 @@ def test_well_formatted_details_pass(name, value):
         invalid_field(ctx([{"op": "update_contact", "contact_id": 5, "fields": {name: value}}]))
         == []
     )
+
+
+def test_the_organization_chooses_which_details_a_new_contact_needs():
+    strict = replace(ACME, required_fields=("first_name", "last_name", "email", "phone"))
+    changes = [
+        new("n1", salutation=None),
+        {"op": "update_contact", "contact_id": 2, "fields": {"phone": None, "salutation": None}},
+    ]
+    assert found(missing_field(ctx(changes, organization=strict))) == [
+        ("missing_field", "changes/0/contact/phone"),
+        ("missing_field", "changes/1/fields/phone"),
+    ]
+    assert found(missing_field(ctx(changes))) == [
+        ("missing_field", "changes/0/contact/salutation"),
+        ("missing_field", "changes/1/fields/salutation"),
+    ]

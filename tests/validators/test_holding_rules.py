@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from service.validators.holdings import (
+    contact_without_role,
+    last_manager,
     required_roles_held,
     role_holdings,
     seat_limit,
@@ -10,7 +14,7 @@ from service.validators.holdings import (
     status_unchanged,
 )
 from service.validators.types import OrgInfo
-from tests.validators.context import ctx, found, new, roster
+from tests.validators.context import CATALOG, ctx, found, new, roster
 
 
 def test_granting_a_held_role_or_revoking_one_not_held_is_refused():
@@ -112,3 +116,44 @@ def test_incompatible_roles_on_a_touched_contact_warn_at_its_last_item():
     findings = separation_of_duties(ctx(changes))
     assert found(findings) == [("separation_of_duties", "changes/1")]
     assert findings[0].severity == "warning"
+
+
+def test_a_contact_left_without_a_role_is_refused_unless_deactivated_or_deleted():
+    changes = [
+        {"op": "revoke_role", "contact_id": 5, "role": "technical"},
+        {"op": "revoke_role", "contact_id": 3, "role": "cust_admin"},
+        {"op": "deactivate_contact", "contact_id": 3},
+        {"op": "revoke_role", "contact_id": 1, "role": "financial"},
+        {"op": "delete_contact", "contact_id": 1},
+        {"op": "revoke_role", "contact_id": 2, "role": "management"},
+        {"op": "update_contact", "contact_id": 2, "fields": {"phone": "+44 20 7946 0000"}},
+    ]
+    assert found(contact_without_role(ctx(changes))) == [
+        ("contact_without_role", "changes/0"),
+    ]
+
+
+MANAGERS = replace(
+    CATALOG["cust_admin"], permissions=frozenset({"contacts:view", "contacts:manage"})
+)
+
+
+def test_deleting_the_last_contact_whose_account_manages_the_organization_is_refused():
+    catalog = {**CATALOG, "cust_admin": MANAGERS}
+    # Bo and Cy are admins; only Bo has an account.
+    delete_bo = [{"op": "delete_contact", "contact_id": 2}]
+    assert found(last_manager(ctx(delete_bo, catalog=catalog, manager_accounts={2}))) == [
+        ("last_manager", "changes/0"),
+    ]
+    # Cy keeps an account too: Bo may go; then both may not, whatever else the batch does.
+    assert last_manager(ctx(delete_bo, catalog=catalog, manager_accounts={2, 3})) == []
+    both = [
+        {"op": "delete_contact", "contact_id": 2},
+        {"op": "revoke_role", "contact_id": 3, "role": "cust_admin"},
+    ]
+    assert found(last_manager(ctx(both, catalog=catalog, manager_accounts={2, 3}))) == [
+        ("last_manager", "changes/0"),
+    ]
+    # Deleting someone else, or an admin with no account, is no lock-out.
+    others = [{"op": "delete_contact", "contact_id": 3}, {"op": "delete_contact", "contact_id": 5}]
+    assert last_manager(ctx(others, catalog=catalog, manager_accounts={2})) == []

@@ -29,7 +29,7 @@ from service.tickets.models import (
     TicketComment,
     TicketStatus,
 )
-from service.tickets.workflow import InvalidTransition, record_event, transition
+from service.tickets.workflow import InvalidTransition, hold, record_event, transition
 
 
 def unfinished_query(*, org_id: int, kind: str) -> Select[tuple[Ticket]]:
@@ -191,6 +191,9 @@ def approve(*, session: Session, access: TicketAccess) -> bool:
     ticket, actor = access.ticket, access.actor
     if ticket.status != TicketStatus.OPEN:
         raise InvalidTransition(f"The ticket is {ticket.status.value}; it cannot be approved now.")
+    # Approvals of one ticket are recorded one after the other: each counts those before it,
+    # so of two at the same instant, exactly one is the last needed (four eyes never stall).
+    hold(session=session, ticket=ticket, action="approve")
     already = session.scalar(
         select(TicketApproval.id).where(
             TicketApproval.ticket_id == ticket.id, TicketApproval.staff_id == actor.user.id

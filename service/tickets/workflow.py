@@ -10,6 +10,11 @@ open | awaiting_customer → cancelled | rejected
 A transition is one conditional `UPDATE … WHERE id = ? AND status IN (…)`; a row count of 0
 means someone else moved the ticket first. That decides races without row locks, so it holds
 on SQLite (which ignores FOR UPDATE) as on PostgreSQL.
+
+A decision that reads more than the status first (the approvals counted by `approve`) takes
+the ticket with `hold`, the same conditional update without a move: on PostgreSQL the row lock
+it takes lasts until commit, so two such decisions on one ticket run one after the other and
+the second reads what the first committed; SQLite's transactions take the write lock up front.
 """
 
 from __future__ import annotations
@@ -105,6 +110,27 @@ def transition(
         to_status=step.target,
         detail=detail,
     )
+
+
+def hold(*, session: Session, ticket: Ticket, action: str) -> None:
+    """Take the ticket's row for a decision about `action`, until the transaction ends.
+
+    Raises 409 `invalid_transition`, naming the current status, when the ticket is not (or no
+    longer, once the row is ours) in a status the action starts from.
+    """
+    step = TRANSITIONS[action]
+    now = utcnow()
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status.in_(step.sources))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        current = session.scalar(select(Ticket.status).where(Ticket.id == ticket.id))
+        shown = current.value if current is not None else "gone"
+        raise InvalidTransition(f"The ticket is {shown}; it cannot be {step.verb} now.")
+    set_committed_value(ticket, "updated_at", now)
 
 
 def _move(

@@ -66,6 +66,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "ticket_comments": frozenset({"body"}),
     "ticket_approvals": frozenset(),
     "ticket_status_counts": frozenset({"kind", "status"}),
+    # Staff's names for their queue views, and the queue's filters (statuses, slugs, staff).
+    "saved_views": frozenset({"name", "query"}),
     "roster_counts": frozenset({"status", "role_code"}),
     "emails": frozenset({"template", "context", "status", "last_error"}),
     "alembic_version": frozenset({"version_num"}),

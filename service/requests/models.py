@@ -24,6 +24,13 @@ class ChangeRequest(db.Model):  # type: ignore[name-defined]
     comment: Mapped[str | None] = mapped_column(Text)
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What kinds of change the batch holds, counted once at submit so that the queue shows them
+    # for a page of tickets without reading their items (`BatchSummary`).
+    item_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    adds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deletions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    required_role_removals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    delegations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     items: Mapped[list[ChangeRequestItem]] = relationship(
         order_by="ChangeRequestItem.position", lazy="raise_on_sql"

@@ -23,7 +23,7 @@ from service.tickets.models import Ticket
 from service.validators import check, project, projected_contacts
 from service.validators.projection import counts_after
 from service.validators.types import CheckContext, Finding
-from service.vocabulary import Op
+from service.vocabulary import DELEGATE_OPS, Op
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
         base_version=data["base_version"],
         comment=data.get("comment"),
         warnings=[{**w.as_dict(), "severity": "warning"} for w in warnings],
+        **batch_summary(ctx),
     )
     session.add(request)
     session.flush()
@@ -152,6 +153,23 @@ def _projected(
         },
         active_contacts=after.active,
     )
+
+
+def batch_summary(ctx: CheckContext) -> dict[str, int]:
+    """The kinds of change a batch holds, as the change request's counting columns."""
+    required = {code for code, role in ctx.catalog.items() if role.required}
+    ops = [item["op"] for item in ctx.changes]
+    return {
+        "item_count": len(ops),
+        "adds": ops.count(Op.ADD_CONTACT),
+        "deletions": ops.count(Op.DELETE_CONTACT),
+        "required_role_removals": sum(
+            1
+            for item in ctx.changes
+            if item["op"] == Op.REVOKE_ROLE and item.get("role") in required
+        ),
+        "delegations": sum(1 for op in ops if op in DELEGATE_OPS),
+    }
 
 
 def pending_ticket(*, session: Session, org_id: int) -> Ticket | None:

@@ -156,3 +156,16 @@ class TicketStatusCount(db.Model):  # type: ignore[name-defined]
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
     status: Mapped[str] = mapped_column(String(30), primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SavedView(db.Model):  # type: ignore[name-defined]
+    """A staff member's named view of the queue: the queue's filters and order (`query`)."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service import access as permissions
@@ -40,6 +40,15 @@ HIDDEN_FROM_CUSTOMERS = {"internal_note", "approval_recorded"}
 _REQUESTER = aliased(User, name="requester")
 _ASSIGNEE = aliased(User, name="assignee")
 _ACTING = aliased(Organization, name="acting")
+# Approvals in, per ticket of the page: a subquery of the page's one statement.
+_APPROVALS_GIVEN = (
+    select(func.count(TicketApproval.id))
+    .where(TicketApproval.ticket_id == Ticket.id)
+    .correlate(Ticket)
+    .scalar_subquery()
+)
+# `assignee=me_or_none`: the staff member's own tickets and those nobody has taken.
+MINE_OR_NOBODY = "me_or_none"
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,12 @@ class QueueFilters:
     per_page: int = 25
 
 
+def base_url() -> str:
+    return str(current_app.config["BASE_URL"])
+
+
 def ticket_url(reference: str) -> str:
-    return f"{current_app.config['BASE_URL']}/tickets/{reference}"
+    return f"{base_url()}/tickets/{reference}"
 
 
 def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> dict[str, Any]:
@@ -70,6 +83,8 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> di
         conditions.append(Ticket.assignee_id == actor.user.id)
     elif filters.assignee == "none":
         conditions.append(Ticket.assignee_id.is_(None))
+    elif filters.assignee == MINE_OR_NOBODY:
+        conditions.append(or_(Ticket.assignee_id == actor.user.id, Ticket.assignee_id.is_(None)))
     elif filters.assignee:
         conditions.append(func.lower(assignee.email) == filters.assignee.strip().lower())
     if filters.q:
@@ -94,9 +109,17 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> di
             requester.email,
             requester.status,
             assignee.email,
+            Ticket.approvals_required,
+            _APPROVALS_GIVEN,
+            ChangeRequest.item_count,
+            ChangeRequest.adds,
+            ChangeRequest.deletions,
+            ChangeRequest.required_role_removals,
+            ChangeRequest.delegations,
         )
         .select_from(Ticket)
         .join(Organization, Organization.id == Ticket.organization_id)
+        .outerjoin(ChangeRequest, ChangeRequest.id == Ticket.change_request_id)
         .outerjoin(assignee, assignee.id == Ticket.assignee_id)
         .join(requester, requester.id == Ticket.requester_id)
         .outerjoin(acting, acting.id == Ticket.acting_organization_id)
@@ -122,6 +145,15 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> di
                 "requester": _display(row[8], row[9]),
                 "assignee": row[10],
                 "url": ticket_url(reference),
+                "approvals_required": row[11],
+                "approvals_given": int(row[12] or 0),
+                "batch": {
+                    "changes": row[13] or 0,
+                    "adds": row[14] or 0,
+                    "deletions": row[15] or 0,
+                    "required_role_removals": row[16] or 0,
+                    "delegations": row[17] or 0,
+                },
             }
         )
     return {
@@ -158,7 +190,7 @@ def _counts_query(
     counted = select(Ticket.status, func.count()).select_from(Ticket)
     if filters.organization or filters.q:
         counted = counted.join(Organization, Organization.id == Ticket.organization_id)
-    if filters.assignee not in (None, "me", "none"):
+    if filters.assignee not in (None, "me", "none", MINE_OR_NOBODY):
         counted = counted.outerjoin(assignee, assignee.id == Ticket.assignee_id)
     return counted.where(*conditions).group_by(Ticket.status)
 

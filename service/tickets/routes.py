@@ -5,7 +5,7 @@ from __future__ import annotations
 from service.access import TicketAccess, ticket_access
 from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
-from service.tickets import read_models
+from service.tickets import read_models, saved_views
 from service.tickets import service as tickets_service
 from service.tickets.schemas import (
     AssignIn,
@@ -16,6 +16,9 @@ from service.tickets.schemas import (
     QueueOut,
     QueueQuery,
     RejectIn,
+    SavedViewIn,
+    SavedViewOut,
+    SavedViewsOut,
     TicketOut,
 )
 
@@ -37,6 +40,41 @@ def _detail(ticket: TicketAccess) -> dict:
 def queue(filters):
     """The queue: staff see every ticket, customer admins their organizations' only."""
     return read_models.list_tickets(session=db.session(), actor=current_actor(), filters=filters)
+
+
+def _view_out(view) -> dict:
+    return {
+        "id": view.id,
+        "name": view.name,
+        "query": view.query,
+        "url": f"{read_models.base_url()}/tickets?view={view.id}",
+    }
+
+
+@blp.get("/tickets/views")
+@blp.response(200, SavedViewsOut)
+def list_views():
+    """The caller's saved views of the queue, by name (staff)."""
+    views = saved_views.list_views(session=db.session(), actor=current_actor())
+    return {"items": [_view_out(view) for view in views]}
+
+
+@blp.post("/tickets/views")
+@blp.arguments(SavedViewIn)
+@blp.response(201, SavedViewOut)
+def save_view(payload):
+    """Save a named view of the queue: its filters and order (staff; 409 `view_exists`)."""
+    view = saved_views.save_view(session=db.session(), actor=current_actor(), **payload)
+    db.session.commit()
+    return _view_out(view)
+
+
+@blp.delete("/tickets/views/<int:view_id>")
+@blp.response(204)
+def delete_view(view_id):
+    """Delete one of the caller's saved views (staff; another person's is 404)."""
+    saved_views.delete_view(session=db.session(), actor=current_actor(), view_id=view_id)
+    db.session.commit()
 
 
 @blp.get("/tickets/<reference>")

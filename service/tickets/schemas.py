@@ -98,9 +98,60 @@ class CancelIn(Schema):
     )
 
 
+class ViewQueryIn(Schema):
+    """A saved view's filters and order, as `GET /api/tickets` takes them (no page)."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = StatusList()
+    organization = SafeText(validate=validate.Length(max=63))
+    assignee = SafeText(
+        validate=validate.Length(max=254),
+        metadata={"description": "me, none, me_or_none or a staff email"},
+    )
+    q = SafeText(validate=validate.Length(max=200))
+    sort = fields.String(validate=validate.OneOf(list(SORTS)))
+
+    @post_load
+    def _query(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if "status" in data:
+            data["status"] = ",".join(s.value for s in data["status"])
+        return {key: value for key, value in data.items() if value}
+
+
+class SavedViewIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = SafeText(required=True, validate=[validate.Length(max=80), _not_blank])
+    query = fields.Nested(ViewQueryIn, load_default=dict)
+
+
+class SavedViewOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    query = fields.Dict(keys=fields.String(), values=fields.String())
+    url = fields.String(metadata={"description": "The queue page showing this view"})
+
+
+class SavedViewsOut(Schema):
+    items = fields.List(fields.Nested(SavedViewOut))
+
+
 class EmptyIn(Schema):
     class Meta:
         unknown = RAISE
+
+
+class BatchSummaryOut(Schema):
+    changes = fields.Integer(metadata={"description": "Items in the batch"})
+    adds = fields.Integer(metadata={"description": "add_contact items"})
+    deletions = fields.Integer(metadata={"description": "delete_contact items"})
+    required_role_removals = fields.Integer(
+        metadata={"description": "revoke_role items of a required role"}
+    )
+    delegations = fields.Integer(metadata={"description": "grant_ and revoke_delegate items"})
 
 
 class QueueItemOut(Schema):
@@ -114,6 +165,9 @@ class QueueItemOut(Schema):
     created_at = fields.String()
     updated_at = fields.String()
     url = fields.String()
+    approvals_required = fields.Integer()
+    approvals_given = fields.Integer()
+    batch = fields.Nested(BatchSummaryOut)
 
 
 class QueueOut(Schema):

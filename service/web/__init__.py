@@ -74,3 +74,4 @@ def init_app(app: Flask) -> None:
         ago=present.ago,
         status_label=present.status_label,
     )
+    app.jinja_env.globals.update(batch_kinds=present.batch_kinds)

@@ -32,6 +32,10 @@ STATUS_LABELS = {
     TicketStatus.REJECTED.value: "Rejected",
 }
 UNFINISHED = ("open", "awaiting_customer", "approved", "applying", "failed")
+# The staff queue without filters: what is still to do and is theirs or nobody's, oldest first.
+DEFAULT_STAFF_VIEW = {"status": "unfinished", "assignee": "me_or_none", "sort": "created_at"}
+# Assignee filters that name no one in particular.
+ASSIGNEE_WORDS = ("me", "none", "me_or_none")
 
 # How each event of the log reads in the timeline, after the actor's name.
 EVENT_LABELS = {
@@ -140,7 +144,7 @@ def queue_query(chosen: dict[str, str], staff: list[tuple[int, str]], me: int) -
     if query.get("status") == "unfinished":
         query["status"] = ",".join(UNFINISHED)
     assignee = query.get("assignee")
-    if assignee and assignee not in ("me", "none"):
+    if assignee and assignee not in ASSIGNEE_WORDS:
         emails = {str(user_id): email for user_id, email in staff}
         if assignee == str(me):
             query["assignee"] = "me"
@@ -149,6 +153,34 @@ def queue_query(chosen: dict[str, str], staff: list[tuple[int, str]], me: int) -
         else:
             raise ValidationError("Unknown assignee.")
     return query
+
+
+def page_filters(query: dict[str, Any], staff: list[tuple[int, str]]) -> dict[str, str]:
+    """A saved view's API query as the page's filters: staff by id, unfinished by its word."""
+    chosen = {name: str(query.get(name, "")) for name in ("status", "organization", "q", "sort")}
+    if set(chosen["status"].split(",")) == set(UNFINISHED):
+        chosen["status"] = "unfinished"
+    assignee = str(query.get("assignee", ""))
+    if assignee and assignee not in ASSIGNEE_WORDS:
+        ids = {email.lower(): str(user_id) for user_id, email in staff}
+        assignee = ids.get(assignee.lower(), assignee)
+    chosen["assignee"] = assignee
+    return chosen
+
+
+def batch_kinds(batch: dict[str, int]) -> list[str]:
+    """A queue row's kinds of change: `2 adds`, `1 deletion`, …"""
+    words = (
+        ("adds", "add", "adds"),
+        ("deletions", "deletion", "deletions"),
+        ("required_role_removals", "required role removed", "required roles removed"),
+        ("delegations", "delegation", "delegations"),
+    )
+    return [
+        f"{batch[key]} {one if batch[key] == 1 else many}"
+        for key, one, many in words
+        if batch.get(key)
+    ]
 
 
 def timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:

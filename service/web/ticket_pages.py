@@ -19,9 +19,17 @@ from service.extensions import db
 from service.notifications import read_models as email_views
 from service.notifications.delivery import MAX_EMAIL_ATTEMPTS
 from service.notifications.models import EmailStatus
-from service.tickets import read_models
+from service.tickets import read_models, saved_views
 from service.tickets import service as tickets_service
-from service.tickets.schemas import CancelIn, CommentIn, QueueQuery, RejectIn
+from service.tickets.models import SavedView
+from service.tickets.schemas import (
+    CancelIn,
+    CommentIn,
+    QueueQuery,
+    RejectIn,
+    SavedViewIn,
+    ViewQueryIn,
+)
 from service.web import presenters as present
 from service.web.blueprints import bp
 from service.web.forms import (
@@ -46,11 +54,18 @@ EMAILS_PER_PAGE = 50
 @bp.get("/tickets")
 @page
 def tickets():
-    """Customers: their organizations' tickets. Staff: the queue, with the API's filters."""
+    """Customers: their organizations' tickets. Staff: the queue, with the API's filters; without
+    any, their working view (unfinished, theirs or nobody's, oldest first); or a saved view."""
     actor = current_actor()
     session = db.session()
     staff = present.staff_members(session=session) if actor.is_staff else []
+    views = saved_views.list_views(session=session, actor=actor) if actor.is_staff else []
     chosen = {name: request.args.get(name, "").strip() for name in QUEUE_ARGS}
+    current_view = _chosen_view(views, request.args.get("view", ""))
+    if current_view is not None:
+        chosen = {**present.page_filters(current_view.query, staff), "page": chosen["page"]}
+    elif actor.is_staff and not request.args:
+        chosen = {**dict.fromkeys(QUEUE_ARGS, ""), **present.DEFAULT_STAFF_VIEW}
     try:
         filters = QueueQuery().load(present.queue_query(chosen, staff, actor.user.id))
     except ValidationError:
@@ -63,10 +78,61 @@ def tickets():
         result=result,
         chosen=chosen,
         staff=staff,
+        views=views,
+        current_view=current_view,
+        default_view=actor.is_staff and not request.args,
         statuses=present.STATUS_LABELS,
         pages=-(-result["total"] // filters.per_page),
         failed_emails=email_views.failed_count(session=session) if actor.is_staff else 0,
     )
+
+
+def _chosen_view(views: list[SavedView], wanted: str) -> SavedView | None:
+    return next((view for view in views if str(view.id) == wanted), None)
+
+
+@bp.post("/tickets/views")
+@page
+def save_view():
+    """Save the queue's current filters and order under a name (staff)."""
+    actor = current_actor()
+    session = db.session()
+    staff = present.staff_members(session=session)
+    chosen = {name: request.form.get(name, "").strip() for name in QUEUE_ARGS if name != "page"}
+    name = request.form.get("name", "")
+    try:
+        query = ViewQueryIn().load(present.queue_query(chosen, staff, actor.user.id))
+        data = SavedViewIn().load({"name": name, "query": query})
+        view = saved_views.save_view(session=session, actor=actor, **data)
+    except ValidationError as exc:
+        db.session.rollback()
+        problem = "Name the view (80 characters at most)."
+        if "name" not in exc.messages:
+            problem = "Some filters were not understood; the view is not saved."
+        flash(problem, "error")
+        return redirect(_queue_url(chosen))
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(_queue_url(chosen))
+    db.session.commit()
+    flash(f"The view \u201c{view.name}\u201d is saved.", "success")
+    return redirect(url_for("web.tickets", view=view.id))
+
+
+def _queue_url(chosen: dict[str, str]) -> str:
+    args: dict[str, Any] = {name: value for name, value in chosen.items() if value}
+    return url_for("web.tickets", **args)
+
+
+@bp.post("/tickets/views/<int:view_id>/delete")
+@page
+def delete_view(view_id: int):
+    """Delete one of the staff member's saved views."""
+    saved_views.delete_view(session=db.session(), actor=current_actor(), view_id=view_id)
+    db.session.commit()
+    flash("The view is deleted.", "success")
+    return redirect(url_for("web.tickets"))
 
 
 @bp.get("/emails")

@@ -21,9 +21,10 @@ from service.contacts import counts
 from service.contacts import service as contacts_service
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.organizations import service as org_service
-from service.organizations.models import Delegation, Organization
+from service.organizations.models import Delegation, Organization, OrgKind
 from service.sql import column_in
 from service.validators.emails import emails_brought_in
+from service.validators.references import DELEGATE_KINDS
 from service.validators.types import CheckContext, OrgInfo, RoleInfo
 from service.vocabulary import MANAGING_PERMISSION, Op
 
@@ -35,7 +36,14 @@ def build_context(
     slugs = {item["organization"] for item in changes if "organization" in item}
     organizations: dict[str, OrgInfo] = {}
     if slugs:
-        for other in session.scalars(select(Organization).where(Organization.slug.in_(slugs))):
+        # Only organizations a batch may name are read: any other slug reads as unknown, in
+        # the findings and in the dry run's lines alike.
+        for other in session.scalars(
+            select(Organization).where(
+                Organization.slug.in_(slugs),
+                Organization.kind.in_([OrgKind(kind) for kind in DELEGATE_KINDS]),
+            )
+        ):
             organizations[other.slug] = org_info(other)
     delegate_ids = frozenset(
         session.scalars(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from service.validators.projection import first_refs
-from service.validators.types import CheckContext, Finding
+from service.validators.types import CheckContext, Finding, OrgInfo
 from service.vocabulary import Op
 
 DELEGATE_KINDS = ("purchaser",)
+UNKNOWN_DELEGATE = "No organization that access can be delegated to has this slug."
+DELEGATION_MISSING = "This organization has no delegated access to end."
 
 
 def unknown_contact(ctx: CheckContext) -> list[Finding]:
@@ -63,33 +65,33 @@ def _role_problem(ctx: CheckContext, code: str) -> str | None:
 
 
 def delegations(ctx: CheckContext) -> list[Finding]:
-    """Delegate items name a purchaser organization, granted once and revoked only if held."""
+    """Delegate items name a purchaser organization, granted once and revoked only if held.
+
+    A slug that names no organization, and one the customer may not name (itself, or any
+    organization that is not a purchaser), get one and the same answer: a batch learns nothing
+    about which organizations exist. Revoking answers alike for every organization that holds
+    no delegation.
+    """
     findings = []
     for position, item in enumerate(ctx.changes):
         if item["op"] not in (Op.GRANT_DELEGATE, Op.REVOKE_DELEGATE):
             continue
         path = f"changes/{position}/organization"
         other = ctx.organizations.get(item["organization"])
-        if other is None or other.id == ctx.organization.id:
-            findings.append(Finding("unknown_organization", path, "No organization has this slug."))
-        elif item["op"] == Op.GRANT_DELEGATE and other.kind not in DELEGATE_KINDS:
-            findings.append(
-                Finding(
-                    "invalid_field",
-                    path,
-                    "Access can be delegated to purchaser organizations only.",
-                )
-            )
-        elif item["op"] == Op.GRANT_DELEGATE and other.id in ctx.delegate_ids:
+        if item["op"] == Op.REVOKE_DELEGATE:
+            if other is None or other.id not in ctx.delegate_ids:
+                findings.append(Finding("delegation_missing", path, DELEGATION_MISSING))
+        elif not may_be_delegate(ctx, other):
+            findings.append(Finding("unknown_organization", path, UNKNOWN_DELEGATE))
+        elif other is not None and other.id in ctx.delegate_ids:
             findings.append(
                 Finding(
                     "delegation_exists", path, "This organization already has delegated access."
                 )
             )
-        elif item["op"] == Op.REVOKE_DELEGATE and other.id not in ctx.delegate_ids:
-            findings.append(
-                Finding(
-                    "delegation_missing", path, "This organization has no delegated access to end."
-                )
-            )
     return findings
+
+
+def may_be_delegate(ctx: CheckContext, other: OrgInfo | None) -> bool:
+    """Whether the customer may name this organization as its delegate."""
+    return other is not None and other.id != ctx.organization.id and other.kind in DELEGATE_KINDS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.jobs import run_jobs
@@ -89,3 +91,29 @@ def test_a_delegate_organizations_other_members_get_nothing(client, factory, del
     factory.contact(buyco, "viewer@buyco.example", [], account="active")
     viewer = factory.headers("viewer@buyco.example")
     assert client.get("/api/orgs/acme/contacts", headers=viewer).status_code == 404
+
+
+@pytest.mark.parametrize("endpoint", ["change-requests", "change-requests/validate"])
+@pytest.mark.parametrize("op", ["grant_delegate", "revoke_delegate"])
+def test_a_slug_that_names_nothing_and_one_the_customer_may_not_name_get_one_answer(
+    client, factory, endpoint, op
+):
+    """No oracle: an organization that exists but may not be named (the customer itself,
+    another customer, the vendor) answers as a slug that names nothing, to the byte."""
+    factory.demo()
+    factory.org("globex", name="Globex Secret Name")
+    admin = factory.headers(REQUESTER)
+    version = client.get("/api/orgs/acme/contacts", headers=admin).get_json()["version"]
+    answers = {}
+    for slug in ("no-such-org", "acme", "globex", "vendor"):
+        body = {"base_version": version, "changes": [{"op": op, "organization": slug}]}
+        response = client.post(f"/api/orgs/acme/{endpoint}", json=body, headers=admin)
+        text = response.get_data(as_text=True)
+        assert "Globex Secret Name" not in text and "Vendor" not in text
+        # The slug itself is echoed in the dry run's lines ("Let <slug> manage ..."), not in
+        # addresses such as admin@acme.example.
+        answers[slug] = (response.status_code, re.sub(rf"\b{slug}\b(?!\.)", "<slug>", text))
+    assert len(set(answers.values())) == 1, answers
+    status, text = answers["acme"]
+    assert status in (200, 422)
+    assert ("unknown_organization" if op == "grant_delegate" else "delegation_missing") in text

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from service import access
 from service.accounts import invitations as invitations_service
 from service.contacts import service as contacts_service
+from service.contacts.models import Contact
 from service.errors import Conflict
 from service.extensions import db
 from service.organizations import service as org_service
@@ -93,7 +94,19 @@ def resend_invitation(slug: str, contact_id: int):
 @bp.post("/orgs/<slug>/invitations/<int:contact_id>/revoke")
 @page
 def revoke_invitation(slug: str, contact_id: int):
-    """Void every activation link of the contact; nothing new is sent."""
+    """Void every activation link of the contact; nothing new is sent. The first post shows a
+    confirmation step that says what revoking does; its form posts again with `confirm`."""
+    if request.form.get("confirm") != "revoke":
+        session = db.session()
+        org = access.managed_org(session=session, actor=current_actor(), slug=slug).org
+        contact = session.get(Contact, contact_id)
+        if contact is not None and contact.organization_id == org.id:
+            name = present.full_name(
+                {"first_name": contact.first_name, "last_name": contact.last_name}
+            )
+            return render_template(
+                "web/confirm_revoke.html", org=org, contact_id=contact_id, name=name
+            )
     return _invitation_action(
         slug,
         contact_id,

@@ -17,6 +17,7 @@ from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
 from service.contacts import service as contacts_service
 from service.organizations.models import Organization
+from service.requests.describe import ChangeLine
 from service.requests.schemas import ContactFields
 from service.tickets.models import TicketStatus
 from service.vocabulary import CONTACT_FIELDS, MANDATORY_FIELDS, SALUTATIONS
@@ -181,6 +182,44 @@ def batch_kinds(batch: dict[str, int]) -> list[str]:
         for key, one, many in words
         if batch.get(key)
     ]
+
+
+# The ticket page's sections of a batch, in reading order: (key, heading, the ops it holds).
+CHANGE_GROUPS = (
+    ("adds", "New contacts", ("add_contact",)),
+    ("updates", "Changed details", ("update_contact",)),
+    ("grants", "Roles granted", ("grant_role",)),
+    ("revokes", "Roles revoked", ("revoke_role",)),
+    ("deactivations", "Deactivations", ("deactivate_contact",)),
+    ("reactivations", "Reactivations", ("reactivate_contact",)),
+    ("deletions", "Deletions (personal data erased)", ("delete_contact",)),
+    ("delegations", "Delegated access", ("grant_delegate", "revoke_delegate")),
+    ("invitations", "Invitations", ("invite_contact",)),
+)
+# A batch this short shows its sections open; a longer one shows their headings and counts.
+OPEN_GROUPS_UP_TO = 30
+
+
+def change_groups(changes: list[ChangeLine]) -> list[dict[str, Any]]:
+    """A ticket's lines grouped by kind, each group with its count, in `CHANGE_GROUPS` order;
+    an op no group names gets a group of its own at the end."""
+    by_op: dict[str, list[ChangeLine]] = {}
+    for line in changes:
+        by_op.setdefault(line.op, []).append(line)
+    groups = []
+    for key, heading, ops in CHANGE_GROUPS:
+        lines = [line for op in ops for line in by_op.pop(op, [])]
+        lines.sort(key=lambda line: line.position)
+        if lines:
+            groups.append({"key": key, "heading": heading, "lines": lines})
+    for op, lines in by_op.items():
+        groups.append({"key": op, "heading": op.replace("_", " ").capitalize(), "lines": lines})
+    return groups
+
+
+def deleted_contacts(changes: list[ChangeLine]) -> list[str]:
+    """Who a batch deletes (and so erases), as the lines name them."""
+    return [line.contact for line in changes if line.op == "delete_contact"]
 
 
 def timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:

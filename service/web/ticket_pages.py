@@ -19,9 +19,10 @@ from service.extensions import db
 from service.notifications import read_models as email_views
 from service.notifications.delivery import MAX_EMAIL_ATTEMPTS
 from service.notifications.models import EmailStatus
+from service.requests.models import ChangeRequest
 from service.tickets import read_models, saved_views
 from service.tickets import service as tickets_service
-from service.tickets.models import SavedView
+from service.tickets.models import SavedView, Ticket, TicketStatus
 from service.tickets.schemas import (
     CancelIn,
     CommentIn,
@@ -49,6 +50,8 @@ COMMENT_KINDS = {
 }
 QUEUE_ARGS = ("status", "organization", "assignee", "q", "sort", "page")
 EMAILS_PER_PAGE = 50
+# The approval form's answer on the page that lists whom a batch erases.
+CONFIRM_ERASE = "erase"
 
 
 @bp.get("/tickets")
@@ -207,15 +210,39 @@ def assign(reference: str):
 @bp.post("/tickets/<reference>/approve")
 @page
 def approve(reference: str):
-    """Approve (staff): the last approval needed queues the apply job."""
+    """Approve (staff): the last approval needed queues the apply job. A batch that deletes
+    people first shows whom it will erase, and is approved only once that is confirmed."""
     access = _access(reference)
+    request_row = db.session.get(ChangeRequest, access.ticket.change_request_id)
+    erases = request_row is not None and request_row.deletions > 0
+    if erases and request.form.get("confirm") != CONFIRM_ERASE:
+        detail = read_models.detail(session=db.session(), access=access)
+        if present.ticket_abilities(access, detail)["approve"]:
+            return render_template(
+                "web/confirm_approve.html",
+                ticket=detail,
+                erased=present.deleted_contacts(detail["changes"]),
+                confirm=CONFIRM_ERASE,
+            )
 
-    def run() -> str:
-        if tickets_service.approve(session=db.session(), access=access):
-            return "Approved. The changes are being applied."
-        return "Your approval is recorded. Another staff member must approve it too."
+    def run() -> Callable[[], str]:
+        applies = tickets_service.approve(session=db.session(), access=access)
+        return lambda: _approved_message(access.ticket, applies=applies)
 
     return _act(access, run)
+
+
+def _approved_message(ticket: Ticket, *, applies: bool) -> str:
+    """What the flash says after an approval: the ticket's status once the commit is done (the
+    apply may have run already), so it never contradicts the banner below it."""
+    if not applies:
+        return "Your approval is recorded. Another staff member must approve it too."
+    status = ticket.status
+    if status == TicketStatus.IMPLEMENTED:
+        return "Approved, and every change is applied."
+    if status == TicketStatus.FAILED:
+        return "Approved, but the changes could not be applied; see why below."
+    return "Approved. The changes are being applied."
 
 
 @bp.post("/tickets/<reference>/reject")
@@ -274,8 +301,11 @@ def _access(reference: str) -> Access:
     return ticket_access(session=db.session(), actor=current_actor(), reference=reference)
 
 
-def _act(access: Access, run: Callable[[], str]):
-    """Run the action and commit; a refused one rolls back and says why on the ticket page."""
+def _act(access: Access, run: Callable[[], str | Callable[[], str]]):
+    """Run the action and commit; a refused one rolls back and says why on the ticket page.
+
+    `run` returns the flash, or a function that words it after the commit (and what ran then).
+    """
     reference = access.ticket.reference
     try:
         message = run()
@@ -284,7 +314,7 @@ def _act(access: Access, run: Callable[[], str]):
         flash(exc.message, "error")
     else:
         db.session.commit()
-        flash(message, "success")
+        flash(message() if callable(message) else message, "success")
     return redirect(url_for("web.ticket", reference=reference))
 
 
@@ -317,6 +347,9 @@ def _ticket_page(access: Access, *, status: int = 200, **forms: Any):
         "web/ticket.html",
         ticket=detail,
         timeline=present.timeline(detail),
+        change_groups=present.change_groups(detail["changes"]),
+        open_groups_up_to=present.OPEN_GROUPS_UP_TO,
+        comment_kind=request.form.get("kind", "comment") if request.method == "POST" else "comment",
         may=present.ticket_abilities(access, detail),
         staff_view=access.is_staff,
         comment_form=forms.get("comment_form") or CommentForm(prefix="comment", formdata=None),

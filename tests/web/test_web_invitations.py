@@ -44,9 +44,9 @@ def admin(app, invited) -> FlaskClient:
     return browser
 
 
-def post(browser: FlaskClient, path: str):
+def post(browser: FlaskClient, path: str, **fields: str):
     token = csrf_token(browser, "/orgs/acme/invitations")
-    return browser.post(path, data={"csrf_token": token})
+    return browser.post(path, data={"csrf_token": token, **fields})
 
 
 def test_the_contacts_page_leads_admins_to_the_pending_invitations(admin):
@@ -83,9 +83,14 @@ def test_a_new_link_voids_the_older_ones(app, client, admin, invited):
     assert "Nia New" not in page
 
 
-def test_a_revoked_invitation_shows_as_expired_and_its_link_is_dead(app, client, admin, invited):
+def test_revoking_asks_first_then_the_link_is_dead(app, client, admin, invited):
     (first,) = links(app, NEW)
-    response = post(admin, f"/orgs/acme/invitations/{invited}/revoke")
+    asked = post(admin, f"/orgs/acme/invitations/{invited}/revoke")
+    assert asked.status_code == 200
+    html = asked.get_data(as_text=True)
+    assert "Revoke the invitation of Nia New?" in html and 'value="revoke"' in html
+    assert "Pending" in admin.get("/orgs/acme/invitations").get_data(as_text=True)
+    response = post(admin, f"/orgs/acme/invitations/{invited}/revoke", confirm="revoke")
     assert response.status_code == 302
     page = admin.get("/orgs/acme/invitations").get_data(as_text=True)
     assert "The invitation is revoked" in page

@@ -101,7 +101,9 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
     admin.locator("#submitted-link").click()
     expect(admin).to_have_url(f"{base_url}/tickets/{reference}")
     expect(ticket_status(admin)).to_have_text("Open")
-    expect(admin.locator(".change-lines")).to_contain_text("Revoke Financial Contact from Boris")
+    expect(admin.locator("section[aria-labelledby=changes-title]")).to_contain_text(
+        "Revoke Financial Contact from Boris"
+    )
 
     # While it waits, the roster is read-only: current and requested roles side by side.
     admin.goto(f"{base_url}/orgs/acme/contacts")
@@ -123,8 +125,11 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
     row.get_by_role("link", name=reference).click()
     staff.get_by_role("button", name="Assign to me").click()
     expect(staff.locator(".flashes")).to_contain_text(f"Assigned to {STAFF}")
-    staff.get_by_label("Comment").fill("Is Nina replacing Boris as the financial contact?")
-    staff.get_by_role("button", name="Ask a question").click()
+    staff.get_by_label("Comment", exact=True).fill(
+        "Is Nina replacing Boris as the financial contact?"
+    )
+    staff.get_by_label("Question for the customer").check()
+    staff.get_by_role("button", name="Send", exact=True).click()
     expect(ticket_status(staff)).to_have_text("Awaiting customer")
 
     # The admin answers.

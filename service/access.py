@@ -1,7 +1,10 @@
 """Who may do what, written once: permission names, what an actor may see and manage, and the
 predicates that services enforce and pages ask before showing a control.
 
-Roles grant permissions named `module:action` (the role catalog, `service/contacts/roles.json`).
+Roles grant permissions named `module:action` (the role catalog, `service/contacts/roles.json`),
+shown as a module x view/edit matrix (`service/vocabulary.py: MODULES`). A role either lists what
+it grants or grants everything but a listed few (`Role.grants`); either way the actor's
+permissions are what its roles grant, and only the predicates below decide what they allow.
 An actor reaches an organization in one of three ways, and holds there:
 
 - **staff** of the vendor: every organization and ticket, to read (`STAFF_POWERS`), and the review
@@ -23,6 +26,7 @@ person it added a fresh link. Links only ever go to the address that staff appro
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +38,7 @@ from service.errors import Forbidden, NotFound
 from service.organizations.models import Delegation, Organization
 from service.tickets.models import FINAL_STATUSES, Ticket, TicketStatus, parse_reference
 from service.tickets.workflow import allowed
+from service.vocabulary import DELEGATE_OPS
 
 
 class Permission(enum.StrEnum):
@@ -44,6 +49,9 @@ class Permission(enum.StrEnum):
     CONTACTS_MANAGE = "contacts:manage"
     TICKETS_VIEW = "tickets:view"
     TICKETS_COMMENT = "tickets:comment"
+    # Granting a partner organization access to the contacts, or ending it (the delegate
+    # operations of a batch), beside `contacts:manage`.
+    DELEGATIONS_EDIT = "delegations:edit"
 
 
 # What a delegate holds in an organization that granted its organization access.
@@ -53,6 +61,7 @@ DELEGATE_POWERS = frozenset(
         Permission.CONTACTS_MANAGE,
         Permission.TICKETS_VIEW,
         Permission.TICKETS_COMMENT,
+        Permission.DELEGATIONS_EDIT,
     }
 )
 # What staff hold in every customer organization: they read and comment; they review tickets
@@ -148,6 +157,22 @@ def require_manage(scope: OrgScope) -> OrgScope:
             code="forbidden",
         )
     return scope
+
+
+def can_change_delegations(scope: OrgScope) -> bool:
+    """Whether the actor may grant partner organizations access to the contacts or end it."""
+    return can_manage(scope) and scope.can(Permission.DELEGATIONS_EDIT)
+
+
+def require_batch_rights(scope: OrgScope, changes: Sequence[Mapping[str, Any]]) -> None:
+    """403 unless the actor holds what each item of the batch needs beyond managing contacts:
+    the delegate operations need `delegations:edit`."""
+    if any(item.get("op") in DELEGATE_OPS for item in changes) and not can_change_delegations(
+        scope
+    ):
+        raise Forbidden(
+            "Your roles do not let you grant or end delegated access.", code="forbidden"
+        )
 
 
 def roster_org(*, session: Session, actor: Actor, slug: str) -> OrgScope:

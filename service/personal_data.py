@@ -40,7 +40,16 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "organizations": frozenset({"slug", "name", "kind", "required_fields"}),
     "delegations": frozenset(),
     "roles": frozenset(
-        {"code", "name", "description", "audience", "permissions", "emails", "incompatible_with"}
+        {
+            "code",
+            "name",
+            "description",
+            "audience",
+            "permissions",
+            "exceptions",
+            "emails",
+            "incompatible_with",
+        }
     ),
     "contacts": frozenset({"status"}),
     "contact_roles": frozenset({"role_code"}),

@@ -7,6 +7,7 @@ pages all speak them, so a name is spelled in one place.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 
 class Op(enum.StrEnum):
@@ -43,6 +44,34 @@ STATUS_BY_OP = {
 CONTACT_FIELDS = ("salutation", "first_name", "last_name", "email", "job_title", "phone", "mobile")
 # Fields a new contact must carry, and that an update may not blank.
 MANDATORY_FIELDS = ("salutation", "first_name", "last_name", "email")
+
+
+@dataclass(frozen=True)
+class Module:
+    """One row of the permission matrix: a module, and the permissions that let a role view it
+    and edit it (None where the module has no such right)."""
+
+    code: str
+    name: str
+    view: str | None
+    edit: str | None
+
+
+# Every permission a role may grant, as the matrix shows them. `service/access.py` checks the
+# first three modules' rights; the others are for the products around the service. A role that
+# grants "everything except" grants every permission of this table but its exceptions.
+MODULES = (
+    Module("contacts", "Contacts", "contacts:view", "contacts:manage"),
+    Module("tickets", "Change requests", "tickets:view", "tickets:comment"),
+    Module("delegations", "Delegated access", None, "delegations:edit"),
+    Module("invoices", "Invoices", "invoices:view", "invoices:edit"),
+    Module("agreements", "Agreements", "agreements:view", "agreements:edit"),
+    Module("support", "Support", "support:view", "support:manage"),
+)
+ALL_PERMISSIONS = frozenset(
+    permission for module in MODULES for permission in (module.view, module.edit) if permission
+)
+
 # The permission that lets an account manage its organization's contacts (`Permission` in
 # service/access.py spells it too): the rules keep at least one such account.
 MANAGING_PERMISSION = "contacts:manage"

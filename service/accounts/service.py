@@ -82,13 +82,14 @@ def actor_of(*, session: Session, user: User, organization: Organization) -> Act
 
 
 def permissions_of(session: Session, user: User) -> frozenset[str]:
-    """Permissions granted by the roles the account's active contact holds."""
+    """Permissions granted by the roles the account's active contact holds (a role that grants
+    everything but a few counts as the matrix's permissions without its exceptions)."""
     if user.contact_id is None:
         return frozenset()
-    lists = session.scalars(
-        select(Role.permissions)
+    roles = session.scalars(
+        select(Role)
         .join(ContactRole, ContactRole.role_code == Role.code)
         .join(Contact, Contact.id == ContactRole.contact_id)
         .where(Contact.id == user.contact_id, Contact.status == ContactStatus.ACTIVE)
     )
-    return frozenset(p for permissions in lists for p in permissions)
+    return frozenset(p for role in roles for p in role.grants)

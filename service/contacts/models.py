@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.extensions import db
 from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
-from service.vocabulary import ContactStatus
+from service.vocabulary import ALL_PERMISSIONS, MODULES, ContactStatus
 
 
 class Role(db.Model):  # type: ignore[name-defined]
@@ -23,12 +23,45 @@ class Role(db.Model):  # type: ignore[name-defined]
     description: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # Which kind of organization the role is for: "customer", "purchaser" or "any".
     audience: Mapped[str] = mapped_column(String(20), default="customer")
+    # The permissions the role grants; unused when it grants everything (`grants_all`).
     permissions: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # "Everything except": the role grants every permission of the matrix but its `exceptions`,
+    # including those of modules added later.
+    grants_all: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    exceptions: Mapped[list[str]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
     emails: Mapped[list[str]] = mapped_column(JSONType, default=list)
     required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Roles one person should not hold together (separation of duties, a warning only).
     incompatible_with: Mapped[list[str]] = mapped_column(JSONType, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def grants(self) -> frozenset[str]:
+        """The permissions its holders have: those listed, or everything but the exceptions."""
+        if self.grants_all:
+            return ALL_PERMISSIONS - set(self.exceptions or ())
+        return frozenset(self.permissions or ())
+
+    @property
+    def granted(self) -> list[str]:
+        """`grants` in a stable order (the API's `permissions`)."""
+        return sorted(self.grants)
+
+    @property
+    def matrix(self) -> list[dict[str, Any]]:
+        """The grants as the module x view/edit matrix; None where a module has no such right."""
+        grants = self.grants
+        return [
+            {
+                "module": module.code,
+                "name": module.name,
+                "view": None if module.view is None else module.view in grants,
+                "edit": None if module.edit is None else module.edit in grants,
+            }
+            for module in MODULES
+        ]
 
 
 class Contact(db.Model):  # type: ignore[name-defined]

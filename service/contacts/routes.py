@@ -57,7 +57,10 @@ def update_role(payload, code):
 
 
 def _role_dict(role):
-    return {name: getattr(role, name) for name in RoleOut().fields}
+    return {
+        field.attribute or name: getattr(role, field.attribute or name)
+        for name, field in RoleOut().fields.items()
+    }
 
 
 # Any of these asks for one page of the roster instead of the whole of it.

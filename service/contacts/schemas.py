@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contacts.paging import ACCOUNT_STATUSES, DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
 from service.fields import CodedMessage, FullMatch, SafeText, StrictBool
-from service.vocabulary import ContactStatus
+from service.vocabulary import ALL_PERMISSIONS, ContactStatus
 
-PERMISSION = r"^[a-z][a-z_]{0,30}:(view|edit|manage)$"
+PERMISSION = r"^[a-z][a-z_]{0,30}:(view|edit|manage|comment)$"
 KEY = r"^[a-z][a-z0-9_]{0,49}$"
 
 
@@ -31,12 +31,40 @@ class Cursor(fields.Field):
         return after
 
 
+class MatrixRowOut(Schema):
+    """One module of a role's permission matrix; `view`/`edit` null where the module has no
+    such right."""
+
+    module = fields.String()
+    name = fields.String()
+    view = fields.Boolean(allow_none=True)
+    edit = fields.Boolean(allow_none=True)
+
+
 class RoleOut(Schema):
     code = fields.String()
     name = fields.String()
     description = fields.String()
     audience = fields.String()
-    permissions = fields.List(fields.String())
+    permissions = fields.List(
+        fields.String(),
+        attribute="granted",
+        metadata={
+            "description": "What the role's holders may do; for a role that grants everything, "
+            "every permission of the matrix but its `exceptions`."
+        },
+    )
+    grants_all = fields.Boolean(
+        metadata={"description": "The role grants everything except its `exceptions`."}
+    )
+    exceptions = fields.List(
+        fields.String(),
+        metadata={"description": "What a role that grants everything does not grant."},
+    )
+    matrix = fields.List(
+        fields.Nested(MatrixRowOut),
+        metadata={"description": "The permissions per module, view and edit."},
+    )
     emails = fields.List(fields.String())
     required = fields.Boolean()
     incompatible_with = fields.List(fields.String())
@@ -174,10 +202,33 @@ class RolePatchIn(Schema):
         fields.String(validate=FullMatch(KEY, error="Use a snake_case email name.")),
         validate=validate.Length(max=50),
     )
+    grants_all = StrictBool(
+        metadata={
+            "description": "true: the role grants every permission of the matrix but its "
+            "`exceptions` (its `permissions` are then not given); false: it grants its "
+            "`permissions`."
+        }
+    )
+    exceptions = fields.List(
+        fields.String(
+            validate=validate.OneOf(
+                sorted(ALL_PERMISSIONS), error="Use a permission of the matrix."
+            )
+        ),
+        validate=validate.Length(max=50),
+    )
     required = StrictBool()
     incompatible_with = fields.List(
         fields.String(validate=FullMatch(KEY)), validate=validate.Length(max=50)
     )
+
+    @validates_schema
+    def _listed_or_everything(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("grants_all") and "permissions" in data:
+            raise ValidationError(
+                "A role that grants everything lists its exceptions, not its permissions.",
+                "permissions",
+            )
 
 
 class RoleIn(RolePatchIn):

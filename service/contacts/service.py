@@ -37,7 +37,7 @@ def catalog(*, session: Session) -> dict[str, RoleInfo]:
             audience=role.audience,
             required=role.required,
             incompatible_with=frozenset(role.incompatible_with or ()),
-            permissions=frozenset(role.permissions or ()),
+            permissions=role.grants,
         )
         for role in list_roles(session=session)
     }
@@ -66,6 +66,8 @@ def load_catalog_file(*, session: Session, path: Path = ROLES_FILE, replace: boo
         role.description = entry.get("description", "")
         role.audience = entry.get("audience", "customer")
         role.permissions = list(entry.get("permissions", []))
+        role.grants_all = bool(entry.get("grants_all", False))
+        role.exceptions = list(entry.get("exceptions", []))
         role.emails = list(entry.get("emails", []))
         role.required = bool(entry.get("required", False))
         role.incompatible_with = list(entry.get("incompatible_with", []))
@@ -272,6 +274,8 @@ def create_role(*, session: Session, data: dict[str, Any]) -> Role:
         description="",
         audience="customer",
         permissions=[],
+        grants_all=False,
+        exceptions=[],
         emails=[],
         required=False,
         incompatible_with=[],
@@ -300,12 +304,23 @@ def _change_role(*, session: Session, role: Role, data: dict[str, Any]) -> None:
             code="validation_failed",
             errors=[ErrorDetail("incompatible_with", "unknown_role", "Not a role of the catalog.")],
         )
-    for name in ("name", "description", "audience", "required"):
+    for name in ("name", "description", "audience", "required", "grants_all"):
         if name in data:
             setattr(role, name, data[name])
-    for name in ("permissions", "emails", "incompatible_with"):
+    for name in ("permissions", "exceptions", "emails", "incompatible_with"):
         if name in data:
             setattr(role, name, sorted(dict.fromkeys(data[name])))
+    # A role lists what it grants, or grants everything but its exceptions: never both.
+    if role.grants_all:
+        role.permissions = []
+    elif role.exceptions:
+        raise Unprocessable(
+            "Only a role that grants everything has exceptions.",
+            code="validation_failed",
+            errors=[
+                ErrorDetail("exceptions", "invalid_field", "Set grants_all, or list permissions.")
+            ],
+        )
     session.flush()
 
 
@@ -313,11 +328,17 @@ def required_role_violations(*, session: Session, role: Role) -> list[str]:
     """Organizations this role applies to where no active contact holds it (sorted slugs)."""
     if not role.required:
         return []
-    kinds = [kind for kind in ("customer", "purchaser") if role.audience in ("any", kind)]
+    return organizations_lacking(session=session, code=role.code, audience=role.audience)
+
+
+def organizations_lacking(*, session: Session, code: str, audience: str) -> list[str]:
+    """Organizations of the audience where no active contact holds the role `code` (sorted
+    slugs): those that making it required would leave in breach, to show before saving."""
+    kinds = [kind for kind in ("customer", "purchaser") if audience in ("any", kind)]
     holders = (
         select(Contact.organization_id)
         .join(ContactRole, ContactRole.contact_id == Contact.id)
-        .where(ContactRole.role_code == role.code, Contact.status == ContactStatus.ACTIVE)
+        .where(ContactRole.role_code == code, Contact.status == ContactStatus.ACTIVE)
     )
     return list(
         session.scalars(

@@ -12,10 +12,16 @@ from service.requests.schemas import ChangeRequestIn, DryRunOut, SubmittedOut, V
 blp = Blueprint("change_requests", __name__, description="Change requests")
 blp.before_request(load_actor)
 
+FORBIDDEN = (
+    "`forbidden`: the caller may not manage this organization's contacts, or the batch grants "
+    "or ends delegated access (`grant_delegate`, `revoke_delegate`) without `delegations:edit`."
+)
+
 
 @blp.post("/orgs/<slug>/change-requests")
 @blp.arguments(ChangeRequestIn)
 @blp.response(201, SubmittedOut)
+@blp.alt_response(403, description=FORBIDDEN)
 @blp.alt_response(409, description="`request_pending` or `stale_roster`")
 @blp.alt_response(
     422,
@@ -46,6 +52,7 @@ def submit(payload, slug):
 @blp.arguments(ValidateQuery, location="query")
 @blp.arguments(ChangeRequestIn)
 @blp.response(200, DryRunOut)
+@blp.alt_response(403, description=FORBIDDEN)
 def validate(query, payload, slug):
     """Dry run: every finding, the projected roster (`?projected=changed`: only the contacts
     the batch touches, and the holders of each role after it) and the batch's lines; stores

@@ -79,6 +79,7 @@ class ValidationFailed(Unprocessable):
 def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, Any]) -> Submitted:
     """Validate the batch in full and store it as a change request with an open ticket."""
     scope = access.managed_org(session=session, actor=actor, slug=org_slug)
+    access.require_batch_rights(scope, data["changes"])
     org = scope.org
     _refuse_when_pending(session=session, org=org)
     _refuse_when_stale(org=org, base_version=data["base_version"])
@@ -118,7 +119,9 @@ def dry_run(
 ) -> DryRun:
     """Everything `submit` would say, and the roster it would produce (`changed_only`: the
     contacts it touches, without reading the rest of the roster); stores nothing."""
-    org = access.managed_org(session=session, actor=actor, slug=org_slug).org
+    scope = access.managed_org(session=session, actor=actor, slug=org_slug)
+    access.require_batch_rights(scope, data["changes"])
+    org = scope.org
     blocking: list[Finding] = []
     pending = pending_ticket(session=session, org_id=org.id)
     if pending is not None:

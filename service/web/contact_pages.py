@@ -52,6 +52,7 @@ def contacts(slug: str):
         "web/contacts.html",
         contacts=rows,
         editable=may_manage,
+        may_delegate=access.can_change_delegations(scope),
         salutations=present.salutations(),
         validate_url=url_for("web_json.validate", slug=org.slug),
         submit_url=url_for("web_json.submit", slug=org.slug),

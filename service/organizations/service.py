@@ -14,7 +14,7 @@ from service import access
 from service.accounts.service import Actor
 from service.contacts.models import Contact, ContactStatus
 from service.models_base import isoformat
-from service.organizations.models import Delegation, Organization
+from service.organizations.models import Delegation, Organization, OrgKind
 from service.tickets.models import format_reference
 from service.vocabulary import CONTACT_FIELDS, MANDATORY_FIELDS
 
@@ -34,6 +34,36 @@ def summary(*, session: Session, org: Organization) -> dict[str, Any]:
         "active_contacts": active or 0,
         "required_fields": list(required_fields(org)),
     }
+
+
+def list_for_staff(*, session: Session) -> list[dict[str, Any]]:
+    """Every customer and purchaser organization with its plan and seats in use, by name: two
+    statements."""
+    active = dict(
+        session.execute(
+            select(Contact.organization_id, func.count())
+            .where(Contact.status == ContactStatus.ACTIVE)
+            .group_by(Contact.organization_id)
+        )
+        .tuples()
+        .all()
+    )
+    orgs = session.scalars(
+        select(Organization)
+        .where(Organization.kind != OrgKind.VENDOR)
+        .order_by(Organization.name, Organization.slug)
+    )
+    return [
+        {
+            "slug": org.slug,
+            "name": org.name,
+            "kind": org.kind.value,
+            "seat_limit": org.seat_limit,
+            "active_contacts": active.get(org.id, 0),
+            "required_fields": list(required_fields(org)),
+        }
+        for org in orgs
+    ]
 
 
 def required_fields(org: Organization) -> tuple[str, ...]:

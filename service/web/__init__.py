@@ -35,6 +35,8 @@ from service.web import (  # noqa: F401  (the page modules add their routes on i
     contact_pages,
     errors,
     job_pages,
+    organization_pages,
+    role_pages,
     ticket_pages,
 )
 from service.web import presenters as present

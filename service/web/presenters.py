@@ -16,11 +16,17 @@ from service import access
 from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
 from service.contacts import service as contacts_service
+from service.contacts.models import Role
 from service.organizations.models import Organization
 from service.requests.describe import ChangeLine
 from service.requests.schemas import ContactFields
 from service.tickets.models import TicketStatus
-from service.vocabulary import CONTACT_FIELDS, MANDATORY_FIELDS, SALUTATIONS
+from service.vocabulary import (
+    ALL_PERMISSIONS,
+    CONTACT_FIELDS,
+    MANDATORY_FIELDS,
+    SALUTATIONS,
+)
 
 STATUS_LABELS = {
     TicketStatus.OPEN.value: "Open",
@@ -95,15 +101,61 @@ def salutations() -> tuple[str, ...]:
     return SALUTATIONS
 
 
+AUDIENCE_LABELS = {
+    "customer": "Contacts of customer organizations",
+    "purchaser": "Contacts of partner (purchaser) organizations",
+    "any": "Contacts of any organization",
+}
+
+
 def role_columns(*, session: Session, org: Organization) -> list[dict[str, Any]]:
-    """The roles this organization's contacts can hold: required ones first, then catalog order."""
+    """The roles this organization's contacts can hold: required ones first, then catalog order,
+    each with what explains it (`role_card`)."""
     roles = [
         role
         for role in contacts_service.list_roles(session=session)
         if role.audience in ("any", org.kind.value)
     ]
     roles.sort(key=lambda role: not role.required)
-    return [{"code": r.code, "name": r.name, "required": r.required} for r in roles]
+    return [role_card(role) for role in roles]
+
+
+def role_card(role: Role) -> dict[str, Any]:
+    """A role as the pages explain it: who it is for, what it may do (the matrix and in words),
+    the emails its holders receive, whether it is required."""
+    matrix = role.matrix
+    abilities = [
+        f"{row['name']}: " + " and ".join(k for k in ("view", "edit") if row[k])
+        for row in matrix
+        if row["view"] or row["edit"]
+    ]
+    others = sorted(set(role.permissions or ()) - ALL_PERMISSIONS)
+    return {
+        "code": role.code,
+        "name": role.name,
+        "description": role.description,
+        "audience": role.audience,
+        "audience_label": AUDIENCE_LABELS.get(role.audience, role.audience),
+        "required": role.required,
+        "grants_all": role.grants_all,
+        "exceptions": sorted(role.exceptions or ()),
+        "matrix": matrix,
+        "abilities": abilities + others,
+        "emails": [email_label(name) for name in role.emails or ()],
+        "email_codes": list(role.emails or ()),
+    }
+
+
+def email_label(name: str) -> str:
+    """An automated email's name as a reader says it: `request_implemented` → Request
+    implemented."""
+    return name.replace("_", " ").capitalize()
+
+
+def contact_roles(contact: dict[str, Any], columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The roles a contact holds, in the columns' order: required ones first."""
+    held = set(contact.get("roles") or ())
+    return [column for column in columns if column["code"] in held]
 
 
 def full_name(contact: dict[str, Any]) -> str:

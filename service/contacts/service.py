@@ -153,9 +153,12 @@ def insert_contacts(
     return ids
 
 
-def roster_rows(*, session: Session, org_id: int) -> list[dict[str, Any]]:
-    """The roster as the API lists it, with each contact's account status; three statements."""
-    snapshot = roster_snapshot(session=session, org_id=org_id)
+def roster_rows(
+    *, session: Session, org_id: int, ids: Collection[int] | None = None
+) -> list[dict[str, Any]]:
+    """The roster as the API lists it (or, with `ids`, those of its contacts), with each
+    contact's account status; three statements."""
+    snapshot = roster_snapshot(session=session, org_id=org_id, ids=ids)
     ordered = sorted(
         snapshot.values(),
         key=lambda c: (
@@ -164,14 +167,13 @@ def roster_rows(*, session: Session, org_id: int) -> list[dict[str, Any]]:
             c.id or 0,
         ),
     )
+    if ids is not None and not snapshot:
+        return []
+    listed = [User.organization_id == org_id, User.contact_id.is_not(None)]
+    if ids is not None:
+        listed.append(column_in(session, User.contact_id, list(snapshot)))
     accounts: dict[int | None, UserStatus] = dict(
-        session.execute(
-            select(User.contact_id, User.status).where(
-                User.organization_id == org_id, User.contact_id.is_not(None)
-            )
-        )
-        .tuples()
-        .all()
+        session.execute(select(User.contact_id, User.status).where(*listed)).tuples().all()
     )
     return [
         {
@@ -183,6 +185,11 @@ def roster_rows(*, session: Session, org_id: int) -> list[dict[str, Any]]:
         }
         for contact in ordered
     ]
+
+
+def active_count(*, session: Session, org_id: int) -> int:
+    """Active contacts of the organization, from the maintained counts: what the seats count."""
+    return counts.read(session=session, org_id=org_id).active
 
 
 def roster_page(

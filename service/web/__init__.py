@@ -37,6 +37,7 @@ from service.web import (  # noqa: F401  (the page modules add their routes on i
     job_pages,
     organization_pages,
     role_pages,
+    roster_view,
     ticket_pages,
 )
 from service.web import presenters as present

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, url_for
+from flask import jsonify, request, url_for
 from marshmallow import ValidationError
 
 from service.errors import BadRequest, Unprocessable, flatten_messages
@@ -39,9 +39,15 @@ def _load_batch() -> dict[str, Any]:
 @json_bp.post("/orgs/<slug>/change-requests/validate")
 @json_call
 def validate(slug: str):
-    """Dry run: the API's answer (findings, projected roster, the batch's lines); stores nothing."""
+    """Dry run: the API's answer (findings, projected roster, the batch's lines); stores nothing.
+    `?projected=changed`, as the page asks: only the contacts the batch touches, and the counts
+    after it, without reading the rest of the roster."""
     result = requests_service.dry_run(
-        session=db.session(), org_slug=slug, actor=current_actor(), data=_load_batch()
+        session=db.session(),
+        org_slug=slug,
+        actor=current_actor(),
+        data=_load_batch(),
+        changed_only=request.args.get("projected") == "changed",
     )
     db.session.rollback()
     return jsonify(DryRunOut().dump(result))

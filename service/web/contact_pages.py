@@ -11,50 +11,59 @@ from service import access
 from service.accounts import invitations as invitations_service
 from service.contacts import service as contacts_service
 from service.contacts.models import Contact
-from service.errors import Conflict
+from service.errors import Conflict, Unprocessable
 from service.extensions import db
 from service.organizations import service as org_service
 from service.requests import service as requests_service
-from service.vocabulary import ContactStatus
 from service.web import presenters as present
 from service.web.blueprints import bp
+from service.web.roster_view import read_query, roster_view, view_json
 from service.web.session import current_actor, page
 
 
 @bp.get("/orgs/<slug>/contacts")
 @page
 def contacts(slug: str):
-    """The roster: an editor for admins, read-only for viewers, side by side while pending."""
+    """The roster a page at a time (search, filters and paging in the address, so that it
+    works without script too): an editor for admins, read-only for viewers and without
+    JavaScript, side by side with what a pending request asks for while one waits."""
     session = db.session()
     scope = access.roster_org(session=session, actor=current_actor(), slug=slug)
     org, may_manage = scope.org, access.can_manage(scope)
-    rows = contacts_service.roster_rows(session=session, org_id=org.id)
+    query, refused = read_query(request.args)
+    pending = requests_service.pending_ticket(session=session, org_id=org.id)
+    try:
+        view = roster_view(session=session, org=org, query=query, pending=pending)
+    except Unprocessable:
+        query, refused = {}, True
+        view = roster_view(session=session, org=org, query=query, pending=pending)
     common = {
         "org": org,
         "may_manage": may_manage,
         "roles": present.role_columns(session=session, org=org),
         "fields": present.contact_fields(org_service.required_fields(org)),
-        "active_count": sum(1 for row in rows if row["status"] == ContactStatus.ACTIVE),
+        "view": view,
+        "query": query,
+        "refused": refused,
+        "active_count": view.active,
         "delegations": org_service.list_delegations(session=session, org=org),
     }
-    pending = requests_service.pending_ticket(session=session, org_id=org.id)
     if pending is not None:
         items = requests_service.pending_items(session=session, ticket=pending)
-        projected = requests_service.pending_projection(session=session, org=org, items=items)
         return render_template(
             "web/contacts_pending.html",
-            contacts=contacts_service.with_requested(rows, projected),
             delegation_changes=requests_service.delegation_changes(items),
             ticket=pending,
             **common,
         )
     return render_template(
         "web/contacts.html",
-        contacts=rows,
         editable=may_manage,
         may_delegate=access.can_change_delegations(scope),
         salutations=present.salutations(),
-        validate_url=url_for("web_json.validate", slug=org.slug),
+        first_page=view_json(view) if may_manage else None,
+        roster_url=url_for("web_json.roster_json", slug=org.slug),
+        validate_url=url_for("web_json.validate", slug=org.slug, projected="changed"),
         submit_url=url_for("web_json.submit", slug=org.slug),
         **common,
     )

@@ -34,10 +34,10 @@ def test_each_edit_becomes_one_item_of_the_batch_and_discard_undoes_them_all(
     expect(devon.get_by_role("button", name="Undo delete")).to_have_attribute(
         "aria-pressed", "true"
     )
-    expect(devon.locator(".pending-flag")).to_have_text("Will be deleted")
+    expect(devon.locator(".pending-chip")).to_have_text("Will be deleted")
     grace = page.locator("tbody.contact", has_text="Grace Gill")
     grace.get_by_role("button", name="Deactivate").click()
-    expect(grace.locator(".pending-flag")).to_have_text("Will be deactivated")
+    expect(grace.locator(".pending-chip")).to_have_text("Will be deactivated")
     hugo = page.locator("tbody.contact", has_text="Hugo Hart")
     hugo.get_by_role("button", name="Reactivate").click()
     expect(count).to_have_text("4")
@@ -60,7 +60,7 @@ def test_each_edit_becomes_one_item_of_the_batch_and_discard_undoes_them_all(
     expect(count).to_have_text("0")
     expect(phone).to_have_value("+44 20 7946 0102")
     expect(devon.get_by_role("button", name="Delete")).to_have_attribute("aria-pressed", "false")
-    expect(page.locator(".pending-flag:visible")).to_have_count(0)
+    expect(page.locator(".pending-chip:not(:empty)")).to_have_count(0)
     expect(page.get_by_role("button", name="Request Changes")).to_be_disabled()
 
 
@@ -72,12 +72,12 @@ def test_the_review_dialog_shows_the_servers_lines_for_the_batch(factory, browse
     page.on(
         "response",
         lambda response: (
-            answers.append(response) if response.url.endswith("/change-requests/validate") else None
+            answers.append(response) if "/change-requests/validate" in response.url else None
         ),
     )
 
     page.get_by_role("button", name="Add contact").click()
-    new = page.locator("tbody.contact.is-new")
+    new = page.locator("fieldset.new-contact")
     new.get_by_label("Salutation").select_option("Ms")
     new.get_by_label("First name").fill("Nia")
     new.get_by_label("Last name").fill("New")
@@ -103,7 +103,7 @@ def test_the_review_dialog_shows_the_servers_lines_for_the_batch(factory, browse
     assert lines.all_inner_texts() == summaries
 
 
-def test_a_request_submitted_elsewhere_meanwhile_is_reported_above_the_table(
+def test_a_request_submitted_elsewhere_meanwhile_is_reported_in_the_action_bar(
     factory, browser, base_url
 ):
     factory.demo()
@@ -114,8 +114,8 @@ def test_a_request_submitted_elsewhere_meanwhile_is_reported_above_the_table(
     page.locator("tbody.contact", has_text="Devon Tran").get_by_role(
         "button", name="Deactivate"
     ).click()
-    banner = page.locator("#batch-issues")
-    expect(banner).to_contain_text("already has an unfinished change request")
+    problems = page.locator("#action-bar #problem-list")
+    expect(problems).to_contain_text("already has an unfinished change request")
     expect(page.get_by_role("button", name="Request Changes")).to_be_disabled()
 
 

@@ -68,6 +68,27 @@ export function clearDelegationProblems(delegations) {
   }
 }
 
+/** The panel's controls exist for the script: without it the panel is read-only. */
+export function revealDelegations(delegations) {
+  if (delegations) {
+    all(delegations.panel, ".delegate-revoke, .delegate-grant").forEach((node) => {
+      node.hidden = false;
+    });
+  }
+}
+
+/** Back to no change of delegated access. */
+export function resetDelegations(delegations) {
+  if (delegations) {
+    all(delegations.panel, "input[data-delegate-revoke]").forEach((box) => {
+      box.checked = false;
+    });
+    if (delegations.grantInput) {
+      delegations.grantInput.value = "";
+    }
+  }
+}
+
 /** Every edit in the panel calls `onChange`; Enter in its field must not submit the page. */
 export function watchDelegations(delegations, onChange) {
   if (!delegations) {

@@ -1,6 +1,6 @@
 /*
  * Small helpers of the contacts manager. Text is only ever set with textContent: nothing typed
- * on the page is parsed as HTML.
+ * on the page, and nothing the server sends, is parsed as HTML.
  */
 
 /** Trimmed text, or null when nothing is left: how the batch carries an empty field. */
@@ -21,4 +21,30 @@ export function addItem(list, text) {
 
 export function plural(count, one, many) {
   return count === 1 ? one : many;
+}
+
+/** A new element: `attrs` set as attributes (`text` as its text), then its children. */
+export function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  Object.entries(attrs || {}).forEach(([name, value]) => {
+    if (value === null || value === undefined || value === false) {
+      return;
+    }
+    if (name === "text") {
+      node.textContent = value;
+    } else {
+      node.setAttribute(name, value === true ? "" : String(value));
+    }
+  });
+  children.forEach((child) => {
+    if (child !== null && child !== undefined) {
+      node.append(child);
+    }
+  });
+  return node;
+}
+
+/** A contact's name as the roster shows it. */
+export function fullName(contact) {
+  return [contact.first_name, contact.last_name].filter(Boolean).join(" ") || "Unnamed contact";
 }

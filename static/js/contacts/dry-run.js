@@ -1,8 +1,9 @@
 /*
  * The dry-run client: after each edit (and a short pause, so typing sends one call, not one
  * per key) it asks the server to check the batch, and keeps the answer for the batch as it is
- * now: its errors and warnings, and the server's readable line for each item, which the review
- * dialog shows. An answer to an older batch is dropped; a newer edit cancels the call in flight.
+ * now: its errors and warnings, the counts after it, and the server's readable line for each
+ * item, which the review dialog shows. An answer to an older batch is dropped; a newer edit
+ * cancels the call in flight.
  */
 import { postJson } from "./server.js";
 
@@ -52,6 +53,7 @@ export function createDryRun({ url, baseVersion, read, onAnswer, onFailure }) {
       errors: answer.data.errors || [],
       warnings: answer.data.warnings || [],
       changes: answer.data.changes || [],
+      projected: answer.data.projected || null,
     };
     onAnswer(latest, batch.origins);
   }

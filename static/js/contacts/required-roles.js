@@ -1,39 +1,26 @@
 /*
- * Immediately, before the server answers: who would still hold each required role. The
- * header of each required role counts its active holders; a warning above the table names a
- * role that nobody would hold.
+ * The header of each required role counts its active holders: the roster's counts as the
+ * server keeps them, or, once the dry run has answered, the counts after the batch. A role
+ * nobody would hold is marked; the server's problem about it is in the action bar's list.
  */
 import { plural } from "./dom.js";
-import { contactGroups, isNew } from "./roster.js";
 
-function activeHolders(table, role) {
-  return contactGroups(table).filter((group) => {
-    if (group.dataset.delete === "true") {
-      return false;
-    }
-    const status = isNew(group) ? "active" : (group.dataset.target || group.dataset.status);
-    const box = group.querySelector('input.role-box[data-role="' + role.code + '"]');
-    return status === "active" && box && box.checked;
-  }).length;
+export function showHolders(roles, holders) {
+  roles.filter((role) => role.required).forEach((role) => {
+    const count = holders[role.code] || 0;
+    role.header.querySelector(".holders").textContent = count === 0
+      ? "No active holder"
+      : count + plural(count, " active holder", " active holders");
+    role.header.classList.toggle("is-unheld", count === 0);
+  });
 }
 
-export function refreshRequiredRoles(table, roles, warning) {
-  const unheld = [];
-  roles.filter((role) => role.required).forEach((role) => {
-    const holders = activeHolders(table, role);
-    role.header.querySelector(".holders").textContent = holders === 0
-      ? "No active holder"
-      : holders + plural(holders, " active holder", " active holders");
-    role.header.classList.toggle("is-unheld", holders === 0);
-    if (holders === 0) {
-      unheld.push(role.name);
-    }
-  });
-  warning.textContent = unheld.length
-    ? "After these changes no active contact would hold " + unheld.join(" and ") +
-      ". Every organization must keep at least one, so grant " +
-      plural(unheld.length, "it", "them") +
-      " to another active contact before requesting the changes."
-    : "";
-  warning.hidden = unheld.length === 0;
+/** The role columns of the table, in order, from the header cells. */
+export function readRoles(table) {
+  return Array.from(table.querySelectorAll("thead th[data-role]")).map((th) => ({
+    code: th.dataset.role,
+    name: th.dataset.roleName,
+    required: th.dataset.required === "true",
+    header: th,
+  }));
 }

@@ -21,3 +21,20 @@ export async function postJson(url, body, signal) {
   const data = await response.json().catch(() => ({}));
   return { status: response.status, data: data };
 }
+
+/** GET `url` with the query `params` (empty ones left out); the status and the parsed answer. */
+export async function getJson(url, params, signal) {
+  const query = new URLSearchParams();
+  Object.entries(params).forEach(([name, value]) => {
+    if (value !== null && value !== undefined && value !== "") {
+      query.set(name, value);
+    }
+  });
+  const response = await fetch(url + "?" + query.toString(), {
+    credentials: "same-origin",
+    headers: { "Accept": "application/json" },
+    signal: signal,
+  });
+  const data = await response.json().catch(() => ({}));
+  return { status: response.status, data: data };
+}

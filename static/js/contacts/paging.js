@@ -1,0 +1,160 @@
+/*
+ * Search, filters and pages of the roster. Typing in the search box asks the server for the
+ * first page of the matching contacts after a short pause (one call per pause, not per key; a
+ * newer question cancels the one in flight); the role and status filters and the pages do the
+ * same. "Has a pending change" lists the contacts the batch changes, from the batch itself.
+ * The server pages with an opaque cursor, so going back a page re-asks for the cursor that
+ * led to it.
+ */
+import { el, plural } from "./dom.js";
+import { getJson } from "./server.js";
+
+const SEARCH_DELAY_MS = 200;
+const PAGE_SIZE = 50;
+
+function matches(contact, query) {
+  const q = (query.q || "").trim().toLowerCase();
+  const full = [contact.first_name || "", contact.last_name || ""].join(" ").toLowerCase();
+  const texts = [contact.first_name, contact.last_name, contact.email, full]
+    .map((text) => (text || "").toLowerCase());
+  return (!q || texts.some((text) => text.startsWith(q))) &&
+    (!query.role || contact.roles.includes(query.role)) &&
+    (!query.status || contact.status === query.status);
+}
+
+export function createPaging({ url, form, pager, batch, firstPage, query, onPage, onFailure }) {
+  const search = form.querySelector("#roster-q");
+  const role = form.querySelector("#roster-role");
+  const status = form.querySelector("#roster-status");
+  const changed = form.querySelector("#roster-changed");
+  const summary = pager.querySelector("#roster-summary");
+  const nav = pager.querySelector("nav");
+  const previous = el("button", { type: "button", class: "btn btn-secondary btn-small",
+    id: "page-previous", text: "Previous page" });
+  const next = el("button", { type: "button", class: "btn btn-secondary btn-small",
+    id: "page-next", text: "Next page" });
+  nav.textContent = "";
+  nav.append(previous, next);
+  changed.closest("label").hidden = false;
+
+  let cursors = [query.cursor || null]; // the cursor of each page up to the one shown
+  let nextCursor = firstPage.next_cursor;
+  let first = 0; // the position of the page's first contact
+  let timer = null;
+  let inFlight = null;
+  let sequence = 0;
+
+  function params() {
+    return { q: search.value.trim(), role: role.value, status: status.value };
+  }
+
+  function showSummary(count, total) {
+    summary.textContent = total === 0
+      ? "No contacts match."
+      : (count ? (first + 1) + "–" + (first + count) : "0") + " of " +
+        total.toLocaleString("en-GB") + plural(total, " contact", " contacts");
+    previous.disabled = cursors.length <= 1;
+    next.disabled = !nextCursor;
+  }
+
+  function showAnswer(page) {
+    batch.remember(page.contacts);
+    nextCursor = page.next_cursor;
+    showSummary(page.contacts.length, page.total);
+    onPage(page.contacts, page);
+  }
+
+  function showChanged() {
+    const found = batch.changedContacts().filter((contact) => matches(contact, params()));
+    const shown = found.slice(first, first + PAGE_SIZE);
+    nextCursor = first + PAGE_SIZE < found.length ? String(first + PAGE_SIZE) : null;
+    showSummary(shown.length, found.length);
+    onPage(shown, null);
+  }
+
+  async function load(cursor) {
+    sequence += 1;
+    const mine = sequence;
+    clearTimeout(timer);
+    if (inFlight) {
+      inFlight.abort();
+    }
+    if (changed.checked) {
+      inFlight = null;
+      showChanged();
+      return;
+    }
+    inFlight = new AbortController();
+    let answer;
+    try {
+      answer = await getJson(url, { ...params(), cursor: cursor }, inFlight.signal);
+    } catch (error) {
+      if (!(error && error.name === "AbortError")) {
+        onFailure("network");
+      }
+      return;
+    }
+    if (mine !== sequence) {
+      return;
+    }
+    inFlight = null;
+    if (answer.status === 401) {
+      onFailure("session");
+    } else if (answer.status !== 200) {
+      onFailure("refused", answer.data.message);
+    } else {
+      showAnswer(answer.data);
+    }
+  }
+
+  function restart() {
+    cursors = [null];
+    first = 0;
+    load(null);
+  }
+
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(restart, SEARCH_DELAY_MS);
+  });
+  [role, status, changed].forEach((control) => control.addEventListener("change", restart));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    restart();
+  });
+  next.addEventListener("click", () => {
+    if (!nextCursor) {
+      return;
+    }
+    cursors.push(nextCursor);
+    first += PAGE_SIZE;
+    load(changed.checked ? null : nextCursor);
+  });
+  previous.addEventListener("click", () => {
+    if (cursors.length <= 1) {
+      return;
+    }
+    cursors.pop();
+    first = Math.max(0, first - PAGE_SIZE);
+    load(changed.checked ? null : cursors[cursors.length - 1]);
+  });
+
+  first = 0;
+  showSummary(firstPage.contacts.length, firstPage.total);
+
+  return {
+    /** Show the contacts with a pending change (to reach one named by a problem). */
+    showChanged() {
+      if (!changed.checked || search.value || role.value || status.value) {
+        changed.checked = true;
+        search.value = "";
+        role.value = "";
+        status.value = "";
+      }
+      cursors = [null];
+      first = 0;
+      showChanged();
+    },
+    reload: () => load(cursors[cursors.length - 1]),
+  };
+}

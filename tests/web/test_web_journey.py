@@ -67,8 +67,10 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
     boris.locator('input[data-role="financial"]').uncheck()
     financial = admin.locator('thead th[data-role="financial"]')
     expect(financial).to_contain_text("No active holder")
-    issue = admin.locator("#problem-list li", has_text="Boris Banks")
-    expect(issue).to_contain_text("no active contact holding the required role Financial Contact")
+    issue = admin.locator(
+        "#problem-list li", has_text="no active contact holding the required role Financial Contact"
+    )
+    expect(issue).to_contain_text("Boris Banks")
     expect(boris.locator('input[data-role="financial"]')).to_have_attribute("aria-invalid", "true")
     expect(admin.get_by_role("button", name="Request Changes")).to_be_disabled()
     shots(admin, "contacts-inline-error", full_page=False)
@@ -79,12 +81,14 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
     expect(nina.locator(".field-error").filter(has_text=re.compile(r"\w"))).to_be_visible()
     nina.get_by_label("Email").fill(NEW_CONTACT)
 
-    # Fix it: the new contact takes the financial role over.
+    # Fix it: the new contact takes the financial role over, and Boris, who must keep a role
+    # while active, becomes an agreement contact.
     nina.locator('input[data-role="financial"]').check()
+    boris.locator('input[data-role="agreement"]').check()
     expect(admin.locator("#check-status")).to_have_text("No problems found")
     expect(issue).to_have_count(0)
     expect(financial).to_contain_text("1 active holder")
-    expect(admin.locator("#change-count")).to_have_text("2")
+    expect(admin.locator("#change-count")).to_have_text("3")
 
     admin.get_by_role("button", name="Request Changes").click()
     dialog = admin.get_by_role("dialog")

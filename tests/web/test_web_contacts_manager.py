@@ -130,7 +130,9 @@ def test_delegated_access_is_granted_and_ended_in_the_batch(app, factory, browse
     # A name that is no organization is refused next to the field.
     grant = page.get_by_label("Give another organization access")
     grant.fill("no-such-org")
-    expect(page.locator("#grant-delegate-error")).to_contain_text("No organization has this slug")
+    expect(page.locator("#grant-delegate-error")).to_contain_text(
+        "No organization that access can be delegated to has this slug"
+    )
     expect(grant).to_have_attribute("aria-invalid", "true")
     expect(request).to_be_disabled()
     grant.fill("buyco")

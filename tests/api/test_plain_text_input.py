@@ -142,7 +142,7 @@ def validators_of(field: fields.Field) -> list[object]:
 # Secrets are compared, never shown or stored as written, so any text is fine in them.
 SECRETS = {"TokenIn.password", "ActivateIn.password", "ActivateIn.token"}
 # Parsed into an enum by the field itself.
-ENUMS = {"QueueQuery.status"}
+ENUMS = {"QueueQuery.status", "ViewQueryIn.status"}
 
 
 def test_every_text_field_of_every_input_schema_is_plain_text_or_a_closed_vocabulary():

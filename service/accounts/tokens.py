@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import AccountToken, TokenPurpose, User, UserStatus
@@ -86,6 +86,43 @@ def void_all(*, session: Session, user_id: int, purpose: TokenPurpose) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+def void_every(*, session: Session, user_ids: Sequence[int]) -> None:
+    """Void every unused link of these accounts, of every purpose: their address changed, or
+    they may not act any more. One statement."""
+    if not user_ids:
+        return
+    session.execute(
+        update(AccountToken)
+        .where(
+            column_in(session, AccountToken.user_id, user_ids),
+            AccountToken.used_at.is_(None),
+            AccountToken.voided_at.is_(None),
+        )
+        .values(voided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _usable(digest: str, purpose: TokenPurpose, now: datetime) -> list[ColumnElement[bool]]:
+    """What makes a token usable: the one definition `is_usable` and `consume` share."""
+    return [
+        AccountToken.token_hash == digest,
+        AccountToken.purpose == purpose,
+        AccountToken.used_at.is_(None),
+        AccountToken.voided_at.is_(None),
+        AccountToken.expires_at > now,
+        AccountToken.user_id.in_(select(User.id).where(User.status.in_(_USABLE_ACCOUNTS))),
+    ]
+
+
+def is_usable(*, session: Session, token: str, purpose: TokenPurpose) -> bool:
+    """Whether `consume` would accept the token now, without using it (a link's page)."""
+    found = session.scalar(
+        select(AccountToken.id).where(*_usable(token_digest(token), purpose, utcnow()))
+    )
+    return found is not None
+
+
 def consume(*, session: Session, token: str, purpose: TokenPurpose) -> User:
     """Mark the token used and return its account; 410 `token_invalid` for any unusable token.
 
@@ -95,14 +132,7 @@ def consume(*, session: Session, token: str, purpose: TokenPurpose) -> User:
     digest = token_digest(token)
     result = session.execute(
         update(AccountToken)
-        .where(
-            AccountToken.token_hash == digest,
-            AccountToken.purpose == purpose,
-            AccountToken.used_at.is_(None),
-            AccountToken.voided_at.is_(None),
-            AccountToken.expires_at > now,
-            AccountToken.user_id.in_(select(User.id).where(User.status.in_(_USABLE_ACCOUNTS))),
-        )
+        .where(*_usable(digest, purpose, now))
         .values(used_at=now)
         .execution_options(synchronize_session="fetch")
     )

@@ -7,17 +7,18 @@ templates/emails/, so no rendered personal data waits in the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
+from service.notifications.render import ACCOUNT_TEMPLATES
 from service.notifications.tasks import send_email, send_event_emails
 from service.sql import column_in, insert_rows
 from service.tickets.models import Ticket, TicketComment, TicketEvent
@@ -102,6 +103,24 @@ def account_email(*, session: Session, user: User, template: str) -> Email | Non
     session.flush()
     send_email.after_commit(session, email.id)
     return email
+
+
+def cancel_account_emails(*, session: Session, user_ids: Sequence[int], reason: str) -> None:
+    """Account emails (welcome, password reset) still waiting for these accounts never go
+    out: the link each would carry is made at delivery, and must not be made any more.
+    `reason` holds no personal data."""
+    if not user_ids:
+        return
+    session.execute(
+        update(Email)
+        .where(
+            column_in(session, Email.recipient_user_id, user_ids),
+            Email.template.in_(list(ACCOUNT_TEMPLATES)),
+            Email.status == EmailStatus.PENDING,
+        )
+        .values(status=EmailStatus.FAILED, last_error=reason[:500], next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:

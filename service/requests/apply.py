@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.orm import Session
 
-from service.accounts import sessions
+from service.accounts import sessions, tokens
 from service.accounts.models import User, UserStatus
 from service.contacts import counts
 from service.contacts import service as contacts_service
@@ -84,7 +84,7 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
     _update_contacts(session, ctx, projection)
     _change_roles(session, ctx, projection, new_ids)
     _count_changes(session, org, ctx, projection)
-    _sync_accounts(session, ctx, projection)
+    readdressed = _sync_accounts(session, ctx, projection)
     deleted = [
         key.id
         for key, contact in projection.contacts.items()
@@ -109,7 +109,9 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
             session=session, org_id=org.id, email_key="request_implemented"
         ),
     )
-    notify.welcome_all(session=session, ticket=ticket, event=event, accounts=applied.new_accounts)
+    notify.welcome_all(
+        session=session, ticket=ticket, event=event, accounts=applied.new_accounts + readdressed
+    )
     return applied
 
 
@@ -248,8 +250,17 @@ def _count_changes(
     )
 
 
-def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) -> None:
-    """Accounts follow their contacts: email, and whether they may sign in."""
+def _sync_accounts(
+    session: Session, ctx: CheckContext, projection: Projection
+) -> list[tuple[str, int | None]]:
+    """Accounts follow their contacts: email, and whether they may sign in.
+
+    A link mailed to an account dies with the address it went to and with the account's
+    standing: every unused link of an account whose address changed, or whose contact was
+    deactivated, is voided, and its account emails still waiting never go out. An account not
+    yet activated whose address changed gets a fresh welcome at the new address: returned as
+    (address, user id), for the welcome emails of the applied batch.
+    """
     touched = _touched_existing(ctx, projection)
     emails = [
         {"contact_id": cid, "email": after.fields["email"]}
@@ -299,6 +310,39 @@ def _sync_accounts(session: Session, ctx: CheckContext, projection: Projection) 
             )
             .execution_options(synchronize_session=False)
         )
+    return _void_links(
+        session,
+        readdressed=[row["contact_id"] for row in emails],
+        deactivated=deactivated,
+    )
+
+
+def _void_links(
+    session: Session, *, readdressed: list[int], deactivated: list[int]
+) -> list[tuple[str, int | None]]:
+    """Void the links of these contacts' accounts (a fixed number of statements); the invited
+    accounts among the readdressed ones, to welcome at their new address."""
+    changed = readdressed + deactivated
+    if not changed:
+        return []
+    accounts = session.execute(
+        select(User.id, User.contact_id, User.email, User.status).where(
+            column_in(session, User.contact_id, changed), User.status != UserStatus.ARCHIVED
+        )
+    ).all()
+    user_ids = [row.id for row in accounts]
+    tokens.void_every(session=session, user_ids=user_ids)
+    notify.cancel_account_emails(
+        session=session,
+        user_ids=user_ids,
+        reason="superseded: the account's address or standing changed",
+    )
+    moved = set(readdressed)
+    return [
+        (str(row.email), row.id)
+        for row in accounts
+        if row.contact_id in moved and row.status == UserStatus.INVITED and row.email
+    ]
 
 
 def _became(before: RosterContact, after: RosterContact, status: ContactStatus) -> bool:

@@ -7,7 +7,7 @@ import time
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from service.accounts import service as accounts_service
-from service.accounts import throttle
+from service.accounts import throttle, tokens
 from service.accounts.activation import WeakPassword, set_password
 from service.accounts.models import TokenPurpose
 from service.accounts.reset import request_reset
@@ -124,6 +124,11 @@ def reset(token: str):
 
 def _set_password_page(kind: str, token: str):
     purpose, title, button, done = LINK_PAGES[kind]
+    # A dead link's page says so at once, whatever the method: one answer for every reason.
+    if not tokens.is_usable(session=db.session(), token=token, purpose=purpose):
+        db.session.rollback()
+        page, status = error_page(410, tokens.INVALID_TOKEN, template="web/link_invalid.html")
+        return page, status, {"Referrer-Policy": "no-referrer"}
     form = SetPasswordForm()
     status = 200
     if form.validate_on_submit():

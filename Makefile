@@ -44,12 +44,13 @@ test-postgres: $(STAMP) services chromium
 
 test: lint test-sqlite test-postgres
 
-bench: $(STAMP) services
+bench: $(STAMP) services chromium
 	$(BIN)/python -m bench.submit
 	$(BIN)/python -m bench.sizes
 	$(BIN)/python -m bench.queue
 	$(BIN)/python -m bench.apply
 	$(BIN)/python -m bench.email
+	$(BIN)/python -m bench.manager
 
 # A few minutes of load and faults against gunicorn and workers on PostgreSQL and a private
 # Redis (database SOAK_DATABASE, default rolegate_soak, dropped and rebuilt); then the invariants.

@@ -159,8 +159,10 @@ def _line(
         details = change.get("contact")
         after = {k: details.get(k) for k in CONTACT_FIELDS} if details else None
     elif op == Op.UPDATE_CONTACT:
-        fields = change.get("fields", {})
-        summary = f"Change {', '.join(_label(k) for k in fields)} of {who}"
+        fields = change.get("fields") or {}
+        # A purge erases what the item changed; the line still says that details changed.
+        changed = ", ".join(_label(k) for k in fields) or "details"
+        summary = f"Change {changed} of {who}"
         after = dict(fields)
     elif op == Op.GRANT_ROLE:
         summary = f"Grant {role} to {who}"

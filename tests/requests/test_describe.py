@@ -11,7 +11,7 @@ from sqlalchemy import event, select, update
 
 from service.extensions import db
 from service.organizations.models import Organization
-from service.requests.describe import describe, describe_checked
+from service.requests.describe import Names, describe, describe_batch, describe_checked
 from service.requests.models import ChangeRequestItem
 from service.requests.service import build_context
 from service.tickets.models import Ticket, parse_reference
@@ -88,6 +88,13 @@ def test_a_contact_the_batch_cannot_name_reads_as_a_former_or_new_contact():
         "Grant Technical Contact to new contact n7",
         "Add new contact n8",
     ]
+
+
+def test_an_update_whose_details_were_erased_still_reads_as_a_sentence():
+    erased = [{"op": "update_contact", "contact_id": 99, "erased": True}]
+    names = Names(contacts={99: "former contact"}, roles={}, organizations={})
+    (line,) = describe_batch(changes=erased, names=names, before={})
+    assert line.summary == "Change details of former contact"
 
 
 @pytest.fixture

@@ -78,6 +78,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
 def _register_blueprints(app: Flask) -> None:
     from service.accounts.routes import blp as accounts_blp
     from service.accounts.routes import public_blp as sign_in_blp
+    from service.accounts.staff_routes import blp as staff_blp
     from service.contacts.routes import blp as contacts_blp
     from service.extensions import api
     from service.health import bp as health_bp
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         sign_in_blp,
         accounts_blp,
+        staff_blp,
         contacts_blp,
         organizations_blp,
         requests_blp,

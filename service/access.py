@@ -8,8 +8,10 @@ permissions are what its roles grant, and only the predicates below decide what 
 An actor reaches an organization in one of three ways, and holds there:
 
 - **staff** of the vendor: every organization and ticket, to read (`STAFF_POWERS`), and the review
-  actions (assign, question, approve, reject, retry, the role catalog, plans). Staff never submit
-  or cancel a customer's request.
+  actions (assign, question, approve, reject, retry, the role catalog, plans, onboarding and
+  closing organizations). Staff never submit or cancel a customer's request. Adding and
+  deactivating staff accounts takes a staff permission of its own (`STAFF_ONLY_PERMISSIONS`),
+  listed on the staff account, never granted by a role.
 - **a contact's account**, in its own organization: what its roles grant.
 - **a delegate**: an account holding `contacts:manage` in a purchaser organization that a customer
   granted access to (`grant_delegate`). In that customer it holds `DELEGATE_POWERS`, whatever
@@ -52,6 +54,7 @@ class Permission(enum.StrEnum):
     # Granting a partner organization access to the contacts, or ending it (the delegate
     # operations of a batch), beside `contacts:manage`.
     DELEGATIONS_EDIT = "delegations:edit"
+    STAFF_MANAGE = "staff:manage"
 
 
 # What a delegate holds in an organization that granted its organization access.
@@ -69,6 +72,10 @@ DELEGATE_POWERS = frozenset(
 STAFF_POWERS = frozenset(
     {Permission.CONTACTS_VIEW, Permission.TICKETS_VIEW, Permission.TICKETS_COMMENT}
 )
+
+# What a staff account may hold beyond every staff member's review work, listed on the account
+# (`User.staff_permissions`): `staff:manage` adds and deactivates staff accounts.
+STAFF_ONLY_PERMISSIONS = frozenset({Permission.STAFF_MANAGE})
 
 ORGANIZATION_NOT_FOUND = "No such organization."
 TICKET_NOT_FOUND = "No such ticket."
@@ -190,6 +197,26 @@ def require_staff(actor: Actor, *, what: str) -> None:
     """403 unless the actor is the vendor's staff; `what` completes "Only staff may …"."""
     if not actor.is_staff:
         raise Forbidden(f"Only the vendor's staff may {what}.")
+
+
+def staff_can(actor: Actor, permission: Permission) -> bool:
+    """Whether a staff account holds one of the staff-only permissions."""
+    return (
+        actor.is_staff
+        and permission in STAFF_ONLY_PERMISSIONS
+        and permission in (actor.user.staff_permissions or ())
+    )
+
+
+def can_manage_staff(actor: Actor) -> bool:
+    return staff_can(actor, Permission.STAFF_MANAGE)
+
+
+def require_manage_staff(actor: Actor) -> None:
+    """403 unless the actor is staff holding `staff:manage`."""
+    require_staff(actor, what="manage staff accounts")
+    if not can_manage_staff(actor):
+        raise Forbidden("Adding and deactivating staff accounts needs the staff:manage permission.")
 
 
 def roster_orgs(*, session: Session, actor: Actor) -> list[Organization]:

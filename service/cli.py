@@ -1,5 +1,8 @@
-"""Flask CLI commands of the service: `seed-demo`, `load-roles`, `counters check|repair` (`db`
-comes from Flask-Migrate).
+"""Flask CLI commands of the service: `seed-demo`, `load-roles`, `counters check|repair`,
+`orgs list|create|rename|close` and `staff list|add|deactivate` (`db` comes from Flask-Migrate).
+
+The onboarding commands are the operator's, who holds the shell: they run the same services as
+staff's API calls and pages, with the same checks of the input, and print what they did.
 
 The `worker` command belongs to the worker process (`workers/cli.py`); Flask adds it through the
 `flask.commands` entry point.
@@ -7,13 +10,53 @@ The `worker` command belongs to the worker process (`workers/cli.py`); Flask add
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask import Flask, current_app
+from marshmallow import ValidationError
+from sqlalchemy import select
 
+from service.accounts import staff
+from service.accounts.schemas import StaffAccountIn
 from service.contacts import counts
 from service.contacts.service import load_catalog_file
 from service.demo import seed, seed_large
+from service.errors import AppError, flatten_messages
 from service.extensions import db
+from service.organizations import onboarding
+from service.organizations import service as org_service
+from service.organizations.models import Organization
+from service.organizations.schemas import OrganizationCreateIn, OrganizationPatchIn
+
+
+def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The input checked as the API checks it; a clear error (and exit status 1) otherwise."""
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ValidationError as exc:
+        lines = [f"{e.path}: {e.message}" for e in flatten_messages(exc.messages)]
+        raise click.ClickException("; ".join(lines)) from None
+    return loaded
+
+
+def _run(action: Any) -> Any:
+    """Run a service call and commit; its refusal is printed with its code, nothing is kept."""
+    try:
+        done = action()
+        db.session.commit()
+    except AppError as exc:
+        db.session.rollback()
+        details = "".join(f"\n  {e.path}: {e.code}: {e.message}" for e in exc.errors)
+        raise click.ClickException(f"{exc.code}: {exc.message}{details}") from None
+    return done
+
+
+def _organization(slug: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        raise click.ClickException(f"organization_not_found: no organization {slug!r}.")
+    return org
 
 
 def register_cli(app: Flask) -> None:
@@ -73,3 +116,124 @@ def register_cli(app: Flask) -> None:
         for found in drift:
             click.echo(f"repaired {found}")
         click.echo(f"Roster counts match a recount ({len(drift)} repaired).")
+
+    @app.cli.group("orgs")
+    def orgs() -> None:
+        """Onboard, rename and close customer and purchaser organizations."""
+
+    @orgs.command("list")
+    def list_orgs() -> None:
+        """Every organization: short name, kind, status, seats in use / limit, name."""
+        for org in org_service.list_all(session=db.session()):
+            limit = org["seat_limit"] if org["seat_limit"] is not None else "-"
+            click.echo(
+                f"{org['slug']}\t{org['kind']}\t{org['status']}\t"
+                f"{org['active_contacts']}/{limit}\t{org['name']}"
+            )
+
+    @orgs.command("create")
+    @click.option("--slug", required=True, help="Short name, used in URLs (a-z, 0-9, dashes).")
+    @click.option("--name", required=True, help="Full name.")
+    @click.option("--kind", type=click.Choice(["customer", "purchaser"]), default="customer")
+    @click.option(
+        "--seat-limit", type=int, default=None, help="Most active contacts (none: no limit)."
+    )
+    @click.option("--admin-email", required=True)
+    @click.option("--admin-salutation", required=True, help="Mr, Ms, Mrs, Mx, Dr or Prof.")
+    @click.option("--admin-first-name", required=True)
+    @click.option("--admin-last-name", required=True)
+    @click.option("--admin-job-title", default=None)
+    @click.option("--admin-phone", default=None)
+    @click.option(
+        "--admin-role",
+        "admin_roles",
+        multiple=True,
+        help="A role of the first administrator (repeat it); by default every required role "
+        "and one that manages contacts.",
+    )
+    def create_org(**options: Any) -> None:
+        """Create an organization and invite its first administrator by email."""
+        admin = {
+            "email": options["admin_email"],
+            "salutation": options["admin_salutation"],
+            "first_name": options["admin_first_name"],
+            "last_name": options["admin_last_name"],
+            "job_title": options["admin_job_title"],
+            "phone": options["admin_phone"],
+        }
+        if options["admin_roles"]:
+            admin["roles"] = list(options["admin_roles"])
+        data = _load(
+            OrganizationCreateIn(),
+            {
+                "slug": options["slug"],
+                "name": options["name"],
+                "kind": options["kind"],
+                "seat_limit": options["seat_limit"],
+                "first_admin": admin,
+            },
+        )
+        onboarded = _run(lambda: onboarding.create(session=db.session(), data=data))
+        click.echo(
+            f"Created {onboarded.organization.slug}; its first administrator "
+            f"(contact {onboarded.admin_contact_id}) was sent an activation link."
+        )
+
+    @orgs.command("rename")
+    @click.argument("slug")
+    @click.argument("name")
+    def rename_org(slug: str, name: str) -> None:
+        """Give an organization a new full name (its short name stays)."""
+        data = _load(OrganizationPatchIn(), {"name": name})
+        _run(
+            lambda: onboarding.rename(
+                session=db.session(), org=_organization(slug), name=data["name"]
+            )
+        )
+        click.echo(f"Renamed {slug}.")
+
+    @orgs.command("close")
+    @click.argument("slug")
+    @click.confirmation_option(prompt="Closing purges every contact of the organization. Go on?")
+    def close_org(slug: str) -> None:
+        """Close an organization: no new requests, delegations end, its contacts are purged."""
+        _run(lambda: onboarding.close(session=db.session(), org=_organization(slug)))
+        click.echo(f"Closed {slug}; its contacts are being purged.")
+
+    @app.cli.group("staff")
+    def staff_group() -> None:
+        """Add and deactivate the vendor's staff accounts."""
+
+    @staff_group.command("list")
+    def list_staff() -> None:
+        """Every staff account: email, status, staff permissions."""
+        for user in staff.list_staff(session=db.session()):
+            shown = staff.describe(user)
+            click.echo(f"{shown['email']}\t{shown['status']}\t{','.join(shown['permissions'])}")
+
+    @staff_group.command("add")
+    @click.argument("email")
+    @click.option("--manage-staff", is_flag=True, help="May add and deactivate staff accounts.")
+    def add_staff(email: str, manage_staff: bool) -> None:
+        """Add a staff account; an activation link goes to its email."""
+        data = _load(
+            StaffAccountIn(),
+            {"email": email, "permissions": ["staff:manage"] if manage_staff else []},
+        )
+        _run(
+            lambda: staff.add(
+                session=db.session(), email=data["email"], permissions=data["permissions"]
+            )
+        )
+        click.echo("Added the staff account; an activation link was sent.")
+
+    @staff_group.command("deactivate")
+    @click.argument("email")
+    def deactivate_staff(email: str) -> None:
+        """Deactivate a staff account: no sign-in, every session and link ended."""
+        _run(
+            lambda: staff.deactivate(
+                session=db.session(), user=staff.find(session=db.session(), email=email), by=None
+            )
+        )
+        click.echo("Deactivated the staff account.")

@@ -23,7 +23,8 @@ ORGANIZATIONS: list[dict[str, Any]] = [
     {"slug": "buyco", "name": "BuyCo Procurement", "kind": OrgKind.PURCHASER, "seat_limit": 10},
 ]
 
-STAFF = ["staff@vendor.example", "staff2@vendor.example"]
+# Staff accounts and their staff-only permissions: the first one adds and deactivates staff.
+STAFF = {"staff@vendor.example": ["staff:manage"], "staff2@vendor.example": []}
 
 # (org, salutation, first, last, email, job title, phone, mobile, roles, status, account)
 CONTACTS = [
@@ -173,7 +174,7 @@ def seed(*, session: Session, password: str) -> str:
         orgs[org.slug] = org
 
     password_hash = hash_password(password)
-    for email in STAFF:
+    for email, staff_permissions in STAFF.items():
         if _user(session, email) is None:
             session.add(
                 User(
@@ -182,6 +183,7 @@ def seed(*, session: Session, password: str) -> str:
                     status=UserStatus.ACTIVE,
                     is_staff=True,
                     organization_id=orgs["vendor"].id,
+                    staff_permissions=staff_permissions,
                 )
             )
 

@@ -53,7 +53,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     ),
     "contacts": frozenset({"status"}),
     "contact_roles": frozenset({"role_code"}),
-    "users": frozenset({"status"}),
+    "users": frozenset({"status", "staff_permissions"}),
     "access_tokens": frozenset({"kind"}),
     "account_tokens": frozenset({"purpose"}),
     # The requester's note and the validators' warnings (paths, codes, role names).

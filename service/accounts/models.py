@@ -40,6 +40,11 @@ class User(db.Model):  # type: ignore[name-defined]
         default=UserStatus.INVITED,
     )
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # What a staff account may do beyond every staff member's review work (`service.access`:
+    # `STAFF_ONLY_PERMISSIONS`); always empty for customers' accounts.
+    staff_permissions: Mapped[list[str]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     # Customers' accounts belong to a contact; staff accounts have none.
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), unique=True)

@@ -49,3 +49,31 @@ class PasswordResetIn(Schema):
 
 class AcceptedOut(Schema):
     status = fields.String()
+
+
+class StaffAccountIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    email = EmailText(required=True, validate=[validate.Length(min=3, max=254), validate.Email()])
+    permissions = fields.List(
+        fields.String(validate=validate.OneOf(["staff:manage"])),
+        load_default=list,
+        validate=validate.Length(max=10),
+        metadata={
+            "description": "Staff-only permissions: `staff:manage` adds and deactivates "
+            "staff accounts."
+        },
+    )
+
+
+class StaffAccountOut(Schema):
+    id = fields.Integer()
+    email = fields.String(allow_none=True)
+    status = fields.String()
+    permissions = fields.List(fields.String())
+    created_at = fields.String()
+
+
+class StaffAccountsOut(Schema):
+    items = fields.List(fields.Nested(StaffAccountOut))

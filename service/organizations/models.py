@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.extensions import db
 from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
 
+# The stable code and message of everything a closed organization refuses.
+ORGANIZATION_CLOSED = "organization_closed"
+CLOSED_MESSAGE = "This organization is closed: it takes no new requests or changes."
+
 
 class OrgKind(enum.StrEnum):
     CUSTOMER = "customer"
@@ -33,6 +37,13 @@ class Organization(db.Model):  # type: ignore[name-defined]
     # Bumped by every change to the roster; a change request names the version it was made on.
     roster_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when staff close the organization: it takes no new requests, and its contacts are
+    # purged by a job (service/organizations/tasks.py); its tickets stay readable.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
 
 class Delegation(db.Model):  # type: ignore[name-defined]

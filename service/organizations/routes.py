@@ -7,16 +7,22 @@ from service.accounts import invitations
 from service.accounts.caller import current_actor, load_actor
 from service.accounts.schemas import AcceptedOut
 from service.extensions import Blueprint, db
+from service.organizations import onboarding
 from service.organizations import service as org_service
 from service.organizations.models import Organization
 from service.organizations.schemas import (
     DelegationsOut,
     InvitationsOut,
+    OrganizationCreatedOut,
+    OrganizationCreateIn,
     OrganizationPatchIn,
     OrganizationPlanOut,
+    OrganizationsOut,
 )
 
-blp = Blueprint("organizations", __name__, description="Organizations, delegations, invitations")
+blp = Blueprint(
+    "organizations", __name__, description="Organizations: onboarding, plans, delegations"
+)
 blp.before_request(load_actor)
 
 
@@ -32,6 +38,35 @@ def _managed(slug: str) -> Organization:
     return access.managed_org(session=db.session(), actor=current_actor(), slug=slug).org
 
 
+@blp.get("/orgs")
+@blp.response(200, OrganizationsOut)
+def list_organizations():
+    """Every organization with its plan, seats in use and whether it is closed (staff)."""
+    access.require_staff(current_actor(), what="list every organization")
+    return {"items": org_service.list_all(session=db.session())}
+
+
+@blp.post("/orgs")
+@blp.arguments(OrganizationCreateIn)
+@blp.response(201, OrganizationCreatedOut)
+@blp.alt_response(409, description="`slug_taken`, or `email_has_account` for the administrator")
+def create_organization(payload):
+    """Onboard a customer or purchaser organization with its first administrator (staff): the
+    administrator is a contact holding a role that manages contacts, invited by email."""
+    access.require_staff(current_actor(), what="onboard organizations")
+    onboarded = onboarding.create(session=db.session(), data=payload)
+    db.session.commit()
+    org = onboarded.organization
+    return {
+        **org_service.summary(session=db.session(), org=org),
+        "first_admin": {
+            "contact_id": onboarded.admin_contact_id,
+            "email": payload["first_admin"]["email"],
+            "account_status": "invited",
+        },
+    }
+
+
 @blp.get("/orgs/<slug>")
 @blp.response(200, OrganizationPlanOut)
 def get_organization(slug):
@@ -43,9 +78,10 @@ def get_organization(slug):
 @blp.patch("/orgs/<slug>")
 @blp.arguments(OrganizationPatchIn)
 @blp.response(200, OrganizationPlanOut)
+@blp.alt_response(409, description="`organization_closed`: a closed organization is not renamed")
 def patch_organization(payload, slug):
-    """Change the plan's seat limit (`null` for no limit) or the details a new contact must
-    carry (staff)."""
+    """Rename the organization, change the plan's seat limit (`null` for no limit) or the
+    details a new contact must carry (staff)."""
     org = _visible(slug)
     if "seat_limit" in payload:
         org_service.set_seat_limit(
@@ -55,6 +91,26 @@ def patch_organization(payload, slug):
         org_service.set_required_fields(
             session=db.session(), actor=current_actor(), org=org, names=payload["required_fields"]
         )
+    if "name" in payload:
+        access.require_staff(current_actor(), what="rename an organization")
+        onboarding.rename(session=db.session(), org=org, name=payload["name"])
+    db.session.commit()
+    return org_service.summary(session=db.session(), org=org)
+
+
+@blp.post("/orgs/<slug>/close")
+@blp.response(202, OrganizationPlanOut)
+@blp.alt_response(
+    409,
+    description="`organization_closed` (already), `request_pending` (a change request is "
+    "unfinished) or `cannot_close` (the vendor)",
+)
+def close_organization(slug):
+    """Close the organization (staff): it takes no new requests, delegations to and from it
+    end, and a job purges its contacts as deletions do; its tickets stay readable."""
+    org = _visible(slug)
+    access.require_staff(current_actor(), what="close an organization")
+    onboarding.close(session=db.session(), org=org)
     db.session.commit()
     return org_service.summary(session=db.session(), org=org)
 

@@ -1,4 +1,4 @@
-"""Shapes of organization input and output: plans, delegations, invitations."""
+"""Shapes of organization input and output: onboarding, plans, delegations, invitations."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from service.fields import StrictInt
+from service.fields import CodedMessage, FullMatch, SafeText, StrictInt
+from service.requests.schemas import ContactFields
 from service.vocabulary import CONTACT_FIELDS
+
+# A short name: what URLs and scripts call the organization (`/api/orgs/<slug>`).
+SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+SEAT_LIMIT = validate.Range(min=1, max=1_000_000)
 
 
 class OrganizationPlanOut(Schema):
@@ -20,18 +25,25 @@ class OrganizationPlanOut(Schema):
         fields.String(),
         metadata={"description": "The details a new contact must carry, in form order."},
     )
+    status = fields.String(metadata={"enum": ["open", "closed"]})
+    closed_at = fields.String(allow_none=True)
+
+
+class OrganizationsOut(Schema):
+    items = fields.List(fields.Nested(OrganizationPlanOut))
 
 
 class OrganizationPatchIn(Schema):
-    """What staff change of an organization: any of its plan's seat limit and the details a
-    new contact must carry."""
+    """What staff change of an organization: any of its name, its plan's seat limit and the
+    details a new contact must carry."""
 
     class Meta:
         unknown = RAISE
 
+    name = SafeText(validate=validate.Length(min=1, max=200))
     seat_limit = StrictInt(
         allow_none=True,
-        validate=validate.Range(min=1, max=1_000_000),
+        validate=SEAT_LIMIT,
         metadata={"description": "The most active contacts; `null` for no limit."},
     )
     required_fields = fields.List(
@@ -46,9 +58,51 @@ class OrganizationPatchIn(Schema):
     @validates_schema
     def _something_and_email(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
-            raise ValidationError("Give seat_limit, required_fields or both.", "_schema")
+            raise ValidationError(
+                CodedMessage("Give name, seat_limit, required_fields or more.", "missing_field"),
+                "_schema",
+            )
         if "required_fields" in data and "email" not in data["required_fields"]:
             raise ValidationError("A new contact always needs an email.", "required_fields")
+
+
+class FirstAdminIn(ContactFields):
+    """The first administrator: a contact's fields (checked as a batch's new contact is), and
+    the roles to give (by default every required role of the kind and one that manages
+    contacts)."""
+
+    roles = fields.List(
+        SafeText(validate=validate.Length(min=1, max=50)),
+        validate=validate.Length(min=1, max=50),
+    )
+
+
+class OrganizationCreateIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = SafeText(required=True, validate=validate.Length(min=1, max=200))
+    slug = SafeText(
+        required=True,
+        validate=FullMatch(
+            SLUG,
+            error="Lower-case letters, digits and dashes, starting and ending with a letter or "
+            "digit (at most 63).",
+        ),
+    )
+    kind = fields.String(required=True, validate=validate.OneOf(["customer", "purchaser"]))
+    seat_limit = StrictInt(allow_none=True, load_default=None, validate=SEAT_LIMIT)
+    first_admin = fields.Nested(FirstAdminIn, required=True)
+
+
+class FirstAdminOut(Schema):
+    contact_id = fields.Integer()
+    email = fields.String()
+    account_status = fields.String()
+
+
+class OrganizationCreatedOut(OrganizationPlanOut):
+    first_admin = fields.Nested(FirstAdminOut)
 
 
 class DelegationOut(Schema):

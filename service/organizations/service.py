@@ -1,13 +1,14 @@
 """Organizations: their plan and seats in use, and the delegations they granted.
 
-Who may see or manage an organization is decided in `service.access`.
+Who may see or manage an organization is decided in `service.access`; onboarding (create,
+rename, close) is in `onboarding.py`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from service import access
@@ -33,37 +34,15 @@ def summary(*, session: Session, org: Organization) -> dict[str, Any]:
         "seat_limit": org.seat_limit,
         "active_contacts": active or 0,
         "required_fields": list(required_fields(org)),
+        "status": "closed" if org.closed else "open",
+        "closed_at": isoformat(org.closed_at) if org.closed_at else None,
     }
 
 
 def list_for_staff(*, session: Session) -> list[dict[str, Any]]:
     """Every customer and purchaser organization with its plan and seats in use, by name: two
     statements."""
-    active = dict(
-        session.execute(
-            select(Contact.organization_id, func.count())
-            .where(Contact.status == ContactStatus.ACTIVE)
-            .group_by(Contact.organization_id)
-        )
-        .tuples()
-        .all()
-    )
-    orgs = session.scalars(
-        select(Organization)
-        .where(Organization.kind != OrgKind.VENDOR)
-        .order_by(Organization.name, Organization.slug)
-    )
-    return [
-        {
-            "slug": org.slug,
-            "name": org.name,
-            "kind": org.kind.value,
-            "seat_limit": org.seat_limit,
-            "active_contacts": active.get(org.id, 0),
-            "required_fields": list(required_fields(org)),
-        }
-        for org in orgs
-    ]
+    return list_all(session=session, vendor=False)
 
 
 def required_fields(org: Organization) -> tuple[str, ...]:
@@ -82,6 +61,37 @@ def set_required_fields(
     access.require_staff(actor, what="change an organization's settings")
     org.required_fields = [name for name in CONTACT_FIELDS if name in names]
     session.flush()
+
+
+def list_all(*, session: Session, vendor: bool = True) -> list[dict[str, Any]]:
+    """Every organization (`vendor=False`: but the vendor) with its plan, seats in use and
+    status, by name: two statements."""
+    active = dict(
+        session.execute(
+            select(Contact.organization_id, func.count())
+            .where(Contact.status == ContactStatus.ACTIVE)
+            .group_by(Contact.organization_id)
+        )
+        .tuples()
+        .all()
+    )
+    return [
+        {
+            "slug": org.slug,
+            "name": org.name,
+            "kind": org.kind.value,
+            "seat_limit": org.seat_limit,
+            "active_contacts": active.get(org.id, 0),
+            "required_fields": list(required_fields(org)),
+            "status": "closed" if org.closed else "open",
+            "closed_at": isoformat(org.closed_at) if org.closed_at else None,
+        }
+        for org in session.scalars(
+            select(Organization)
+            .where(true() if vendor else Organization.kind != OrgKind.VENDOR)
+            .order_by(Organization.name, Organization.slug)
+        )
+    ]
 
 
 def set_seat_limit(*, session: Session, actor: Actor, org: Organization, limit: int | None) -> None:

@@ -24,7 +24,12 @@ from service.contacts import service as contacts_service
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.models_base import utcnow
 from service.notifications import service as notify
-from service.organizations.models import Delegation, Organization
+from service.organizations.models import (
+    CLOSED_MESSAGE,
+    ORGANIZATION_CLOSED,
+    Delegation,
+    Organization,
+)
 from service.personal_data import purge_contacts
 from service.requests.context import build_context
 from service.requests.models import ChangeRequestItem
@@ -134,7 +139,10 @@ def record_failure(*, session: Session, ticket_id: int, code: str, message: str)
 def _recheck(
     *, session: Session, org: Organization, payloads: list[dict[str, Any]]
 ) -> CheckContext:
-    """The batch against the roster as it is now: refuse rather than half-apply."""
+    """The batch against the roster as it is now: refuse rather than half-apply. A closed
+    organization takes no batch, even one submitted while staff were closing it."""
+    if org.closed:
+        raise ApplyFailed(ORGANIZATION_CLOSED, CLOSED_MESSAGE + " Reject the request.")
     ctx = build_context(session=session, org=org, changes=payloads)
     errors, _ = check(ctx)
     if errors:

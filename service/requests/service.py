@@ -13,7 +13,7 @@ from service import access
 from service.accounts.service import Actor
 from service.contacts.service import roster_snapshot
 from service.errors import Conflict, ErrorDetail, Unprocessable
-from service.organizations.models import Organization
+from service.organizations.models import CLOSED_MESSAGE, ORGANIZATION_CLOSED, Organization
 from service.requests.context import build_context
 from service.requests.describe import ChangeLine, describe_checked, replaced_values
 from service.requests.models import ChangeRequest, ChangeRequestItem
@@ -81,6 +81,7 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
     scope = access.managed_org(session=session, actor=actor, slug=org_slug)
     access.require_batch_rights(scope, data["changes"])
     org = scope.org
+    _refuse_when_closed(org=org)
     _refuse_when_pending(session=session, org=org)
     _refuse_when_stale(org=org, base_version=data["base_version"])
     ctx = build_context(session=session, org=org, changes=data["changes"])
@@ -123,6 +124,8 @@ def dry_run(
     access.require_batch_rights(scope, data["changes"])
     org = scope.org
     blocking: list[Finding] = []
+    if org.closed:
+        blocking.append(Finding(ORGANIZATION_CLOSED, "", CLOSED_MESSAGE))
     pending = pending_ticket(session=session, org_id=org.id)
     if pending is not None:
         blocking.append(Finding("request_pending", "", _pending_message(pending)))
@@ -208,6 +211,11 @@ def delegation_changes(items: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         for item in items
         if item["op"] in (Op.GRANT_DELEGATE, Op.REVOKE_DELEGATE)
     }
+
+
+def _refuse_when_closed(*, org: Organization) -> None:
+    if org.closed:
+        raise Conflict(CLOSED_MESSAGE, code=ORGANIZATION_CLOSED)
 
 
 def _refuse_when_pending(*, session: Session, org: Organization) -> None:

@@ -38,6 +38,7 @@ from service.web import (  # noqa: F401  (the page modules add their routes on i
     organization_pages,
     role_pages,
     roster_view,
+    staff_pages,
     ticket_pages,
 )
 from service.web import presenters as present

@@ -38,8 +38,13 @@ def navigation() -> dict[str, Any]:
         actor = g.get("actor")
         return actor is not None and access.can_see_tickets(actor)
 
+    def manages_staff() -> bool:
+        actor = g.get("actor")
+        return actor is not None and access.can_manage_staff(actor)
+
     return {
         "signed_in": g.get("actor"),
+        "nav_staff": manages_staff,
         "nav_organizations": organizations,
         "nav_tickets": sees_tickets,
     }

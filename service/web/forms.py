@@ -15,11 +15,20 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from marshmallow import Schema, ValidationError
-from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from service.accounts.passwords import MAX_PASSWORD_LENGTH
 from service.tickets.schemas import COMMENT_MAX, REASON_MAX
+from service.vocabulary import SALUTATIONS
 
 
 class Form(FlaskForm):
@@ -77,6 +86,51 @@ class CancelForm(Form):
 
 class AssignForm(Form):
     assignee = SelectField("Assignee", choices=[], validate_choice=True)
+
+
+class OrganizationForm(Form):
+    """Onboard an organization and its first administrator (staff)."""
+
+    name = StringField("Full name", validators=[DataRequired("Enter the name."), Length(max=200)])
+    slug = StringField(
+        "Short name", validators=[DataRequired("Choose a short name."), Length(max=63)]
+    )
+    kind = SelectField(
+        "Kind", choices=[("customer", "Customer"), ("purchaser", "Purchaser (partner)")]
+    )
+    seat_limit = IntegerField(
+        "Seat limit",
+        validators=[Optional(), NumberRange(min=1, max=1_000_000, message="From 1 to 1,000,000.")],
+    )
+    admin_salutation = SelectField("Salutation", choices=[(s, s) for s in SALUTATIONS])
+    admin_first_name = StringField(
+        "First name", validators=[DataRequired("Enter a first name."), Length(max=100)]
+    )
+    admin_last_name = StringField(
+        "Last name", validators=[DataRequired("Enter a last name."), Length(max=100)]
+    )
+    admin_email = StringField(
+        "Email", validators=[DataRequired("Enter an email address."), Length(max=254)]
+    )
+    admin_job_title = StringField("Job title", validators=[Optional(), Length(max=100)])
+
+
+class RenameForm(Form):
+    name = StringField("New name", validators=[DataRequired("Enter the name."), Length(max=200)])
+
+
+class CloseForm(Form):
+    confirm = BooleanField(
+        "I understand: every contact of this organization is purged, for good.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )
+
+
+class StaffForm(Form):
+    email = StringField(
+        "Email", validators=[DataRequired("Enter an email address."), Length(max=254)]
+    )
+    manage_staff = BooleanField("May add and deactivate staff accounts (staff:manage)")
 
 
 def load_into(form: FlaskForm, schema: Schema, data: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""The staff's organization pages: every customer and purchaser organization with its seats, and
-each one's settings (the plan's seat limit, the details a new contact must carry)."""
+"""The staff's organization pages: every customer and purchaser organization with its seats, the
+form that onboards a new one with its first administrator, and each one's settings (the plan's
+seat limit, the details a new contact must carry), renaming and closing it."""
 
 from __future__ import annotations
 
@@ -7,14 +8,33 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
+from wtforms import Field
 
 from service import access
+from service.errors import AppError, Conflict
 from service.extensions import db
+from service.organizations import onboarding
 from service.organizations import service as org_service
-from service.organizations.schemas import OrganizationPatchIn
+from service.organizations.models import Organization
+from service.organizations.schemas import OrganizationCreateIn, OrganizationPatchIn
 from service.web import presenters as present
 from service.web.blueprints import bp
+from service.web.forms import CloseForm, OrganizationForm, RenameForm, load_into
 from service.web.session import current_actor, page
+
+# Where an error about the API's input lands on the onboarding form: its path -> the form field.
+ORGANIZATION_FIELDS = {
+    "name": "name",
+    "slug": "slug",
+    "kind": "kind",
+    "seat_limit": "seat_limit",
+    "first_admin/salutation": "admin_salutation",
+    "first_admin/first_name": "admin_first_name",
+    "first_admin/last_name": "admin_last_name",
+    "first_admin/email": "admin_email",
+    "first_admin/job_title": "admin_job_title",
+}
+CONFLICT_FIELDS = {"slug_taken": "slug", "email_has_account": "admin_email"}
 
 
 @bp.get("/organizations")
@@ -22,9 +42,71 @@ from service.web.session import current_actor, page
 def organizations():
     """Every organization staff look after, with its seat limit and the seats in use."""
     access.require_staff(current_actor(), what="see every organization")
-    return render_template(
-        "web/organizations.html", organizations=org_service.list_for_staff(session=db.session())
+    return _organizations_page(OrganizationForm(formdata=None))
+
+
+@bp.post("/organizations")
+@page
+def create_organization():
+    """Onboard an organization with its first administrator, who is emailed a link (staff)."""
+    access.require_staff(current_actor(), what="onboard organizations")
+    form = OrganizationForm()
+    if not form.validate_on_submit():
+        return _organizations_page(form, status=422)
+    data = load_into(
+        form,
+        OrganizationCreateIn(),
+        {
+            "name": form.name.data,
+            "slug": (form.slug.data or "").strip(),
+            "kind": form.kind.data,
+            "seat_limit": form.seat_limit.data,
+            "first_admin": {
+                "salutation": form.admin_salutation.data,
+                "first_name": form.admin_first_name.data,
+                "last_name": form.admin_last_name.data,
+                "email": form.admin_email.data,
+                "job_title": form.admin_job_title.data or None,
+            },
+        },
     )
+    if data is None:
+        return _organizations_page(form, status=422)
+    try:
+        onboarded = onboarding.create(session=db.session(), data=data)
+        db.session.commit()
+    except AppError as exc:
+        db.session.rollback()
+        _place_errors(form, exc)
+        return _organizations_page(form, status=exc.status)
+    flash(
+        f"{onboarded.organization.name} is onboarded; its first administrator was sent an "
+        "activation link.",
+        "success",
+    )
+    return redirect(url_for("web.organization_settings", slug=onboarded.organization.slug))
+
+
+def _place_errors(form: OrganizationForm, exc: AppError) -> None:
+    """Each problem beside its field; the rest above the form."""
+    for detail in exc.errors:
+        target = ORGANIZATION_FIELDS.get(detail.path)
+        field: Field | None = getattr(form, target) if target else None
+        if field is not None:
+            field.errors = [*field.errors, detail.message]
+        else:
+            form.form_errors.append(detail.message)
+    conflict = CONFLICT_FIELDS.get(exc.code)
+    if conflict is not None:
+        field = getattr(form, conflict)
+        field.errors = [*field.errors, exc.message]
+    elif not exc.errors:
+        form.form_errors.append(exc.message)
+
+
+def _organizations_page(form: OrganizationForm, status: int = 200):
+    listed = org_service.list_for_staff(session=db.session())
+    return render_template("web/organizations.html", organizations=listed, form=form), status
 
 
 @bp.route("/organizations/<slug>", methods=["GET", "POST"])
@@ -61,12 +143,66 @@ def organization_settings(slug: str):
             session.commit()
             flash(f"The settings of {org.name} are saved.", "success")
             return redirect(url_for("web.organization_settings", slug=org.slug))
-    summary = org_service.summary(session=session, org=org)
-    status = 422 if errors else 200
+    return _settings_page(org, errors=errors, status=422 if errors else 200)
+
+
+def _settings_page(org: Organization, *, errors: list[str], status: int = 200, **forms: Any):
+    summary = org_service.summary(session=db.session(), org=org)
     return render_template(
         "web/organization_settings.html",
         org=summary,
         fields=present.contact_fields(org_service.required_fields(org)),
         form_seat_limit=request.form.get("seat_limit") if errors else summary["seat_limit"],
         errors=errors,
+        rename_form=forms.get("rename_form")
+        or RenameForm(prefix="rename", formdata=None, data={"name": org.name}),
+        close_form=forms.get("close_form") or CloseForm(prefix="close", formdata=None),
+        closable=org.kind in onboarding.ONBOARDED_KINDS and not org.closed,
     ), status
+
+
+@bp.post("/organizations/<slug>/rename")
+@page
+def rename_organization(slug: str):
+    """Give the organization a new full name (staff); its short name stays."""
+    org = _staff_org(slug)
+    form = RenameForm(prefix="rename")
+    data = (
+        load_into(form, OrganizationPatchIn(), {"name": form.name.data or ""})
+        if form.validate_on_submit()
+        else None
+    )
+    if data is None:
+        return _settings_page(org, errors=[], rename_form=form, status=422)
+    try:
+        onboarding.rename(session=db.session(), org=org, name=data["name"])
+        db.session.commit()
+        flash("The organization is renamed.", "success")
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("web.organization_settings", slug=slug))
+
+
+@bp.post("/organizations/<slug>/close")
+@page
+def close_organization(slug: str):
+    """Close the organization (staff): no new requests, its contacts purged by a job."""
+    org = _staff_org(slug)
+    form = CloseForm(prefix="close")
+    if not form.validate_on_submit():
+        return _settings_page(org, errors=[], close_form=form, status=422)
+    try:
+        onboarding.close(session=db.session(), org=org)
+        db.session.commit()
+        flash(f"{org.name} is closed; its contacts are being purged.", "success")
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("web.organization_settings", slug=slug))
+
+
+def _staff_org(slug: str) -> Organization:
+    actor = current_actor()
+    access.require_staff(actor, what="manage organizations")
+    return access.visible_org(session=db.session(), actor=actor, slug=slug).org

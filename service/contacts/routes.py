@@ -14,6 +14,7 @@ from service.contacts.schemas import (
     RoleOut,
     RolePatchIn,
     RolesOut,
+    RoleWriteQuery,
     RosterOut,
     RosterQuery,
 )
@@ -33,27 +34,40 @@ def roles():
 
 
 @blp.post("/roles")
+@blp.arguments(RoleWriteQuery, location="query")
 @blp.arguments(RoleIn)
 @blp.response(201, RoleChangedOut)
-def create_role(payload):
-    """Add a role to the catalog (staff)."""
+def create_role(query, payload):
+    """Add a role to the catalog (staff); `?dry_run=true` answers the same and stores nothing."""
     access.require_staff(current_actor(), what="change the role catalog")
     role = contacts_service.create_role(session=db.session(), data=payload)
-    violations = contacts_service.required_role_violations(session=db.session(), role=role)
-    db.session.commit()
-    return {**_role_dict(role), "violations": violations}
+    return _answer(role, dry_run=query["dry_run"])
 
 
 @blp.patch("/roles/<code>")
+@blp.arguments(RoleWriteQuery, location="query")
 @blp.arguments(RolePatchIn)
 @blp.response(200, RoleChangedOut)
-def update_role(payload, code):
-    """Change a role (staff). Making it required reports the organizations that lack it."""
+def update_role(query, payload, code):
+    """Change a role (staff). Making it required reports the organizations that lack it; with
+    `?dry_run=true` before anything is stored."""
     access.require_staff(current_actor(), what="change the role catalog")
     role = contacts_service.update_role(session=db.session(), code=code, data=payload)
-    violations = contacts_service.required_role_violations(session=db.session(), role=role)
-    db.session.commit()
-    return {**_role_dict(role), "violations": violations}
+    return _answer(role, dry_run=query["dry_run"])
+
+
+def _answer(role, *, dry_run: bool) -> dict[str, Any]:
+    """The role as written, with the organizations it leaves in breach; committed unless this
+    is a dry run."""
+    answer = {
+        **_role_dict(role),
+        "violations": contacts_service.required_role_violations(session=db.session(), role=role),
+    }
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return answer
 
 
 def _role_dict(role):

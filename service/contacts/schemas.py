@@ -236,6 +236,19 @@ class RoleIn(RolePatchIn):
     name = SafeText(required=True, validate=validate.Length(min=1, max=100))
 
 
+class RoleWriteQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true: check the role and report `violations` (the organizations "
+            "a newly required role would leave without a holder) without storing anything."
+        },
+    )
+
+
 class RoleChangedOut(RoleOut):
     # Customer organizations where no active contact holds the role, now that it is required.
     violations = fields.List(fields.String())

@@ -56,6 +56,29 @@ def test_bad_role_definitions_are_refused_with_paths(client, staff):
     assert client.patch("/api/roles/nope", json={"name": "x"}, headers=staff).status_code == 404
 
 
+def test_a_dry_run_reports_what_a_newly_required_role_would_break_and_stores_nothing(
+    client, factory, staff
+):
+    def catalog():
+        roles = client.get("/api/roles", headers=staff).get_json()["roles"]
+        return {role["code"]: role for role in roles}
+
+    before = catalog()
+    url = "/api/roles/main_manager?dry_run=true"
+    checked = client.patch(url, json={"required": True}, headers=staff)
+    assert checked.status_code == 200
+    assert checked.get_json()["required"] is True
+    assert checked.get_json()["violations"] == ["acme"]
+    created = client.post("/api/roles?dry_run=true", json={**ROLE, "required": True}, headers=staff)
+    assert created.status_code == 201 and created.get_json()["violations"] == ["acme"]
+    assert catalog() == before
+    admin = factory.headers(REQUESTER)
+    assert client.patch(url, json={"required": True}, headers=admin).status_code == 403
+    assert client.patch(url, json={"required": True}).status_code == 401
+    missing = "/api/roles/nope?dry_run=true"
+    assert client.patch(missing, json={"required": True}, headers=staff).status_code == 404
+
+
 def test_only_staff_change_the_catalog(client, factory, staff):
     admin = factory.headers(REQUESTER)
     assert client.post("/api/roles", json=ROLE, headers=admin).status_code == 403

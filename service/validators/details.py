@@ -34,7 +34,7 @@ def missing_field(ctx: CheckContext) -> list[Finding]:
                         Finding(
                             "missing_field",
                             f"changes/{position}/contact/{name}",
-                            f"A new contact needs a {_label(name)}.",
+                            f"A new contact needs {_a(_label(name))}.",
                         )
                     )
             if not item.get("roles"):
@@ -112,3 +112,8 @@ def _valid_phone(value: str) -> bool:
 
 def _label(name: str) -> str:
     return name.replace("_", " ")
+
+
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an email", "a mobile"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

@@ -57,11 +57,7 @@ def duplicate_email(ctx: CheckContext) -> list[Finding]:
         for key in ordered[1:]:
             if key in sources:
                 findings.append(
-                    Finding(
-                        "duplicate_email",
-                        sources[key][1],
-                        "Another active contact of this organization has this email.",
-                    )
+                    Finding("duplicate_email", sources[key][1], _clash(ordered[0], sources))
                 )
         first = ordered[0]
         # A reactivated contact brings back its own account, so only new emails are checked.
@@ -78,6 +74,16 @@ def duplicate_email(ctx: CheckContext) -> list[Finding]:
                 )
             )
     return sorted(findings, key=lambda f: f.path)
+
+
+def _clash(first: ContactKey, sources: dict[ContactKey, tuple[int, str]]) -> str:
+    """Why a second contact may not have the email: the roster has it, or the batch has it twice."""
+    if first in sources:
+        return (
+            f"This email is repeated in this batch (item {sources[first][0] + 1}); each active "
+            "contact needs an email of its own."
+        )
+    return "Another active contact of this organization has this email."
 
 
 def _email_sources(ctx: CheckContext) -> dict[ContactKey, tuple[int, str]]:

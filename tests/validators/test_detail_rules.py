@@ -21,6 +21,14 @@ def test_new_contact_needs_every_mandatory_field_and_a_role():
     ]
 
 
+def test_the_missing_field_message_takes_the_right_article():
+    item = new()
+    del item["contact"]["email"]
+    del item["contact"]["salutation"]
+    messages = [f.message for f in missing_field(ctx([item]))]
+    assert messages == ["A new contact needs a salutation.", "A new contact needs an email."]
+
+
 def test_update_may_not_blank_a_mandatory_field_but_may_clear_an_optional_one():
     changes = [
         {"op": "update_contact", "contact_id": 5, "fields": {"email": "", "phone": None}},

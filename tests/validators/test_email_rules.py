@@ -14,7 +14,21 @@ def test_new_contact_with_an_active_contacts_email_is_refused_case_insensitively
 
 def test_two_new_contacts_with_one_email_flag_the_second():
     changes = [new("n1", email="x@acme.example"), new("n2", email="X@acme.example")]
-    assert found(duplicate_email(ctx(changes))) == [("duplicate_email", "changes/1/contact/email")]
+    findings = duplicate_email(ctx(changes))
+    assert found(findings) == [("duplicate_email", "changes/1/contact/email")]
+    # The email is repeated in the batch: no active contact of the roster has it.
+    assert "repeated in this batch (item 1)" in findings[0].message
+    assert "another active contact" not in findings[0].message.lower()
+
+
+def test_an_email_of_the_roster_is_named_as_such_even_when_the_batch_repeats_it():
+    changes = [new("n1", email="eve@acme.example"), new("n2", email="EVE@acme.example")]
+    findings = duplicate_email(ctx(changes))
+    assert found(findings) == [
+        ("duplicate_email", "changes/0/contact/email"),
+        ("duplicate_email", "changes/1/contact/email"),
+    ]
+    assert all("Another active contact" in f.message for f in findings)
 
 
 def test_update_to_an_email_in_use_is_refused():

@@ -116,6 +116,10 @@ def test_five_thousand_contacts_search_page_edit_across_pages_and_submit(
     expect(count).to_have_text("3")
     expect(page.locator("#check-status")).to_have_text("No problems found")
     assert shifts(page) == []
+    admin_row.locator("[data-field='email']").fill("not an address")
+    problem = page.locator("#problem-list a").first
+    expect(problem).to_contain_text("email")
+    expect(count).to_have_text("3")
 
     # Back to the whole roster: the first page's grant is still shown where it was made.
     search.fill("")
@@ -129,6 +133,19 @@ def test_five_thousand_contacts_search_page_edit_across_pages_and_submit(
     expect(rows).to_have_count(3)
     expect(revoked).to_have_count(1)
     expect(revoked.locator('input[data-role="agreement"]')).not_to_be_checked()
+    page.get_by_label("Has a pending change").uncheck()
+    expect(summary).to_have_text(FIRST_PAGE)
+
+    # A problem is a link in the action bar that reaches its field, from another page too.
+    page.get_by_role("button", name="Next page").click()
+    expect(summary).to_have_text(f"51{DASH}100 of 5,000 contacts")
+    problem.click()
+    expect(page.get_by_label("Has a pending change")).to_be_checked()
+    focused = page.locator("#roster-table [data-field='email']:focus")
+    expect(focused).to_have_attribute("aria-invalid", "true")
+    focused.fill(BIG_ADMIN)
+    expect(page.locator("#problem-list li")).to_have_count(0)
+    expect(page.locator("#check-status")).to_have_text("No problems found")
     page.get_by_label("Has a pending change").uncheck()
     expect(summary).to_have_text(FIRST_PAGE)
 

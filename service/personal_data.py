@@ -8,6 +8,7 @@ It records which tables and fields it erased, never the values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +21,10 @@ from service.accounts.models import AccessToken, AccountToken, User, UserStatus
 from service.contacts import counts
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.notifications.models import Email, EmailStatus
-from service.requests.models import ChangeRequestItem
-from service.sql import column_in
+from service.notifications.outbox import erase_from_outbox
+from service.requests.models import ChangeRequest, ChangeRequestItem
+from service.sql import column_in, update_rows
+from service.tickets.models import Ticket, TicketComment
 
 # table -> columns that hold personal data of the contact the row belongs to.
 PERSONAL: dict[str, frozenset[str]] = {
@@ -31,9 +34,27 @@ PERSONAL: dict[str, frozenset[str]] = {
     "users": frozenset({"email", "password_hash"}),
     "access_tokens": frozenset({"token_hash"}),
     "account_tokens": frozenset({"token_hash"}),
-    "change_request_items": frozenset({"payload", "before"}),
+    # `ref` is the client's name for a new contact within its batch: it may be theirs.
+    "change_request_items": frozenset({"payload", "before", "ref"}),
     "emails": frozenset({"recipient"}),
 }
+
+# Free text that may mention a contact (people's own words): the purge replaces each of the
+# contact's values in it (`Subjects.values`) with `MARKER`, in the tickets of the contact's
+# organization and those the contact raised. These columns are declared not personal below:
+# they belong to no one contact.
+FREE_TEXT: dict[str, str] = {
+    "change_requests": "comment",
+    "ticket_comments": "body",
+    "tickets": "resolution_reason",
+}
+MARKER = "[erased]"
+# Shorter values (a two-letter first name) would erase parts of other people's words.
+MIN_VALUE_LENGTH = 3
+# Up to this many values, the statements that find free text mentioning them name them.
+MAX_VALUES_IN_SQL = 50
+# Fields whose values are looked for in free text and in the development outbox.
+FOUND_IN_TEXT = ("first_name", "last_name", "email", "phone", "mobile")
 
 # table -> text-like columns that hold no personal data, and why that is so where not obvious.
 NOT_PERSONAL: dict[str, frozenset[str]] = {
@@ -56,22 +77,24 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "users": frozenset({"status", "staff_permissions"}),
     "access_tokens": frozenset({"kind"}),
     "account_tokens": frozenset({"purpose"}),
-    # The requester's note and the validators' warnings (paths, codes, role names).
+    # The requester's note (free text, see FREE_TEXT) and the validators' warnings (paths,
+    # codes, role names).
     "change_requests": frozenset({"comment", "warnings"}),
-    "change_request_items": frozenset({"op", "ref", "role_code"}),
+    "change_request_items": frozenset({"op", "role_code"}),
     "tickets": frozenset(
         {
             "kind",
             "status",
             "failure_code",
             "failure_message",  # written by the service from codes and paths only
-            "resolution_reason",  # staff's or the requester's words about the request
+            "resolution_reason",  # staff's or the requester's words (free text, see FREE_TEXT)
             "erasure_receipt",  # table and field names only
         }
     ),
     # Ids only (docs/design.md: the event log never holds personal data).
     "ticket_events": frozenset({"action", "from_status", "to_status", "detail"}),
-    # Comments stay after a purge, attributed to "former contact" (docs/design.md).
+    # Comments stay after a purge, attributed to "former contact" (docs/design.md), with the
+    # purged contact's values replaced (free text, see FREE_TEXT).
     "ticket_comments": frozenset({"body"}),
     "ticket_approvals": frozenset(),
     "ticket_status_counts": frozenset({"kind", "status"}),
@@ -95,6 +118,14 @@ class Subjects:
     emails: list[str]
     user_of: dict[int, int]  # account id -> contact id
     contact_of_email: dict[str, int]  # lower-cased address -> contact id
+    # contact id -> what of theirs may appear in free text: names, addresses and numbers they
+    # have or had (as batches set or replaced them), and the refs batches gave them.
+    values: dict[int, list[str]]
+    organization_ids: list[int]
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """Any of the contacts' values, as a whole word, any case."""
+        return _pattern([value for found in self.values.values() for value in found])
 
 
 def _null_columns(columns: frozenset[str], **extra: Any) -> dict[str, Any]:
@@ -156,7 +187,7 @@ def _items(session: Session, who: Subjects) -> set[int]:
     named = session.scalars(
         update(items)
         .where(column_in(session, items.c.contact_id, who.contact_ids))
-        .values(payload={"erased": True}, before=None)
+        .values(payload={"erased": True}, before=None, ref=None)
         .returning(items.c.contact_id)
     ).all()
     return {cid for cid in named if cid is not None}
@@ -196,6 +227,66 @@ def _emails(session: Session, who: Subjects) -> set[int]:
     return found
 
 
+def _free_text(session: Session, who: Subjects) -> dict[str, set[int]]:
+    """Replace the contacts' values in the free text of their tickets: a statement to find and
+    one to write per column. The tables written, with the contacts whose values were found."""
+    everyone = who.pattern()
+    if everyone is None:
+        return {}
+    owners_of: dict[str, set[int]] = {}
+    for contact_id, found_values in who.values.items():
+        for value in found_values:
+            owners_of.setdefault(value.lower(), set()).add(contact_id)
+    values = sorted(owners_of)
+    scope = or_(
+        column_in(session, Ticket.organization_id, who.organization_ids),
+        column_in(session, Ticket.requester_id, who.user_ids or [-1]),
+    )
+    tickets = select(Ticket.id).where(scope)
+    sources: dict[str, tuple[Any, ColumnElement[bool]]] = {
+        "tickets": (Ticket.__table__, scope),
+        "ticket_comments": (
+            TicketComment.__table__,
+            or_(
+                TicketComment.ticket_id.in_(tickets),
+                column_in(session, TicketComment.author_id, who.user_ids or [-1]),
+            ),
+        ),
+        "change_requests": (
+            ChangeRequest.__table__,
+            or_(
+                column_in(session, ChangeRequest.organization_id, who.organization_ids),
+                column_in(session, ChangeRequest.requester_id, who.user_ids or [-1]),
+            ),
+        ),
+    }
+    found: dict[str, set[int]] = {}
+    for table_name, column_name in FREE_TEXT.items():
+        table, within = sources[table_name]
+        column = table.c[column_name]
+        # A few values narrow the rows in the database; a mass delete's thousands would make
+        # the statement grow with them: its rows in scope are read and matched here instead.
+        mentions = (
+            or_(*(func.lower(column).contains(v, autoescape=True) for v in values))
+            if len(values) <= MAX_VALUES_IN_SQL
+            else column.is_not(None)
+        )
+        rows = session.execute(select(table.c.id, column).where(within, mentions)).all()
+        changed = []
+        for row_id, text in rows:
+            owners = {
+                owner
+                for match in everyone.finditer(text or "")
+                for owner in owners_of.get(match.group(0).lower(), ())
+            }
+            if not owners:
+                continue
+            changed.append({"id": row_id, column_name: everyone.sub(MARKER, text)})
+            found.setdefault(table_name, set()).update(owners)
+        update_rows(session, table, changed, match=["id"])
+    return found
+
+
 # Order matters: tokens and emails are found through the accounts and the addresses, which
 # are read before anything is erased. Each erasure returns the contacts it found data of.
 ERASURES: tuple[tuple[str, Callable[[Session, Subjects], set[int]]], ...] = (
@@ -211,36 +302,19 @@ ERASURES: tuple[tuple[str, Callable[[Session, Subjects], set[int]]], ...] = (
 def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str, Any]]:
     """Archive the contacts and erase their personal data everywhere; a receipt per contact.
 
-    A fixed number of statements, however many contacts go.
+    A fixed number of statements, however many contacts go. Their values are also replaced in
+    the free text of their tickets (`FREE_TEXT`) and in the development outbox.
     """
     if not contact_ids:
         return []
     session.flush()
-    contact_emails = session.execute(
-        select(Contact.id, Contact.email).where(column_in(session, Contact.id, contact_ids))
-    ).all()
-    accounts = session.execute(
-        select(User.id, User.contact_id, User.email).where(
-            column_in(session, User.contact_id, contact_ids)
-        )
-    ).all()
-    contact_of_email: dict[str, int] = {}
-    for contact_id, email in contact_emails:
-        if email:
-            contact_of_email[email.lower()] = contact_id
-    for _user_id, contact_id, email in accounts:
-        if email:
-            contact_of_email[email.lower()] = contact_id
-    who = Subjects(
-        contact_ids=list(contact_ids),
-        user_ids=[row[0] for row in accounts],
-        emails=sorted(contact_of_email),
-        user_of={user_id: contact_id for user_id, contact_id, _ in accounts},
-        contact_of_email=contact_of_email,
-    )
+    who = _subjects(session, contact_ids)
     # Archived contacts count no more (their status and roles, read before they go).
     counts.forget_contacts(session=session, contact_ids=contact_ids)
     erased: dict[int, dict[str, list[str]]] = {cid: {} for cid in contact_ids}
+    for table, contacts in _free_text(session, who).items():
+        for contact_id in contacts:
+            erased[contact_id][table] = [FREE_TEXT[table]]
     for table, erase in ERASURES:
         for contact_id in erase(session, who):
             erased[contact_id][table] = sorted(PERSONAL[table])
@@ -249,11 +323,111 @@ def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str
     # Redis holds no personal data (jobs carry ids); only rate-limit counters named by a digest
     # of the email, which a job drops after commit: Redis being away must not fail the purge.
     account_tasks.record(session=session, emails=who.emails)
+    outbox = erase_from_outbox(pattern=who.pattern(), addresses=who.emails, marker=MARKER)
     return [
         {
             "contact_id": contact_id,
             "erased": erased[contact_id],
             "redis": "rate-limit counters of the contact's addresses removed",
+            **({"outbox": outbox} if outbox else {}),
         }
         for contact_id in contact_ids
     ]
+
+
+def _subjects(session: Session, contact_ids: list[int]) -> Subjects:
+    """Everything of the contacts the purge looks for, read before anything is erased."""
+    contacts = session.execute(
+        select(
+            Contact.id, Contact.organization_id, *(Contact.__table__.c[f] for f in FOUND_IN_TEXT)
+        ).where(column_in(session, Contact.id, contact_ids))
+    ).all()
+    accounts = session.execute(
+        select(User.id, User.contact_id, User.email).where(
+            column_in(session, User.contact_id, contact_ids)
+        )
+    ).all()
+    user_of = {user_id: contact_id for user_id, contact_id, _ in accounts}
+    items = ChangeRequestItem.__table__
+    named = session.execute(
+        select(items.c.contact_id, items.c.payload, items.c.before, items.c.ref).where(
+            column_in(session, items.c.contact_id, contact_ids)
+        )
+    ).all()
+    mailed = (
+        session.execute(
+            select(Email.recipient_user_id, Email.recipient).where(
+                column_in(session, Email.recipient_user_id, list(user_of)),
+                Email.recipient.is_not(None),
+            )
+        ).all()
+        if user_of
+        else []
+    )
+    values: dict[int, set[str]] = {cid: set() for cid in contact_ids}
+    addresses: dict[int, set[str]] = {cid: set() for cid in contact_ids}
+    for row in contacts:
+        details = dict(zip(FOUND_IN_TEXT, row[2:], strict=True))
+        values[row.id] |= _details_values(details)
+        if details["email"]:
+            addresses[row.id].add(details["email"])
+    for _user_id, contact_id, email in accounts:
+        if email:
+            addresses[contact_id].add(email)
+    for contact_id, payload, before, ref in named:
+        for details in _item_details(payload, before):
+            values[contact_id] |= _details_values(details)
+            if details.get("email"):
+                addresses[contact_id].add(str(details["email"]))
+        if ref:
+            values[contact_id].add(str(ref))
+    for user_id, address in mailed:
+        addresses[user_of[user_id]].add(address)
+    contact_of_email: dict[str, int] = {}
+    for contact_id, found in addresses.items():
+        values[contact_id] |= found
+        for address in found:
+            contact_of_email[address.lower()] = contact_id
+    return Subjects(
+        contact_ids=list(contact_ids),
+        user_ids=[row[0] for row in accounts],
+        emails=sorted(contact_of_email),
+        user_of=user_of,
+        contact_of_email=contact_of_email,
+        values={
+            cid: sorted(v for v in found if len(v) >= MIN_VALUE_LENGTH)
+            for cid, found in values.items()
+        },
+        organization_ids=sorted({row.organization_id for row in contacts}),
+    )
+
+
+def _item_details(payload: Any, before: Any) -> list[dict[str, Any]]:
+    """The contact details an item set or replaced: an added contact's, an update's fields and
+    the values they replaced."""
+    found = []
+    for blob in (payload, before):
+        if not isinstance(blob, dict):
+            continue
+        found.append(blob)
+        for key in ("contact", "fields"):
+            if isinstance(blob.get(key), dict):
+                found.append(blob[key])
+    return found
+
+
+def _details_values(details: dict[str, Any]) -> set[str]:
+    found = {str(details[f]).strip() for f in FOUND_IN_TEXT if details.get(f)}
+    first, last = details.get("first_name"), details.get("last_name")
+    if first and last:
+        found.add(f"{str(first).strip()} {str(last).strip()}")
+    return {value for value in found if value}
+
+
+def _pattern(values: list[str]) -> re.Pattern[str] | None:
+    """The values as whole words, longest first (a full name before its parts), any case."""
+    wanted = sorted({v for v in values if v}, key=lambda v: (-len(v), v))
+    if not wanted:
+        return None
+    either = "|".join(re.escape(value) for value in wanted)
+    return re.compile(rf"(?<!\w)(?:{either})(?!\w)", re.IGNORECASE)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
 import pytest
 from sqlalchemy import String, Text, inspect, select, text
 from sqlalchemy.types import JSON
@@ -11,7 +16,7 @@ from service.extensions import db, redis_connection
 from service.personal_data import NOT_PERSONAL, PERSONAL
 from service.tickets.models import TicketComment
 from tests.demo_ids import contact_ids
-from tests.jobs import run_jobs
+from tests.jobs import bodies, outbox, run_jobs
 from tests.tickets.support import REQUESTER, STAFF, STAFF2, raise_ticket
 
 FRANK = "frank.fischer@acme.example"
@@ -134,3 +139,143 @@ def test_comments_of_a_purged_contact_stay_attributed_to_a_former_contact(app, c
     assert detail["changes"][0]["contact"] == "former contact"
     with app.app_context():
         assert db.session.scalar(select(TicketComment.body)) == "Please update my numbers."
+
+
+# Canary values: distinctive enough that finding any of them anywhere is a leak.
+CANARY = {
+    "first_name": "Zyxqa",
+    "last_name": "Canarywell",
+    "email": "zyxqa.canarywell@acme.example",
+    "phone": "+44 20 7946 0987",
+    "mobile": "+44 7700 900987",
+}
+CANARY_SECOND_EMAIL = "qwzyx.second@acme.example"
+CANARY_REF = "zyxqa-ref"
+CANARY_PASSWORD = "a long and unusual passphrase"
+# What a scan looks for: every value, and each name on its own.
+CANARY_TRACES = ("zyxqa", "canarywell", "qwzyx", "7946 0987", "900987")
+
+
+def outbox_text(app) -> str:
+    """Every .eml of the development outbox as raw bytes and decoded (subject, text, HTML)."""
+    folder = Path(app.config["OUTBOX_DIR"])
+    parser = BytesParser(policy=policy.default)
+    chunks = []
+    for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
+        raw = path.read_bytes()
+        chunks.append(raw.decode("utf-8", "replace"))
+        message = parser.parsebytes(raw)
+        chunks.append(" ".join(f"{k}: {v}" for k, v in message.items()))
+        chunks.append(bodies(message))
+    return "\n".join(chunks)
+
+
+def approve_all(client, factory, reference: str) -> None:
+    for staff in (STAFF, STAFF2):
+        answer = client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(staff))
+        if answer.status_code == 202:
+            return
+    raise AssertionError(f"{reference} was not approved")
+
+
+@pytest.fixture
+def canary(app, client, factory):
+    """A contact whose values reach every place a person's data can: a batch's ref and the
+    details it sets and replaces, the requester's note, comments and a rejection reason that
+    mention them, their account, links, emails to and about them, rate-limit counters."""
+    factory.demo()
+    admin, staff = factory.headers(REQUESTER), factory.headers(STAFF)
+    mention = f"{CANARY['first_name']} {CANARY['last_name']} ({CANARY['email']}, {CANARY['phone']})"
+    added = raise_ticket(
+        client,
+        admin,
+        [
+            {
+                "op": "add_contact",
+                "ref": CANARY_REF,
+                "contact": {"salutation": "Mx", **CANARY},
+                "roles": ["management", "technical"],
+            },
+            {"op": "grant_role", "ref": CANARY_REF, "role": "agreement"},
+        ],
+        comment=f"Please add {mention}.",
+    )
+    question = {"body": f"Is {CANARY['email']} right for {CANARY['first_name']}?", "query": True}
+    client.post(f"/api/tickets/{added}/comments", json=question, headers=staff)
+    answer = {"body": f"Yes, and {CANARY['last_name']} answers on {CANARY['mobile']}."}
+    client.post(f"/api/tickets/{added}/comments", json=answer, headers=admin)
+    approve_all(client, factory, added)
+    run_jobs(app)
+    roster = client.get("/api/orgs/acme/contacts", headers=admin).get_json()["contacts"]
+    canary_id = next(c["id"] for c in roster if c["email"] == CANARY["email"])
+    (welcome,) = [m for m in outbox(app) if m["To"] == CANARY["email"]]
+    token = re.search(r"/activate/([A-Za-z0-9_-]{43,})", bodies(welcome)).group(1)
+    assert (
+        client.post("/api/activate", json={"token": token, "password": CANARY_PASSWORD}).status_code
+        == 200
+    )
+    # Their own words, a failed sign-in and a reset request (counters and a link).
+    client.post("/api/auth/token", json={"email": CANARY["email"], "password": "wrong one"})
+    client.post("/api/password-reset", json={"email": CANARY["email"]})
+    refused = raise_ticket(
+        client,
+        admin,
+        [{"op": "grant_role", "contact_id": canary_id, "role": "cust_admin"}],
+        comment=f"{CANARY['first_name']} asked for this.",
+    )
+    reason = {
+        "reason": f"{CANARY['first_name']} {CANARY['last_name']} may not be an administrator."
+    }
+    assert (
+        client.post(f"/api/tickets/{refused}/reject", json=reason, headers=staff).status_code == 200
+    )
+    moved = raise_ticket(
+        client,
+        admin,
+        [
+            {
+                "op": "update_contact",
+                "contact_id": canary_id,
+                "fields": {"email": CANARY_SECOND_EMAIL, "phone": "+44 20 7946 0000"},
+            }
+        ],
+    )
+    approve_all(client, factory, moved)
+    run_jobs(app)
+    assert CANARY["first_name"].lower() in outbox_text(app).lower(), "the outbox mentions them"
+    deleted = raise_ticket(client, admin, [{"op": "delete_contact", "contact_id": canary_id}])
+    approve_all(client, factory, deleted)
+    run_jobs(app)
+    return {"id": canary_id, "tickets": (added, refused, moved, deleted)}
+
+
+def test_after_a_purge_no_table_redis_key_or_outbox_email_holds_a_canary_value(
+    app, client, factory, canary
+):
+    everything = {
+        "tables and redis": dump_everything(app).lower(),
+        "outbox": outbox_text(app).lower(),
+    }
+    for where, scanned in everything.items():
+        for trace in CANARY_TRACES:
+            assert trace not in scanned, (where, trace)
+    assert "[erased]" in everything["tables and redis"]
+    # Emails to others that named them still read, with the marker in their place.
+    assert "[erased]" in everything["outbox"]
+    staff = factory.headers(STAFF)
+    added, refused, *_ = canary["tickets"]
+    detail = client.get(f"/api/tickets/{added}", headers=staff).get_json()
+    assert detail["request_comment"] == "Please add [erased] ([erased], [erased])."
+    bodies_now = [c["body"] for c in detail["comments"]]
+    assert bodies_now == [
+        "Is [erased] right for [erased]?",
+        "Yes, and [erased] answers on [erased].",
+    ]
+    rejected = client.get(f"/api/tickets/{refused}", headers=staff).get_json()
+    assert rejected["resolution_reason"] == "[erased] may not be an administrator."
+    (receipt,) = client.get(f"/api/tickets/{canary['tickets'][-1]}", headers=staff).get_json()[
+        "erasure_receipt"
+    ]
+    assert {"change_requests", "ticket_comments", "tickets"} <= set(receipt["erased"])
+    assert "ref" in receipt["erased"]["change_request_items"]
+    assert receipt["outbox"].startswith("development outbox: ")

@@ -328,6 +328,18 @@ def require_cancel(access: TicketAccess) -> None:
         raise Forbidden("Only the requester or an admin of the organization may cancel it.")
 
 
+def can_amend(access: TicketAccess) -> bool:
+    """The requester, or another admin of the organization (a delegate's included)."""
+    return speaks_for_customer(access)
+
+
+def require_amend(access: TicketAccess) -> None:
+    if access.is_staff:
+        raise Forbidden("Staff ask questions; amending the batch is for the customer.")
+    if not can_amend(access):
+        raise Forbidden("Only the requester or an admin of the organization may amend it.")
+
+
 def ticket_abilities(access: TicketAccess, *, approved_already: bool) -> dict[str, Any]:
     """Which controls a ticket page offers: the predicates above, and the state machine."""
     status, staff = access.ticket.status, access.is_staff
@@ -335,6 +347,7 @@ def ticket_abilities(access: TicketAccess, *, approved_already: bool) -> dict[st
         "comment": can_comment(access),
         "ask": staff and status in (TicketStatus.OPEN, TicketStatus.AWAITING_CUSTOMER),
         "cancel": can_cancel(access) and allowed("cancel", status),
+        "amend": can_amend(access) and allowed("amend", status),
         "assign": staff and status not in FINAL_STATUSES,
         "approve": staff and allowed("approve", status),
         "approved_already": approved_already,

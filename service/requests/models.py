@@ -31,6 +31,9 @@ class ChangeRequest(db.Model):  # type: ignore[name-defined]
     deletions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     required_role_removals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     delegations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Which revision of its ticket this batch is (1 on submit), and the batch it replaced.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id"))
 
     items: Mapped[list[ChangeRequestItem]] = relationship(
         order_by="ChangeRequestItem.position", lazy="raise_on_sql"

@@ -1,13 +1,17 @@
-"""`/api/orgs/<slug>/change-requests` (submit) and `/validate` (dry run)."""
+"""`/api/orgs/<slug>/change-requests` (submit), `/validate` (dry run), and
+`/api/tickets/<reference>/amend` (a new revision of a pending batch)."""
 
 from __future__ import annotations
 
 from flask import current_app
 
+from service.access import ticket_access
 from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
 from service.requests import service as requests_service
 from service.requests.schemas import ChangeRequestIn, DryRunOut, SubmittedOut, ValidateQuery
+from service.tickets import read_models
+from service.tickets.schemas import TicketOut
 
 blp = Blueprint("change_requests", __name__, description="Change requests")
 blp.before_request(load_actor)
@@ -46,6 +50,25 @@ def submit(payload, slug):
         },
         "warnings": [w.as_dict() for w in submitted.warnings],
     }
+
+
+@blp.post("/tickets/<reference>/amend")
+@blp.arguments(ChangeRequestIn)
+@blp.response(200, TicketOut)
+@blp.alt_response(
+    409,
+    description="`invalid_transition` (the ticket is not open or awaiting_customer), "
+    "`stale_roster`",
+)
+@blp.alt_response(422, description="`validation_failed`, as for a submission")
+def amend(payload, reference):
+    """Amend an open or awaiting ticket (its requester or another admin of the organization):
+    the body is a submission's, validated again in full; the ticket moves to its next revision
+    and the approvals already given are reset."""
+    ticket = ticket_access(session=db.session(), actor=current_actor(), reference=reference)
+    requests_service.amend(session=db.session(), access=ticket, data=payload)
+    db.session.commit()
+    return read_models.detail(session=db.session(), access=ticket)
 
 
 @blp.post("/orgs/<slug>/change-requests/validate")

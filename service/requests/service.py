@@ -10,6 +10,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from service import access
+from service import access as permissions
+from service.access import TicketAccess
 from service.accounts.service import Actor
 from service.contacts.service import roster_snapshot
 from service.errors import Conflict, ErrorDetail, Unprocessable
@@ -20,6 +22,7 @@ from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.requests.policy import approvals_required
 from service.tickets import service as tickets_service
 from service.tickets.models import Ticket
+from service.tickets.workflow import InvalidTransition, allowed
 from service.validators import check, project, projected_contacts
 from service.validators.projection import counts_after
 from service.validators.types import CheckContext, Finding
@@ -110,6 +113,42 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
     return Submitted(ticket=ticket, warnings=warnings)
 
 
+def amend(*, session: Session, access: TicketAccess, data: Mapping[str, Any]) -> Ticket:
+    """Replace an open or awaiting ticket's batch with `data` (a submission's body), validated
+    again in full, as the ticket's next revision; the approvals already given are reset."""
+    permissions.require_amend(access)
+    ticket = access.ticket
+    if not allowed("amend", ticket.status):
+        raise InvalidTransition(f"The ticket is {ticket.status.value}; it cannot be amended now.")
+    permissions.require_batch_rights(access.scope, data["changes"])
+    org = access.scope.org
+    _refuse_when_stale(org=org, base_version=data["base_version"])
+    ctx = build_context(session=session, org=org, changes=data["changes"])
+    errors, warnings = check(ctx)
+    if errors:
+        raise ValidationFailed(errors, warnings)
+    request = ChangeRequest(
+        organization_id=org.id,
+        acting_organization_id=access.scope.acting_organization_id,
+        requester_id=access.actor.user.id,
+        base_version=data["base_version"],
+        comment=data.get("comment"),
+        warnings=[{**w.as_dict(), "severity": "warning"} for w in warnings],
+        revision=ticket.revision + 1,
+        replaces_id=ticket.change_request_id,
+        **batch_summary(ctx),
+    )
+    session.add(request)
+    session.flush()
+    _store_items(session=session, request=request, ctx=ctx)
+    return tickets_service.amend(
+        session=session,
+        access=access,
+        request=request,
+        approvals_required=approvals_required(ctx),
+    )
+
+
 def dry_run(
     *,
     session: Session,
@@ -117,9 +156,11 @@ def dry_run(
     actor: Actor,
     data: Mapping[str, Any],
     changed_only: bool = False,
+    amending: str | None = None,
 ) -> DryRun:
     """Everything `submit` would say, and the roster it would produce (`changed_only`: the
-    contacts it touches, without reading the rest of the roster); stores nothing."""
+    contacts it touches, without reading the rest of the roster); stores nothing. `amending`
+    names the pending ticket the batch would amend, which then does not block it."""
     scope = access.managed_org(session=session, actor=actor, slug=org_slug)
     access.require_batch_rights(scope, data["changes"])
     org = scope.org
@@ -127,7 +168,7 @@ def dry_run(
     if org.closed:
         blocking.append(Finding(ORGANIZATION_CLOSED, "", CLOSED_MESSAGE))
     pending = pending_ticket(session=session, org_id=org.id)
-    if pending is not None:
+    if pending is not None and pending.reference != amending:
         blocking.append(Finding("request_pending", "", _pending_message(pending)))
     if data["base_version"] != org.roster_version:
         blocking.append(Finding("stale_roster", "base_version", _stale_message(org)))

@@ -73,6 +73,8 @@ class Ticket(db.Model):  # type: ignore[name-defined]
         default=TicketStatus.OPEN,
     )
     approvals_required: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # 1 on submit; each amendment stores a new change request and moves to the next revision.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     failure_code: Mapped[str | None] = mapped_column(String(50))
     failure_message: Mapped[str | None] = mapped_column(Text)
     # Why staff rejected it or the requester cancelled it, as they wrote it.

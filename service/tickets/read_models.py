@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -282,9 +283,12 @@ def detail(*, session: Session, access: TicketAccess) -> dict[str, Any]:
                 "action": e.action,
                 "from": e.from_status,
                 "to": e.to_status,
+                "revision": (e.detail or {}).get("revision") if e.action == "amended" else None,
             }
             for e in events
         ],
+        "revision": ticket.revision,
+        "revision_changes": _revision_changes(session, request) if staff else None,
         "approvals_required": ticket.approvals_required,
         "approvals": [
             {"by": people.get(a.staff_id, FORMER_CONTACT), "at": isoformat(a.at)} for a in approvals
@@ -292,6 +296,23 @@ def detail(*, session: Session, access: TicketAccess) -> dict[str, Any]:
         "resolution_reason": ticket.resolution_reason,
         "failure": failure,
         "erasure_receipt": ticket.erasure_receipt if staff else None,
+    }
+
+
+def _revision_changes(session: Session, request: ChangeRequest | None) -> dict[str, Any] | None:
+    """What the newest revision changed against the one before it: the lines it adds and the
+    lines it drops (staff see it; None before any amendment)."""
+    if request is None or request.replaces_id is None:
+        return None
+    now = Counter(line.summary for line in describe(session=session, change_request_id=request.id))
+    before = Counter(
+        line.summary for line in describe(session=session, change_request_id=request.replaces_id)
+    )
+    return {
+        "from_revision": request.revision - 1,
+        "to_revision": request.revision,
+        "added": sorted((now - before).elements()),
+        "removed": sorted((before - now).elements()),
     }
 
 

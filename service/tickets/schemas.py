@@ -194,6 +194,16 @@ class EventOut(Schema):
     action = fields.String()
     from_ = fields.String(data_key="from", attribute="from", allow_none=True)
     to = fields.String(allow_none=True)
+    revision = fields.Integer(
+        allow_none=True, metadata={"description": "The revision an `amended` event made"}
+    )
+
+
+class RevisionChangesOut(Schema):
+    from_revision = fields.Integer()
+    to_revision = fields.Integer()
+    added = fields.List(fields.String(), metadata={"description": "Lines the newer one adds"})
+    removed = fields.List(fields.String(), metadata={"description": "Lines it no longer has"})
 
 
 class ApprovalOut(Schema):
@@ -223,6 +233,12 @@ class TicketOut(Schema):
     warnings = fields.List(fields.Nested(FindingOut))
     comments = fields.List(fields.Nested(CommentOut))
     events = fields.List(fields.Nested(EventOut))
+    revision = fields.Integer(metadata={"description": "1 on submit; each amendment adds one"})
+    revision_changes = fields.Nested(
+        RevisionChangesOut,
+        allow_none=True,
+        metadata={"description": "Staff only: the newest revision against the one before"},
+    )
     approvals_required = fields.Integer()
     approvals = fields.List(fields.Nested(ApprovalOut))
     resolution_reason = fields.String(allow_none=True)

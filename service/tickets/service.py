@@ -7,7 +7,7 @@ through `service.tickets.workflow.transition`; the emails each action calls for 
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -233,6 +233,49 @@ def approve(*, session: Session, access: TicketAccess) -> bool:
     )
     apply_ticket.after_commit(session, ticket.id)
     return True
+
+
+def amend(
+    *, session: Session, access: TicketAccess, request: ChangeRequest, approvals_required: int
+) -> Ticket:
+    """Make `request` the ticket's next revision: approvals given are reset, and a ticket that
+    waited for the customer goes back to the queue. Allowed while open or awaiting_customer."""
+    permissions.require_amend(access)
+    ticket = access.ticket
+    revision = ticket.revision + 1
+    detail = {"revision": revision, "change_request_id": request.id}
+    changes = {
+        "change_request_id": request.id,
+        "revision": revision,
+        "approvals_required": approvals_required,
+    }
+    if ticket.status == TicketStatus.AWAITING_CUSTOMER:
+        transition(
+            session=session,
+            ticket=ticket,
+            action="amend",
+            actor_id=access.actor.user.id,
+            actor_organization_id=_acting_org(access),
+            detail=detail,
+            **changes,
+        )
+    else:
+        # Taken like an approval takes it, so an amendment and an approval run one after the
+        # other: an approval never counts for a batch its giver has not seen.
+        hold(session=session, ticket=ticket, action="amend")
+        for name, value in changes.items():
+            setattr(ticket, name, value)
+        record_event(
+            session=session,
+            ticket=ticket,
+            actor_id=access.actor.user.id,
+            actor_organization_id=_acting_org(access),
+            action="amended",
+            detail=detail,
+        )
+    session.execute(delete(TicketApproval).where(TicketApproval.ticket_id == ticket.id))
+    session.flush()
+    return ticket
 
 
 def reject(*, session: Session, access: TicketAccess, reason: str) -> Ticket:

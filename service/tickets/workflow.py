@@ -57,6 +57,8 @@ TRANSITIONS: dict[str, Transition] = {
     "reject": Transition(
         frozenset({S.OPEN, S.AWAITING_CUSTOMER, S.FAILED}), S.REJECTED, "rejected", "rejected"
     ),
+    # An amended batch goes back to the queue; from `open` the status stays (see `hold`).
+    "amend": Transition(frozenset({S.OPEN, S.AWAITING_CUSTOMER}), S.OPEN, "amended", "amended"),
     "cancel": Transition(
         frozenset({S.OPEN, S.AWAITING_CUSTOMER}), S.CANCELLED, "cancelled", "cancelled"
     ),

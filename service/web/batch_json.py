@@ -13,6 +13,7 @@ from typing import Any
 from flask import jsonify, request, url_for
 from marshmallow import ValidationError
 
+from service.access import ticket_access
 from service.errors import BadRequest, Unprocessable, flatten_messages
 from service.extensions import db
 from service.json_input import request_body
@@ -41,13 +42,15 @@ def _load_batch() -> dict[str, Any]:
 def validate(slug: str):
     """Dry run: the API's answer (findings, projected roster, the batch's lines); stores nothing.
     `?projected=changed`, as the page asks: only the contacts the batch touches, and the counts
-    after it, without reading the rest of the roster."""
+    after it, without reading the rest of the roster. `?amend=<reference>`: the batch would
+    amend that pending ticket, which does not block it."""
     result = requests_service.dry_run(
         session=db.session(),
         org_slug=slug,
         actor=current_actor(),
         data=_load_batch(),
         changed_only=request.args.get("projected") == "changed",
+        amending=request.args.get("amend") or None,
     )
     db.session.rollback()
     return jsonify(DryRunOut().dump(result))
@@ -69,5 +72,25 @@ def submit(slug: str):
             "url": url_for("web.ticket", reference=reference),
         },
         "warnings": [w.as_dict() for w in submitted.warnings],
+    }
+    return jsonify(body), 201
+
+
+@json_bp.post("/tickets/<reference>/amend")
+@json_call
+def amend(reference: str):
+    """Amend the pending ticket with the batch. It answers as a submission does (201: a new
+    revision is stored), so the contacts manager's script follows it to the ticket alike."""
+    session = db.session()
+    access = ticket_access(session=session, actor=current_actor(), reference=reference)
+    ticket = requests_service.amend(session=session, access=access, data=_load_batch())
+    db.session.commit()
+    body = {
+        "ticket": {
+            "reference": ticket.reference,
+            "status": ticket.status.value,
+            "url": url_for("web.ticket", reference=ticket.reference),
+        },
+        "warnings": [],
     }
     return jsonify(body), 201

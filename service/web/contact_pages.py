@@ -15,6 +15,9 @@ from service.errors import Conflict, Unprocessable
 from service.extensions import db
 from service.organizations import service as org_service
 from service.requests import service as requests_service
+from service.requests.describe import describe
+from service.tickets.models import Ticket
+from service.tickets.workflow import allowed
 from service.web import presenters as present
 from service.web.blueprints import bp
 from service.web.roster_view import read_query, roster_view, view_json
@@ -26,17 +29,25 @@ from service.web.session import current_actor, page
 def contacts(slug: str):
     """The roster a page at a time (search, filters and paging in the address, so that it
     works without script too): an editor for admins, read-only for viewers and without
-    JavaScript, side by side with what a pending request asks for while one waits."""
+    JavaScript, side by side with what a pending request asks for while one waits. With
+    `?amend=<reference>` of the pending request, the editor again, whose batch amends it."""
     session = db.session()
     scope = access.roster_org(session=session, actor=current_actor(), slug=slug)
     org, may_manage = scope.org, access.can_manage(scope)
     query, refused = read_query(request.args)
     pending = requests_service.pending_ticket(session=session, org_id=org.id)
+    may_amend = pending is not None and may_manage and _may_amend(pending)
+    amending = (
+        pending
+        if may_amend and request.args.get("amend") == getattr(pending, "reference", None)
+        else None
+    )
+    shown_pending = None if amending is not None else pending
     try:
-        view = roster_view(session=session, org=org, query=query, pending=pending)
+        view = roster_view(session=session, org=org, query=query, pending=shown_pending)
     except Unprocessable:
         query, refused = {}, True
-        view = roster_view(session=session, org=org, query=query, pending=pending)
+        view = roster_view(session=session, org=org, query=query, pending=shown_pending)
     common = {
         "org": org,
         "may_manage": may_manage,
@@ -48,14 +59,34 @@ def contacts(slug: str):
         "active_count": view.active,
         "delegations": org_service.list_delegations(session=session, org=org),
     }
-    if pending is not None:
-        items = requests_service.pending_items(session=session, ticket=pending)
+    if shown_pending is not None:
+        items = requests_service.pending_items(session=session, ticket=shown_pending)
         return render_template(
             "web/contacts_pending.html",
             delegation_changes=requests_service.delegation_changes(items),
-            ticket=pending,
+            ticket=shown_pending,
+            may_amend=may_amend,
             **common,
         )
+    urls = {
+        "validate_url": url_for("web_json.validate", slug=org.slug, projected="changed"),
+        "submit_url": url_for("web_json.submit", slug=org.slug),
+    }
+    amend = None
+    if amending is not None:
+        # The batch prepared here replaces the pending one as its next revision.
+        amend = {
+            "reference": amending.reference,
+            "revision": amending.revision,
+            "lines": describe(session=session, change_request_id=amending.change_request_id),
+            "items": requests_service.pending_items(session=session, ticket=amending),
+        }
+        urls = {
+            "validate_url": url_for(
+                "web_json.validate", slug=org.slug, projected="changed", amend=amending.reference
+            ),
+            "submit_url": url_for("web_json.amend", reference=amending.reference),
+        }
     return render_template(
         "web/contacts.html",
         editable=may_manage,
@@ -63,10 +94,18 @@ def contacts(slug: str):
         salutations=present.salutations(),
         first_page=view_json(view) if may_manage else None,
         roster_url=url_for("web_json.roster_json", slug=org.slug),
-        validate_url=url_for("web_json.validate", slug=org.slug, projected="changed"),
-        submit_url=url_for("web_json.submit", slug=org.slug),
+        amending=amend,
+        **urls,
         **common,
     )
+
+
+def _may_amend(ticket: Ticket) -> bool:
+    """Whether the signed-in person may amend the organization's pending ticket."""
+    found = access.ticket_access(
+        session=db.session(), actor=current_actor(), reference=ticket.reference
+    )
+    return access.can_amend(found) and allowed("amend", found.ticket.status)
 
 
 @bp.get("/orgs/<slug>/invitations")

@@ -58,6 +58,7 @@ EVENT_LABELS = {
     "retried": "retried applying the changes",
     "rejected": "rejected the request",
     "cancelled": "cancelled the request",
+    "amended": "amended the request",
 }
 # Events that only record a comment: the comment itself is in the timeline.
 COMMENT_EVENTS = frozenset({"commented", "internal_note", "query"})

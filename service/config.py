@@ -102,7 +102,10 @@ class Config:
         self.MAX_REQUEST_BYTES = _int("MAX_REQUEST_BYTES", 10 * 1024 * self.MAX_BATCH_SIZE)
         self.MAX_CONTENT_LENGTH = self.MAX_REQUEST_BYTES
         self.ACCESS_TOKEN_TTL_SECONDS = _int("ACCESS_TOKEN_TTL_SECONDS", 8 * 3600)
-        self.ACTIVATION_TOKEN_TTL_SECONDS = 3600
+        # An invitation's link lasts long enough to be read the next day; a password reset's
+        # stays short (its email can be asked for again at any time).
+        self.ACTIVATION_TOKEN_TTL_SECONDS = _int("ACTIVATION_TOKEN_TTL_SECONDS", 72 * 3600)
+        self.PASSWORD_RESET_TOKEN_TTL_SECONDS = 3600
         # POST /api/password-reset answers after this long whatever it did, so its timing
         # does not tell whether the email has an account.
         self.PASSWORD_RESET_ANSWER_SECONDS = float(env.get("PASSWORD_RESET_ANSWER_SECONDS", 0.4))

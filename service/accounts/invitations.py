@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts import throttle, tokens
@@ -16,15 +18,43 @@ from service.notifications import service as notify
 from service.notifications.models import Email, EmailStatus
 
 
+class InvitationStatus(enum.StrEnum):
+    """Where an invitation stands (docs/api.md)."""
+
+    PENDING = "pending"  # its newest link works (or its welcome email is on its way)
+    EXPIRED = "expired"  # its newest link ran out of time unused
+    REVOKED = "revoked"  # its links were voided and no new one was sent
+    ACCEPTED = "accepted"  # the account was activated
+    NEVER_SENT = "never_sent"  # no link was ever made, and none is on its way
+
+
+# Accepted invitations stay listed this long after their activation, then leave the page.
+ACCEPTED_LISTED_FOR = timedelta(days=7)
+
+
 def list_invitations(*, session: Session, org_id: int) -> list[dict[str, Any]]:
-    """Every invited account of the organization with its newest link: pending or expired."""
+    """The organization's invitations: every invited account with its newest link, and those
+    accepted in the last days. Three statements whatever their number."""
+    now = utcnow()
+    recently_accepted = (
+        select(AccountToken.id)
+        .where(
+            AccountToken.user_id == User.id,
+            AccountToken.purpose == TokenPurpose.ACTIVATION,
+            AccountToken.used_at > now - ACCEPTED_LISTED_FOR,
+        )
+        .exists()
+    )
     rows = session.execute(
-        select(User.id, User.contact_id, User.email)
+        select(User.id, User.contact_id, User.email, User.status)
         .join(Contact, Contact.id == User.contact_id)
         .where(
             Contact.organization_id == org_id,
             Contact.status == ContactStatus.ACTIVE,
-            User.status == UserStatus.INVITED,
+            or_(
+                User.status == UserStatus.INVITED,
+                and_(User.status == UserStatus.ACTIVE, recently_accepted),
+            ),
         )
         .order_by(User.id)
     ).all()
@@ -48,22 +78,37 @@ def list_invitations(*, session: Session, org_id: int) -> list[dict[str, Any]]:
             )
         )
     )
-    now = utcnow()
     items = []
-    for user_id, contact_id, email in rows:
+    for user_id, contact_id, email, account_status in rows:
         token = newest.get(user_id)
-        usable = token is not None and token.used_at is None and token.voided_at is None
-        pending = (usable and token is not None and token.expires_at > now) or user_id in queued
+        status = _status(token, account_status, queued=user_id in queued, now=now)
         items.append(
             {
                 "contact_id": contact_id,
                 "email": email,
                 "sent_at": isoformat(token.created_at) if token else None,
                 "expires_at": isoformat(token.expires_at) if token else None,
-                "status": "pending" if pending else "expired",
+                "accepted_at": isoformat(token.used_at) if token and token.used_at else None,
+                "status": status.value,
             }
         )
     return items
+
+
+def _status(
+    token: AccountToken | None, account: UserStatus, *, queued: bool, now: datetime
+) -> InvitationStatus:
+    if account == UserStatus.ACTIVE:
+        return InvitationStatus.ACCEPTED
+    if queued:
+        return InvitationStatus.PENDING
+    if token is None:
+        return InvitationStatus.NEVER_SENT
+    if token.voided_at is not None or token.used_at is not None:
+        return InvitationStatus.REVOKED
+    if token.expires_at <= now:
+        return InvitationStatus.EXPIRED
+    return InvitationStatus.PENDING
 
 
 def _invited_user(*, session: Session, org_id: int, contact_id: int) -> User:
@@ -91,6 +136,24 @@ def resend(*, session: Session, org_id: int, contact_id: int) -> None:
     tokens.void_all(session=session, user_id=user.id, purpose=TokenPurpose.ACTIVATION)
     _cancel_queued_welcomes(session=session, user_id=user.id)
     notify.account_email(session=session, user=user, template="welcome")
+
+
+def resend_expired(*, session: Session, org_id: int) -> int:
+    """A new link to every invitation of the organization that expired unused; how many were
+    sent. One whose contact was sent links too often lately is left for later."""
+    expired = [
+        item["contact_id"]
+        for item in list_invitations(session=session, org_id=org_id)
+        if item["status"] == InvitationStatus.EXPIRED
+    ]
+    sent = 0
+    for contact_id in expired:
+        try:
+            resend(session=session, org_id=org_id, contact_id=contact_id)
+        except throttle.TooManyRequests:
+            continue
+        sent += 1
+    return sent
 
 
 def revoke(*, session: Session, org_id: int, contact_id: int) -> None:

@@ -51,7 +51,6 @@ def issue_many(
             .values(voided_at=now)
             .execution_options(synchronize_session=False)
         )
-    expires = now + timedelta(seconds=current_app.config["ACTIVATION_TOKEN_TTL_SECONDS"])
     plain = {pair: secrets.token_urlsafe(32) for pair in pairs}
     insert_rows(
         session,
@@ -62,12 +61,20 @@ def issue_many(
                 "purpose": purpose,
                 "token_hash": token_digest(plain[(user_id, purpose)]),
                 "created_at": now,
-                "expires_at": expires,
+                "expires_at": now + timedelta(seconds=lifetime(purpose)),
             }
             for user_id, purpose in pairs
         ],
     )
     return plain
+
+
+def lifetime(purpose: TokenPurpose) -> int:
+    """How many seconds a link of this purpose works: an invitation's is configurable
+    (`ACTIVATION_TOKEN_TTL_SECONDS`), a password reset's is an hour."""
+    if purpose == TokenPurpose.ACTIVATION:
+        return int(current_app.config["ACTIVATION_TOKEN_TTL_SECONDS"])
+    return int(current_app.config["PASSWORD_RESET_TOKEN_TTL_SECONDS"])
 
 
 def void_all(*, session: Session, user_id: int, purpose: TokenPurpose) -> int:

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, noload
 
+from service.accounts import tokens
 from service.accounts.models import TokenPurpose, User, UserStatus
 from service.config import PROJECT_ROOT
 from service.contacts.models import Contact, ContactStatus
@@ -191,13 +192,13 @@ class Renderer:
     def _account_values(self, email: Email, link: str) -> dict[str, Any]:
         session = self.session
         user = account_owner(session, email)
-        _, _, label = ACCOUNT_TEMPLATES[email.template]
+        purpose, _, label = ACCOUNT_TEMPLATES[email.template]
         return {
             "action_url": link,
             "action_label": label,
             "organization": _organization_name(session, user.organization_id),
             "greeting": _greeting(session, email, organization_id=user.organization_id, user=user),
-            "valid_for": _duration(current_app.config["ACTIVATION_TOKEN_TTL_SECONDS"]),
+            "valid_for": _duration(tokens.lifetime(purpose)),
         }
 
 

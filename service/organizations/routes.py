@@ -18,6 +18,7 @@ from service.organizations.schemas import (
     OrganizationPatchIn,
     OrganizationPlanOut,
     OrganizationsOut,
+    ResentOut,
 )
 
 blp = Blueprint(
@@ -126,7 +127,8 @@ def delegations(slug):
 @blp.get("/orgs/<slug>/invitations")
 @blp.response(200, InvitationsOut)
 def list_invitations(slug):
-    """Contacts whose accounts wait for activation, with their newest link: pending or expired."""
+    """Invitations with their newest link: pending, expired, revoked, never sent, or accepted
+    (in the last 7 days)."""
     org = _managed(slug)
     return {"items": invitations.list_invitations(session=db.session(), org_id=org.id)}
 
@@ -140,6 +142,17 @@ def resend_invitation(slug, contact_id):
     invitations.resend(session=db.session(), org_id=org.id, contact_id=contact_id)
     db.session.commit()
     return {"status": "accepted"}
+
+
+@blp.post("/orgs/<slug>/invitations/resend-expired")
+@blp.response(202, ResentOut)
+def resend_expired_invitations(slug):
+    """Send a new link to every invitation that expired unused (one whose contact was sent
+    links too often lately is left out)."""
+    org = _managed(slug)
+    resent = invitations.resend_expired(session=db.session(), org_id=org.id)
+    db.session.commit()
+    return {"resent": resent}
 
 
 @blp.post("/orgs/<slug>/invitations/<int:contact_id>/revoke")

@@ -121,8 +121,15 @@ class InvitationOut(Schema):
     email = fields.String()
     sent_at = fields.String(allow_none=True)
     expires_at = fields.String(allow_none=True)
-    status = fields.String()
+    accepted_at = fields.String(allow_none=True)
+    status = fields.String(
+        metadata={"description": "pending, expired, revoked, accepted or never_sent"}
+    )
 
 
 class InvitationsOut(Schema):
     items = fields.List(fields.Nested(InvitationOut))
+
+
+class ResentOut(Schema):
+    resent = fields.Integer(metadata={"description": "Expired invitations sent a new link"})

@@ -76,6 +76,7 @@ def init_app(app: Flask) -> None:
         when=present.format_time,
         age=present.age,
         ago=present.ago,
+        until=present.until,
         status_label=present.status_label,
     )
     app.jinja_env.globals.update(batch_kinds=present.batch_kinds)

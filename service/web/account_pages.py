@@ -179,7 +179,7 @@ def forgot_password():
         # As the API does: the same answer time whether or not an email was queued.
         floor = current_app.config.get("PASSWORD_RESET_ANSWER_SECONDS", 0.0)
         time.sleep(max(0.0, floor - (time.monotonic() - started)))
-        minutes = current_app.config["ACTIVATION_TOKEN_TTL_SECONDS"] // 60
+        minutes = tokens.lifetime(TokenPurpose.PASSWORD_RESET) // 60
         return render_template("web/reset_requested.html", minutes=minutes)
     status = 422 if request.method == "POST" else 200
     return render_template("web/forgot_password.html", form=form), status

@@ -9,6 +9,8 @@ from flask import flash, redirect, render_template, request, url_for
 
 from service import access
 from service.accounts import invitations as invitations_service
+from service.accounts import tokens
+from service.accounts.models import TokenPurpose
 from service.contacts import service as contacts_service
 from service.contacts.models import Contact
 from service.errors import Conflict, Unprocessable
@@ -125,7 +127,29 @@ def invitations(slug: str):
         {**item, "name": names.get(item["contact_id"], "Unnamed contact")}
         for item in invitations_service.list_invitations(session=session, org_id=org.id)
     ]
-    return render_template("web/invitations.html", org=org, invitations=items)
+    return render_template(
+        "web/invitations.html",
+        org=org,
+        invitations=items,
+        invitation_labels=present.INVITATION_LABELS,
+        link_lifetime=present.duration(tokens.lifetime(TokenPurpose.ACTIVATION)),
+    )
+
+
+@bp.post("/orgs/<slug>/invitations/resend-expired")
+@page
+def resend_expired_invitations(slug: str):
+    """A new link to every invitation that expired unused."""
+    session = db.session()
+    org = access.managed_org(session=session, actor=current_actor(), slug=slug).org
+    sent = invitations_service.resend_expired(session=session, org_id=org.id)
+    session.commit()
+    flash(
+        f"{sent} new link{'' if sent == 1 else 's'} on {'its' if sent == 1 else 'their'} way. "
+        "Older links no longer work.",
+        "success",
+    )
+    return redirect(url_for("web.invitations", slug=org.slug))
 
 
 @bp.post("/orgs/<slug>/invitations/<int:contact_id>/resend")

@@ -319,6 +319,37 @@ def age(value: str | None, now: datetime | None = None) -> str:
     return f"{seconds // 86400} d"
 
 
+def until(value: str | None, now: datetime | None = None) -> str:
+    """How long until a moment, in the largest whole unit: `2 d`, `5 h`, `12 min`."""
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    seconds = max(0, int((moment - (now or datetime.now(UTC))).total_seconds()))
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+def duration(seconds: int) -> str:
+    """`72 hours`, `1 hour`, `30 minutes`."""
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    minutes = max(1, seconds // 60)
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+INVITATION_LABELS = {
+    "pending": "Pending",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    "accepted": "Accepted",
+    "never_sent": "Never sent",
+}
+
+
 def ago(value: str | None) -> str:
     """`just now`, `12 min ago`, `3 d ago`."""
     text = age(value)

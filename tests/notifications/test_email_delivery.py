@@ -473,7 +473,7 @@ def test_the_welcome_link_works_once_and_a_newer_link_voids_it(app, factory, smt
     text, html = parts(smtp.messages()[0])
     first = link_token(text, "activate")
     assert f'href="{BASE_URL}/activate/{first}"' in html
-    assert "Acme Widgets plc" in text and "1 hour" in text and "Hello Carla," in text
+    assert "Acme Widgets plc" in text and "72 hours" in text and "Hello Carla," in text
 
     second_id = record(app, "welcome", carla, **fields)
     assert send(app, second_id) is True

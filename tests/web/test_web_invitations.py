@@ -76,11 +76,13 @@ def test_a_new_link_voids_the_older_ones(app, client, admin, invited):
         client.post("/api/activate", json={"token": newer[-1], "password": PASSPHRASE}).status_code
         == 200
     )
-    # Active now: no invitation left to send, and the page says why instead of failing.
+    # Active now: no invitation left to send, and the page says why instead of failing; the
+    # invitation is listed as accepted, with nothing to send or revoke.
     post(admin, f"/orgs/acme/invitations/{invited}/resend")
     page = admin.get("/orgs/acme/invitations").get_data(as_text=True)
     assert "only invited accounts have invitations" in page
-    assert "Nia New" not in page
+    row = page[page.index("Nia New") :]
+    assert ">Accepted</span>" in row[:800] and "Send new link" not in row
 
 
 def test_revoking_asks_first_then_the_link_is_dead(app, client, admin, invited):
@@ -94,7 +96,7 @@ def test_revoking_asks_first_then_the_link_is_dead(app, client, admin, invited):
     assert response.status_code == 302
     page = admin.get("/orgs/acme/invitations").get_data(as_text=True)
     assert "The invitation is revoked" in page
-    assert "Expired" in page[page.index("Nia New") :]
+    assert "Revoked" in page[page.index("Nia New") :]
     assert (
         client.post("/api/activate", json={"token": first, "password": PASSPHRASE}).status_code
         == 410

@@ -27,7 +27,7 @@ from service.organizations.models import Organization
 from service.requests.describe import describe
 from service.requests.models import ChangeRequestItem
 from service.sql import column_in
-from service.tickets.models import Ticket, TicketComment
+from service.tickets.models import Ticket, TicketComment, TicketStatus
 
 Row = TypeVar("Row")
 
@@ -42,9 +42,24 @@ TICKET_TEMPLATES = frozenset(
         "ticket_rejected",
         "ticket_implemented",
         "apply_failed",
+        "staff_comment",
+        "delegation_started",
+        "delegation_ended",
     }
 )
-COMMENT_TEMPLATES = frozenset({"ticket_query", "customer_reply"})
+COMMENT_TEMPLATES = frozenset({"ticket_query", "customer_reply", "staff_comment"})
+DELEGATION_TEMPLATES = frozenset({"delegation_started", "delegation_ended"})
+# What a comment's email says of the ticket, from its status when the email is rendered.
+STATUS_SENTENCES = {
+    TicketStatus.OPEN: "The ticket is open, in the review queue.",
+    TicketStatus.AWAITING_CUSTOMER: "The ticket waits for the customer's answer.",
+    TicketStatus.APPROVED: "The request is approved; its changes are being applied.",
+    TicketStatus.APPLYING: "The request is approved; its changes are being applied.",
+    TicketStatus.IMPLEMENTED: "The request is implemented: every change is applied.",
+    TicketStatus.FAILED: "Applying the changes failed; the vendor's team will retry.",
+    TicketStatus.CANCELLED: "The request is cancelled.",
+    TicketStatus.REJECTED: "The request was rejected.",
+}
 # Account emails carry a fresh link: its purpose, the page it opens and the button's label.
 ACCOUNT_TEMPLATES = {
     "welcome": (TokenPurpose.ACTIVATION, "activate", "Set your password"),
@@ -160,7 +175,27 @@ class Renderer:
             "failure_message": ticket.failure_message,
         }
         if email.template in COMMENT_TEMPLATES:
-            values["comment"] = _public_comment(session, email, ticket).body
+            comment = _public_comment(session, email, ticket)
+            values["comment"] = comment.body
+            values["author"] = _author(session, comment)
+            writer_org = comment.author_organization_id or _author_org(session, comment)
+            values["author_organization"] = (
+                _organization_name(session, writer_org) if writer_org else None
+            )
+            values["status_sentence"] = STATUS_SENTENCES[ticket.status]
+        if email.template in DELEGATION_TEMPLATES:
+            partner = email.context.get("partner_organization_id")
+            if not isinstance(partner, int):
+                raise RenderError("partner_missing")
+            values["partner"] = _organization_name(session, partner)
+            base = current_app.config["BASE_URL"]
+            customer = session.get(Organization, ticket.organization_id)
+            if email.template == "delegation_started" and customer is not None:
+                values["action_url"] = f"{base}/orgs/{customer.slug}/contacts"
+                values["action_label"] = f"Open {values['organization']}'s contacts"
+            else:
+                values["action_url"] = f"{base}/"
+                values["action_label"] = "Open Rolegate"
         if email.template == "ticket_raised":
             values["change_count"] = self._change_count(ticket.change_request_id)
         if email.template == "ticket_implemented":
@@ -238,6 +273,23 @@ def _public_comment(session: Session, email: Email, ticket: Ticket) -> TicketCom
     if comment.internal:
         raise RenderError("internal_comment")
     return comment
+
+
+def _author(session: Session, comment: TicketComment) -> str:
+    """Who wrote a comment, by name where a contact of theirs has one, else by email."""
+    user = session.get(User, comment.author_id) if comment.author_id else None
+    if user is None or user.status == UserStatus.ARCHIVED or not user.email:
+        return "A former contact"
+    contact = session.get(Contact, user.contact_id) if user.contact_id else None
+    if contact is not None and contact.first_name and contact.status != ContactStatus.ARCHIVED:
+        return " ".join(p.strip() for p in (contact.first_name, contact.last_name or "") if p)
+    return user.email
+
+
+def _author_org(session: Session, comment: TicketComment) -> int | None:
+    """The writer's own organization, for a comment that did not record whom it spoke for."""
+    user = session.get(User, comment.author_id) if comment.author_id else None
+    return user.organization_id if user is not None else None
 
 
 def _organization_name(session: Session, organization_id: int) -> str:

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from service.access import Permission
 from service.accounts.models import User, UserStatus
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.models_base import utcnow
@@ -62,6 +63,66 @@ def customer_comment(
         "customer_reply",
         recipients or [_staff_mailbox()],
         comment_id=comment.id,
+    )
+
+
+def staff_comment(
+    *, session: Session, ticket: Ticket, event: TicketEvent, comment: TicketComment
+) -> None:
+    """Staff commented (not a question, not an internal note): the requester reads it too."""
+    _record(
+        session,
+        ticket,
+        event,
+        "staff_comment",
+        _users(session, [ticket.requester_id]),
+        comment_id=comment.id,
+    )
+
+
+def delegation_changed(
+    *,
+    session: Session,
+    ticket: Ticket,
+    event: TicketEvent,
+    granted: Iterable[int],
+    revoked: Iterable[int],
+) -> None:
+    """Delegated access started or ended: the partner organization's admins are told."""
+    for template, partners in (("delegation_started", granted), ("delegation_ended", revoked)):
+        for partner in sorted(partners):
+            _record(
+                session,
+                ticket,
+                event,
+                template,
+                _users(session, org_admins(session=session, org_id=partner)),
+                partner_organization_id=partner,
+            )
+
+
+def org_admins(*, session: Session, org_id: int) -> list[int]:
+    """Active accounts of the organization whose roles let them manage its contacts."""
+    codes = [
+        role.code
+        for role in session.scalars(select(Role))
+        if Permission.CONTACTS_MANAGE in role.grants
+    ]
+    if not codes:
+        return []
+    return list(
+        session.scalars(
+            select(User.id)
+            .join(Contact, Contact.id == User.contact_id)
+            .join(ContactRole, ContactRole.contact_id == Contact.id)
+            .where(
+                Contact.organization_id == org_id,
+                Contact.status == ContactStatus.ACTIVE,
+                User.status == UserStatus.ACTIVE,
+                ContactRole.role_code.in_(codes),
+            )
+            .distinct()
+        )
     )
 
 

@@ -96,7 +96,7 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
         if key.id is not None and contact.status == ContactStatus.ARCHIVED
     ]
     applied.receipts = purge_contacts(session=session, contact_ids=deleted)
-    _delegations(session, org, ticket, ctx, projection)
+    granted, revoked = _delegations(session, org, ticket, ctx, projection)
 
     session.execute(
         update(Organization)
@@ -116,6 +116,9 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
     )
     notify.welcome_all(
         session=session, ticket=ticket, event=event, accounts=applied.new_accounts + readdressed
+    )
+    notify.delegation_changed(
+        session=session, ticket=ticket, event=event, granted=granted, revoked=revoked
     )
     return applied
 
@@ -363,7 +366,9 @@ def _delegations(
     ticket: Ticket,
     ctx: CheckContext,
     projection: Projection,
-) -> None:
+) -> tuple[set[int], set[int]]:
+    """Start and end delegated access as the batch says; the organizations granted and those
+    whose access ended."""
     granted = projection.delegate_ids - ctx.delegate_ids
     revoked = ctx.delegate_ids - projection.delegate_ids
     if granted:
@@ -390,3 +395,4 @@ def _delegations(
             .values(revoked_at=utcnow(), revoked_by_ticket_id=ticket.id)
             .execution_options(synchronize_session=False)
         )
+    return set(granted), set(revoked)

@@ -147,6 +147,8 @@ def comment(
         )
     if query:
         notify.staff_query(session=session, ticket=ticket, event=event, comment=note)
+    elif access.is_staff and not internal:
+        notify.staff_comment(session=session, ticket=ticket, event=event, comment=note)
     elif not access.is_staff:
         notify.customer_comment(session=session, ticket=ticket, event=event, comment=note)
     return note

@@ -77,11 +77,22 @@ def contacts(slug: str):
     amend = None
     if amending is not None:
         # The batch prepared here replaces the pending one as its next revision.
+        items = requests_service.pending_items(session=session, ticket=amending)
         amend = {
             "reference": amending.reference,
             "revision": amending.revision,
             "lines": describe(session=session, change_request_id=amending.change_request_id),
-            "items": requests_service.pending_items(session=session, ticket=amending),
+            "items": items,
+            # The contacts the items name, as the page's script knows contacts: it puts the
+            # items back into its batch, which needs each contact as it is now.
+            "contacts": [
+                {**row, "status": str(getattr(row["status"], "value", row["status"]))}
+                for row in contacts_service.roster_rows(
+                    session=session,
+                    org_id=org.id,
+                    ids={i["contact_id"] for i in items if isinstance(i.get("contact_id"), int)},
+                )
+            ],
         }
         urls = {
             "validate_url": url_for(

@@ -16,6 +16,7 @@
 import {
   allowRequest, findActionBar, pendingCount, setStatus, showCheck, showCount,
 } from "./action-bar.js";
+import { restoreAmendment } from "./amend.js";
 import { createBatch } from "./batch.js";
 import {
   delegationItems, findDelegations, resetDelegations, revealDelegations, watchDelegations,
@@ -204,6 +205,7 @@ function start(editor) {
     });
   }
 
+  restoreAmendment({ editor, batch, newContacts, delegations });
   table.show(firstPage.contacts);
   revealDelegations(delegations);
   watchDelegations(delegations, changed);

@@ -101,10 +101,48 @@ export function createNewContacts({ panel, list, button, batch, roles, fieldDefs
     onChange({});
   });
 
+  /** A new contact of a stored batch, put back with its details and roles; its ref here. */
+  function restore(fields, roleCodes) {
+    const ref = batch.addContact();
+    const contact = batch.added.get(ref);
+    Object.entries(fields).forEach(([name, value]) => {
+      if (value !== null && value !== undefined) {
+        contact.fields[name] = String(value);
+      }
+    });
+    roleCodes.forEach((code) => contact.roles.add(code));
+    const fieldset = card(ref);
+    all(fieldset, "input.role-box").forEach((box) => {
+      box.checked = contact.roles.has(box.dataset.role);
+    });
+    list.append(fieldset);
+    panel.hidden = false;
+    refreshName(fieldset);
+    return ref;
+  }
+
+  function setRole(ref, code, held) {
+    const contact = batch.added.get(ref);
+    if (!contact) {
+      return;
+    }
+    if (held) {
+      contact.roles.add(code);
+    } else {
+      contact.roles.delete(code);
+    }
+    const box = document.getElementById("role-" + ref + "-" + code);
+    if (box) {
+      box.checked = held;
+    }
+  }
+
   button.addEventListener("click", add);
   button.hidden = false;
 
   return {
+    restore,
+    setRole,
     removeAll() {
       all(list, "fieldset.new-contact").forEach((fieldset) => fieldset.remove());
       panel.hidden = true;

@@ -22,7 +22,7 @@ from service.organizations.models import Organization
 from service.requests.models import ChangeRequestItem
 from service.sql import column_in
 from service.validators.types import CheckContext
-from service.vocabulary import CONTACT_FIELDS, Op
+from service.vocabulary import CONTACT_FIELDS, DELEGATE_OPS, Op
 
 FORMER_CONTACT = "former contact"
 
@@ -152,6 +152,9 @@ def _line(
     role = names.roles.get(change.get("role") or "", change.get("role") or "")
     slug = change.get("organization") or ""
     organization = names.organizations.get(slug) or slug
+    if op in DELEGATE_OPS:
+        # About an organization, not a person: no one reads as a former contact here.
+        who = organization
     after: Mapping[str, Any] | None = None
     if op == Op.ADD_CONTACT:
         held = ", ".join(names.roles.get(code, code) for code in change.get("roles", []))

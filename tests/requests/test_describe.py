@@ -90,6 +90,15 @@ def test_a_contact_the_batch_cannot_name_reads_as_a_former_or_new_contact():
     ]
 
 
+def test_a_delegation_line_is_about_the_organization_not_a_former_contact():
+    changes = [
+        {"op": "grant_delegate", "organization": "buyco"},
+        {"op": "revoke_delegate", "organization": "nowhere"},
+    ]
+    lines = describe_checked(ctx(changes))
+    assert [line.contact for line in lines] == ["BuyCo Procurement", "nowhere"]
+
+
 def test_an_update_whose_details_were_erased_still_reads_as_a_sentence():
     erased = [{"op": "update_contact", "contact_id": 99, "erased": True}]
     names = Names(contacts={99: "former contact"}, roles={}, organizations={})

@@ -3,7 +3,9 @@
 For batches of 10, 100 and 1,000 items it prints the time per submission (through the real
 Flask app, in-process), the floor measured in the same run (`json.loads` of the same body plus
 one SQLAlchemy Core `insert()` executemany of the same item rows), their ratio, and the SQL
-statements per submission. The statement count must not grow with batch or roster size.
+statements per submission. The statement count must not grow with batch or roster size, nor
+with webhook endpoints: the last lines submit again once ten endpoints (five vendor-wide, five the
+organization's) subscribe to every event, and their count equals the first lines'.
 
 The app points at a private Redis database (`BENCH_REDIS_URL`, default
 redis://127.0.0.1:6379/13, flushed before each submission and at the end), as in production:
@@ -28,11 +30,14 @@ from sqlalchemy import delete, insert, select, text, update
 from bench.common import StatementCounter, bench_app, median_seconds
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
+from service.contacts import counts as roster_counts
 from service.contacts.models import Contact, ContactRole
 from service.extensions import db, redis_connection
 from service.organizations.models import Organization, OrgKind
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.tickets.models import Ticket, TicketStatus
+from service.webhooks.models import EndpointStatus, EventType, WebhookEndpoint, WebhookSubscription
+from service.webhooks.signing import new_secret
 
 ROLES = ["management", "agreement", "technical"]
 PASSWORD = "benchmark-password"
@@ -73,6 +78,8 @@ def seed_roster(org_slug: str, size: int) -> tuple[int, list[int]]:
             contact_id=ids[0],
         )
     )
+    # The roster's counts (which the validators read) follow rows written behind the app's back.
+    roster_counts.repair(session=db.session())
     db.session.commit()
     return org.id, ids
 
@@ -139,16 +146,46 @@ def run(app: Flask) -> None:
         # Fresh planner statistics, as autovacuum keeps them in production.
         db.session.execute(text("ANALYZE"))
         db.session.commit()
+    headers = {}
     for slug, sizes in (("bench", (10, 100, 1000)), ("small", (100,))):
         token = client.post(
             "/api/auth/token", json={"email": f"admin@{slug}.example", "password": PASSWORD}
         ).get_json()["token"]
+        headers[slug] = {"Authorization": f"Bearer {token}"}
         for size in sizes:
-            measure(app, slug, rosters[slug], size, {"Authorization": f"Bearer {token}"})
+            measure(app, slug, rosters[slug], size, headers[slug])
+    # Webhooks add no work that grows with the endpoints: the same submission, once ten
+    # endpoints (five vendor-wide, five the organization's) subscribe to every event.
+    with app.app_context():
+        register_endpoints(rosters["bench"][0], 10)
+    for size in (10, 100):
+        measure(app, "bench", rosters["bench"], size, headers["bench"], note="+10 webhooks")
+
+
+def register_endpoints(org_id: int, count: int) -> None:
+    for n in range(count):
+        endpoint = WebhookEndpoint(
+            url=f"http://127.0.0.1:9/bench-{n}",
+            organization_id=org_id if n % 2 else None,
+            status=EndpointStatus.ACTIVE,
+            secret=new_secret(),
+        )
+        db.session.add(endpoint)
+        db.session.flush()
+        db.session.execute(
+            insert(WebhookSubscription),
+            [{"endpoint_id": endpoint.id, "event_type": t.value} for t in EventType],
+        )
+    db.session.commit()
 
 
 def measure(
-    app: Flask, slug: str, roster: tuple[int, list[int]], size: int, headers: dict[str, str]
+    app: Flask,
+    slug: str,
+    roster: tuple[int, list[int]],
+    size: int,
+    headers: dict[str, str],
+    note: str = "",
 ) -> None:
     """Time one batch size against its floor and print one line of the table."""
     org_id, contact_ids = roster
@@ -213,7 +250,7 @@ def measure(
     clear_floor()
     print(
         f"{len(contact_ids):>7} {size:>6} {submit_s * 1000:>10.1f} "
-        f"{floor_s * 1000:>9.1f} {submit_s / floor_s:>6.2f} {counter.count:>6}"
+        f"{floor_s * 1000:>9.1f} {submit_s / floor_s:>6.2f} {counter.count:>6} {note}".rstrip()
     )
 
 

@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.organizations.routes import blp as organizations_blp
     from service.requests.routes import blp as requests_blp
     from service.tickets.routes import blp as tickets_blp
+    from service.webhooks.routes import blp as webhooks_blp
 
     for blueprint in (
         sign_in_blp,
@@ -97,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
         requests_blp,
         tickets_blp,
         emails_blp,
+        webhooks_blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api")
     app.register_blueprint(health_bp)

@@ -64,7 +64,9 @@ job_log = logging.getLogger("rolegate.job")
 APPLY_QUEUE = "apply"
 EMAIL_QUEUE = "email"
 MAINTENANCE_QUEUE = "maintenance"
-QUEUES = (APPLY_QUEUE, EMAIL_QUEUE, MAINTENANCE_QUEUE)
+# Webhooks wait on other people's servers: on their own queue, they never hold up an email.
+WEBHOOK_QUEUE = "webhook"
+QUEUES = (APPLY_QUEUE, EMAIL_QUEUE, MAINTENANCE_QUEUE, WEBHOOK_QUEUE)
 
 # Jobs kept in Redis after they end: results briefly, failures for a week (staff look at them).
 RESULT_TTL_SECONDS = 600

@@ -57,6 +57,11 @@ EMAILS = Counter(
     "Emails delivered (`sent`) or given up (`failed`).",
     ["outcome"],
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "rolegate_webhook_attempts",
+    "Webhook delivery attempts: `delivered`, `failed` (to be retried) or `given up`.",
+    ["outcome"],
+)
 RATE_LIMITED = Counter(
     "rolegate_rate_limit_refusals",
     "Requests refused by a rate limit (answered 429), by route template.",

@@ -12,6 +12,12 @@ from service.tickets.models import (
     TicketEvent,
     TicketStatusCount,
 )
+from service.webhooks.models import (
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "AccessToken",
@@ -31,4 +37,8 @@ __all__ = [
     "TicketEvent",
     "TicketStatusCount",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

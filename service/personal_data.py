@@ -105,6 +105,14 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "alembic_version": frozenset({"version_num"}),
     # Counters' names: keyed digests of addresses, dropped with the counters after the purge.
     "counter_erasures": frozenset({"account_keys"}),
+    # Webhooks hold ids only: the payload is built from them at delivery. The URL and the
+    # description are staff's configuration; the secrets sign, they name nobody.
+    "webhook_endpoints": frozenset(
+        {"url", "description", "status", "secret", "previous_secret", "disabled_reason"}
+    ),
+    "webhook_subscriptions": frozenset({"event_type"}),
+    "webhook_events": frozenset({"uid", "event_type"}),
+    "webhook_deliveries": frozenset({"status", "last_error"}),
 }
 
 

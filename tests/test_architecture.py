@@ -44,18 +44,23 @@ BASE = {
 FACTORY = {"service"}
 
 
+def _within(module: str, package: str) -> bool:
+    """The package or one of its modules (`service.webhooks` is not within `service.web`)."""
+    return module == package or module.startswith(package + ".")
+
+
 def layer(module: str) -> int:
     if module in BASE:
         return 1
     if module == "service.jobs":
         return 2
-    if module.startswith("service.validators"):
+    if _within(module, "service.validators"):
         return 3
-    if module.startswith("service.web"):
+    if _within(module, "service.web"):
         return 5
     if module in ("service", "service.cli"):
         return 6
-    if module.startswith("workers"):
+    if _within(module, "workers"):
         return 7
     return 4
 

@@ -65,7 +65,9 @@ ACCOUNT_TEMPLATES = {
     "welcome": (TokenPurpose.ACTIVATION, "activate", "Set your password"),
     "password_reset": (TokenPurpose.PASSWORD_RESET, "reset", "Choose a new password"),
 }
-TEMPLATES = TICKET_TEMPLATES | ACCOUNT_TEMPLATES.keys()
+# Notices to the review queue about the service itself, rendered from their context alone.
+STAFF_TEMPLATES = frozenset({"webhook_disabled"})
+TEMPLATES = TICKET_TEMPLATES | ACCOUNT_TEMPLATES.keys() | STAFF_TEMPLATES
 
 # A 1,000-item batch should not become a 1,000-line email; the ticket page has them all.
 MAX_SUMMARY_LINES = 50
@@ -139,6 +141,8 @@ class Renderer:
             if link is None:
                 raise RenderError("link_missing")
             values.update(self._account_values(email, link))
+        elif email.template in STAFF_TEMPLATES:
+            values.update(_staff_values(email))
         else:
             values.update(self._ticket_values(email))
         environment = _environment()
@@ -235,6 +239,16 @@ class Renderer:
             "greeting": _greeting(session, email, organization_id=user.organization_id, user=user),
             "valid_for": _duration(tokens.lifetime(purpose)),
         }
+
+
+def _staff_values(email: Email) -> dict[str, Any]:
+    base = current_app.config["BASE_URL"]
+    return {
+        **email.context,
+        "greeting": "Hello,",
+        "action_url": f"{base}/webhooks",
+        "action_label": "Open the webhooks page",
+    }
 
 
 @cache

@@ -39,6 +39,8 @@ from service.tickets.workflow import InvalidTransition, transition
 from service.validators import check, project
 from service.validators.projection import Projection
 from service.validators.types import CheckContext, RosterContact, count_changes
+from service.webhooks import events as webhooks
+from service.webhooks.models import EventType
 
 contacts_t = Contact.__table__
 roles_t = ContactRole.__table__
@@ -97,6 +99,7 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
     ]
     applied.receipts = purge_contacts(session=session, contact_ids=deleted)
     granted, revoked = _delegations(session, org, ticket, ctx, projection)
+    _record_webhooks(session, org, ticket, ctx, projection, new_ids, applied)
 
     session.execute(
         update(Organization)
@@ -396,3 +399,45 @@ def _delegations(
             .execution_options(synchronize_session=False)
         )
     return set(granted), set(revoked)
+
+
+def _record_webhooks(
+    session: Session,
+    org: Organization,
+    ticket: Ticket,
+    ctx: CheckContext,
+    projection: Projection,
+    new_ids: dict[str, int],
+    applied: Applied,
+) -> None:
+    """What the batch did, as webhook events by ids (two statements): contacts added, updated,
+    deleted and purged, delegations granted and revoked. Each deleted contact's erasure receipt
+    names its `contact.purged` event and the deliveries that carry the erasure downstream."""
+
+    def event(event_type: EventType, **ids: int) -> webhooks.NewEvent:
+        return webhooks.NewEvent(event_type, org.id, ticket.id, **ids)
+
+    events = [event(EventType.CONTACT_ADDED, contact_id=cid) for cid in new_ids.values()]
+    events += [
+        event(EventType.CONTACT_UPDATED, contact_id=cid)
+        for cid, before, after in _touched_existing(ctx, projection)
+        if after.fields != before.fields
+        or after.status != before.status
+        or after.roles != before.roles
+    ]
+    purged = [receipt["contact_id"] for receipt in applied.receipts]
+    events += [event(EventType.CONTACT_DELETED, contact_id=cid) for cid in purged]
+    events += [event(EventType.CONTACT_PURGED, contact_id=cid) for cid in purged]
+    events += [
+        event(EventType.DELEGATION_GRANTED, delegate_organization_id=delegate)
+        for delegate in sorted(projection.delegate_ids - ctx.delegate_ids)
+    ]
+    events += [
+        event(EventType.DELEGATION_REVOKED, delegate_organization_id=delegate)
+        for delegate in sorted(ctx.delegate_ids - projection.delegate_ids)
+    ]
+    recorded = webhooks.record(session=session, events=events)
+    downstream = {r.contact_id: r for r in recorded if r.event_type == EventType.CONTACT_PURGED}
+    for receipt in applied.receipts:
+        sent = downstream[receipt["contact_id"]]
+        receipt["webhooks"] = {"event": sent.uid, "deliveries": sent.delivery_ids}

@@ -30,6 +30,7 @@ from service.tickets.models import (
     TicketStatus,
 )
 from service.tickets.workflow import InvalidTransition, hold, record_event, transition
+from service.webhooks import events as webhooks
 
 
 def unfinished_query(*, org_id: int, kind: str) -> Select[tuple[Ticket]]:
@@ -83,6 +84,7 @@ def open_ticket(
         detail={"change_request_id": request.id},
     )
     notify.ticket_opened(session=session, ticket=ticket, event=event)
+    webhooks.ticket_submitted(session=session, ticket=ticket)
     return ticket
 
 

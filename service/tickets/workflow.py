@@ -30,6 +30,7 @@ from service.errors import Conflict
 from service.models_base import utcnow
 from service.tickets import counts
 from service.tickets.models import Ticket, TicketEvent, TicketStatus
+from service.webhooks import events as webhooks
 
 S = TicketStatus
 
@@ -102,6 +103,7 @@ def transition(
         from_status=previous.value,
         to_status=step.target.value,
     )
+    webhooks.ticket_moved(session=session, ticket=ticket, status=step.target)
     return record_event(
         session=session,
         ticket=ticket,

@@ -40,6 +40,7 @@ from service.web import (  # noqa: F401  (the page modules add their routes on i
     roster_view,
     staff_pages,
     ticket_pages,
+    webhook_pages,
 )
 from service.web import presenters as present
 from service.web.blueprints import bp, json_bp

@@ -46,6 +46,7 @@ def json_operations(client) -> list[tuple[str, str]]:
                     .replace("{reference}", "CR-000001")
                     .replace("{code}", "technical")
                     .replace("{contact_id}", "1")
+                    .replace("{endpoint_id}", "1")
                 )
                 found.append((method, concrete))
     assert len(found) >= 10

@@ -91,6 +91,8 @@ def samples(factory) -> dict[str, object]:
         "contact_id": acme_contact,
         "token": "not-a-real-token",
         "code": "technical",
+        "endpoint_id": 1,
+        "delivery_id": 1,
     }
 
 

@@ -1,7 +1,7 @@
 """signed webhooks: endpoints, their subscriptions, the outbox of events, deliveries
 
 Revision ID: 052848ba8888
-Revises: b41c7e2a9d15
+Revises: c5d2e8f1a307
 Create Date: 2026-11-27 19:35:58.668400
 
 Events are recorded with the change that causes them, with one delivery per subscribed
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '052848ba8888'
-down_revision = 'b41c7e2a9d15'
+down_revision = 'c5d2e8f1a307'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """signed webhooks: endpoints, their subscriptions, the outbox of events, deliveries
 
 Revision ID: 052848ba8888
-Revises: 9a4f2c7e1b58
+Revises: 9e3c41a7b2d8
 Create Date: 2026-11-27 19:35:58.668400
 
 Events are recorded with the change that causes them, with one delivery per subscribed
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '052848ba8888'
-down_revision = '9a4f2c7e1b58'
+down_revision = '9e3c41a7b2d8'
 branch_labels = None
 depends_on = None
 

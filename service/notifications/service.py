@@ -184,19 +184,6 @@ def cancel_account_emails(*, session: Session, user_ids: Sequence[int], reason: 
     )
 
 
-def staff_notice(*, session: Session, template: str, context: dict[str, Any]) -> Email:
-    """A notice to the review queue about the service itself (`context`: ids and codes)."""
-    email = Email(
-        template=template,
-        recipient=current_app.config["STAFF_NOTIFICATION_ADDRESS"],
-        context=context,
-    )
-    session.add(email)
-    session.flush()
-    send_email.after_commit(session, email.id)
-    return email
-
-
 def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:
     """Active accounts of the organization whose roles ask for this automated email."""
     # The catalog is a handful of roles; the holders can be thousands.

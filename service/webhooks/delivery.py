@@ -31,7 +31,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from service.models_base import isoformat, utcnow
-from service.notifications import service as notify
+from service.notifications import notices
 from service.organizations.models import Organization
 from service.tickets.models import Ticket, format_reference
 from service.webhooks import signing
@@ -267,7 +267,7 @@ def disable(*, session: Session, endpoint: WebhookEndpoint, reason: str) -> None
     session.flush()
     if reason == "failing":
         log.warning("webhook endpoint %s disabled: its deliveries kept failing", endpoint.id)
-        notify.staff_notice(
+        notices.staff_notice(
             session=session,
             template="webhook_disabled",
             context={"endpoint_id": endpoint.id, "host": urlsplit(endpoint.url).hostname or ""},

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.orm import Session
 
 from bench.apply.settings import MANAGERS, MIX, PASSWORD, ROLES, ROSTER, SLUG, STAFF
 from bench.common import staff_rows
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
+from service.contacts import counts
 from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.notifications.models import Email
 from service.organizations.models import Organization, OrgKind
@@ -94,6 +96,10 @@ def seed(engine: Engine) -> Seeded:
             insert(User.__table__),
             staff_rows(vendor_id=vendor_id, count=STAFF, password_hash=password_hash),
         )
+    # The roster's counts, which every write keeps and validation reads, from a recount.
+    with Session(engine) as session:
+        counts.repair(session=session)
+        session.commit()
     # Fresh planner statistics, as autovacuum keeps them in production.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM (ANALYZE)"))

@@ -95,6 +95,39 @@ def list_invitations(*, session: Session, org_id: int) -> list[dict[str, Any]]:
     return items
 
 
+def of_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Where the invitation of each of these contacts stands (invited accounts only), for the
+    roster's rows: its status and when its link expires. Two statements."""
+    rows = session.execute(
+        select(User.id, User.contact_id).where(
+            User.contact_id.in_(contact_ids), User.status == UserStatus.INVITED
+        )
+    ).all()
+    if not rows:
+        return {}
+    user_ids = [user_id for user_id, _ in rows]
+    newest: dict[int, AccountToken] = {}
+    for issued in session.scalars(
+        select(AccountToken)
+        .where(
+            AccountToken.user_id.in_(user_ids),
+            AccountToken.purpose == TokenPurpose.ACTIVATION,
+        )
+        .order_by(AccountToken.id)
+    ):
+        newest[issued.user_id] = issued
+    now = utcnow()
+    found = {}
+    for user_id, contact_id in rows:
+        token = newest.get(user_id)
+        status = _status(token, UserStatus.INVITED, queued=False, now=now)
+        found[contact_id] = {
+            "status": status.value,
+            "expires_at": isoformat(token.expires_at) if token else None,
+        }
+    return found
+
+
 def _status(
     token: AccountToken | None, account: UserStatus, *, queued: bool, now: datetime
 ) -> InvitationStatus:

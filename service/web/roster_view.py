@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from service import access
+from service.accounts import invitations
 from service.contacts import service as contacts_service
 from service.contacts.paging import RosterFilters, encode_cursor
 from service.contacts.schemas import RosterQuery
@@ -98,6 +99,12 @@ def roster_view(
         contacts = contacts_service.with_requested(
             contacts, projected, with_new="cursor" not in query
         )
+    invited = [c["id"] for c in contacts if c.get("id") and c.get("account_status") == "invited"]
+    if invited:
+        states = invitations.of_contacts(session=session, contact_ids=invited)
+        contacts = [
+            {**c, "invitation": states[c["id"]]} if c.get("id") in states else c for c in contacts
+        ]
     return RosterView(
         contacts=contacts,
         total=total,

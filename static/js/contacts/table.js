@@ -9,6 +9,41 @@
 import { all, el, fullName } from "./dom.js";
 import { buildFields } from "./fields.js";
 
+/** "expires in 2 d 23 h", "link expired", …: where an invited contact's link stands. */
+function invitationText(invitation) {
+  if (invitation.status === "pending" && invitation.expires_at) {
+    const seconds = Math.max(0, (Date.parse(invitation.expires_at) - Date.now()) / 1000);
+    if (seconds < 3600) {
+      return "expires in " + Math.max(1, Math.floor(seconds / 60)) + " min";
+    }
+    if (seconds < 86400) {
+      return "expires in " + Math.floor(seconds / 3600) + " h";
+    }
+    return "expires in " + Math.floor(seconds / 86400) + " d " +
+      Math.floor((seconds % 86400) / 3600) + " h";
+  }
+  return { expired: "link expired", revoked: "link revoked" }[invitation.status] ||
+    "no link sent yet";
+}
+
+/** Send a new invitation link (the invitations page's own form post); the cell says how it went. */
+async function resend(button) {
+  const id = button.closest("tbody.contact").dataset.contactId;
+  const path = window.location.pathname.replace(/contacts\/?$/, "invitations/" + id + "/resend");
+  const body = new URLSearchParams({
+    csrf_token: document.querySelector('meta[name="csrf-token"]').content,
+  });
+  button.disabled = true;
+  const state = button.parentElement.querySelector(".invitation-state");
+  try {
+    const response = await fetch(path, { method: "POST", credentials: "same-origin", body: body });
+    state.textContent = response.ok ? "Invited · new link sent" : "Invited · could not send";
+  } catch (error) {
+    state.textContent = "Invited · could not send";
+  }
+  button.disabled = false;
+}
+
 export function createTable({ table, batch, roles, fieldDefs, salutations, rolesUrl, onChange }) {
   const body = table;
 
@@ -16,7 +51,13 @@ export function createTable({ table, batch, roles, fieldDefs, salutations, roles
     const cell = el("td", { class: "col-status" },
       el("span", { class: "badge contact-" + contact.status,
         text: contact.status.charAt(0).toUpperCase() + contact.status.slice(1) }));
-    if (!["none", "active"].includes(contact.account_status)) {
+    if (contact.invitation) {
+      cell.append(el("span", { class: "account-state invitation-state",
+        text: "Invited · " + invitationText(contact.invitation) }));
+      cell.append(el("button", { type: "button", class: "btn btn-small btn-ghost",
+        "data-action": "resend", "aria-label": "Send a new link to " + fullName(contact),
+        text: "Resend" }));
+    } else if (!["none", "active"].includes(contact.account_status)) {
       cell.append(el("span", { class: "account-state", text: "Account " + contact.account_status }));
     }
     cell.append(el("span", { class: "pending-chip" }));
@@ -185,6 +226,10 @@ export function createTable({ table, batch, roles, fieldDefs, salutations, roles
         openDetails(group, null);
         onChange({ opened: id });
       }
+      return;
+    }
+    if (button.dataset.action === "resend") {
+      resend(button);
       return;
     }
     if (button.dataset.action === "status") {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Response, expect
 
 from tests.jobs import run_jobs
@@ -56,7 +58,14 @@ def test_each_edit_becomes_one_item_of_the_batch_and_discard_undoes_them_all(
     page.get_by_role("button", name="Keep editing").click()
     expect(page.get_by_role("dialog")).to_be_hidden()
 
-    page.get_by_role("button", name="Discard").click()
+    # Discarding asks first; keeping them changes nothing.
+    page.get_by_role("button", name="Discard", exact=True).click()
+    confirm = page.get_by_role("dialog", name=re.compile("Discard the 4 changes you prepared"))
+    expect(confirm).to_be_visible()
+    confirm.get_by_role("button", name="Keep them").click()
+    expect(count).to_have_text("4")
+    page.get_by_role("button", name="Discard", exact=True).click()
+    confirm.get_by_role("button", name="Discard them").click()
     expect(count).to_have_text("0")
     expect(phone).to_have_value("+44 20 7946 0102")
     expect(devon.get_by_role("button", name="Delete")).to_have_attribute("aria-pressed", "false")

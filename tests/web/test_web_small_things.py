@@ -63,9 +63,10 @@ def test_focus_stays_on_the_page_after_discard(factory, browser, base_url):
     sign_in(page, base_url, ADMIN)
     devon = page.locator("tbody.contact", has_text="Devon Tran")
     devon.get_by_role("button", name="Delete").click()
-    discard = page.get_by_role("button", name="Discard")
+    discard = page.get_by_role("button", name="Discard", exact=True)
     expect(discard).to_be_enabled()
     discard.click()
+    page.get_by_role("button", name="Discard them").click()
     expect(discard).to_be_disabled()
     # The disabled button cannot hold focus: it moves to a control, never to <body>.
     assert page.evaluate("document.activeElement !== document.body")

@@ -210,7 +210,18 @@ function start(editor) {
   revealDelegations(delegations);
   watchDelegations(delegations, changed);
   bar.bar.hidden = false;
-  bar.discard.addEventListener("click", discard);
+  // Discarding asks first: the prepared changes are kept nowhere else.
+  const discardDialog = document.getElementById("discard-dialog");
+  bar.discard.addEventListener("click", () => {
+    const count = read().changes.length;
+    document.getElementById("discard-count").textContent =
+      count === 1 ? "the change you prepared" : "the " + count + " changes you prepared";
+    discardDialog.showModal();
+  });
+  document.getElementById("discard-confirm").addEventListener("click", () => {
+    discardDialog.close();
+    discard();
+  });
   bar.request.addEventListener("click", () => openReview(review, dryRun.current()));
   review.submit.addEventListener("click", submit);
   window.addEventListener("beforeunload", (event) => {

@@ -219,6 +219,14 @@ def require_manage_staff(actor: Actor) -> None:
         raise Forbidden("Adding and deactivating staff accounts needs the staff:manage permission.")
 
 
+def subject_access_org(*, session: Session, actor: Actor, slug: str) -> OrgScope:
+    """Where staff may export what is held about a contact: 404 when the organization is out of
+    reach, 403 for anyone but staff (a customer asks the vendor, who answers for the service)."""
+    found = visible_org(session=session, actor=actor, slug=slug)
+    require_staff(actor, what="export what is held about a contact")
+    return found
+
+
 def roster_orgs(*, session: Session, actor: Actor) -> list[Organization]:
     """The organizations whose roster the actor opens from the navigation: own, then delegated."""
     if actor.is_staff:

@@ -1,16 +1,22 @@
 """Where the service keeps personal data, declared in one place, and the purge derived from it.
 
 Every text-like column of every table is declared here as personal or not personal; a test
-fails when a model gains one that is declared neither. The purge erases, for one contact, each
-personal column of each row that belongs to that contact, as `OWNERSHIP` says how to find them.
-It records which tables and fields it erased, never the values.
+fails when a model gains one that is declared neither. `HOLDINGS` says, for each table that
+holds personal data, which rows belong to a contact and how they are erased; `FREE_TEXT` says
+where people's words may mention one. Both the purge and the subject-access export are derived
+from them, so they cannot disagree about what "everything" is: the purge erases each personal
+column of those rows and the contact's values in that free text, and records which tables and
+fields it erased, never the values; the export shows those rows and mentions, secrets (password
+and token digests) as held or not.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, case, delete, func, or_, select, update
@@ -20,11 +26,14 @@ from service.accounts import tasks as account_tasks
 from service.accounts.models import AccessToken, AccountToken, User, UserStatus
 from service.contacts import counts
 from service.contacts.models import Contact, ContactRole, ContactStatus
+from service.errors import NotFound
+from service.extensions import db
+from service.models_base import isoformat, utcnow
 from service.notifications.models import Email, EmailStatus
 from service.notifications.outbox import erase_from_outbox
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.sql import column_in, update_rows
-from service.tickets.models import Ticket, TicketComment
+from service.tickets.models import Ticket, TicketComment, format_reference
 
 # table -> columns that hold personal data of the contact the row belongs to.
 PERSONAL: dict[str, frozenset[str]] = {
@@ -136,6 +145,38 @@ class Subjects:
         return _pattern([value for found in self.values.values() for value in found])
 
 
+Where = ColumnElement[bool] | None
+
+
+def _contact_rows(session: Session, who: Subjects) -> ColumnElement[bool]:
+    return column_in(session, Contact.id, who.contact_ids)
+
+
+def _user_rows(session: Session, who: Subjects) -> Where:
+    return column_in(session, User.id, who.user_ids) if who.user_ids else None
+
+
+def _access_token_rows(session: Session, who: Subjects) -> Where:
+    return column_in(session, AccessToken.user_id, who.user_ids) if who.user_ids else None
+
+
+def _account_token_rows(session: Session, who: Subjects) -> Where:
+    return column_in(session, AccountToken.user_id, who.user_ids) if who.user_ids else None
+
+
+def _item_rows(session: Session, who: Subjects) -> ColumnElement[bool]:
+    return column_in(session, ChangeRequestItem.contact_id, who.contact_ids)
+
+
+def _email_rows(session: Session, who: Subjects) -> Where:
+    addressed: list[ColumnElement[bool]] = []
+    if who.user_ids:
+        addressed.append(column_in(session, Email.recipient_user_id, who.user_ids))
+    if who.emails:
+        addressed.append(column_in(session, func.lower(Email.recipient, type_=String), who.emails))
+    return or_(*addressed) if addressed else None
+
+
 def _null_columns(columns: frozenset[str], **extra: Any) -> dict[str, Any]:
     return {**{name: None for name in columns}, **extra}
 
@@ -146,7 +187,7 @@ def _contacts(session: Session, who: Subjects) -> set[int]:
     )
     session.execute(
         update(Contact)
-        .where(column_in(session, Contact.id, who.contact_ids))
+        .where(_contact_rows(session, who))
         .values(
             **_null_columns(PERSONAL["contacts"]),
             status=ContactStatus.ARCHIVED,
@@ -158,35 +199,32 @@ def _contacts(session: Session, who: Subjects) -> set[int]:
 
 
 def _users(session: Session, who: Subjects) -> set[int]:
-    if not who.user_ids:
+    rows = _user_rows(session, who)
+    if rows is None:
         return set()
     session.execute(
         update(User)
-        .where(column_in(session, User.id, who.user_ids))
+        .where(rows)
         .values(**_null_columns(PERSONAL["users"]), status=UserStatus.ARCHIVED)
         .execution_options(synchronize_session=False)
     )
     return {who.user_of[uid] for uid in who.user_ids}
 
 
-def _owned_by_accounts(session: Session, who: Subjects, model: Any) -> set[int]:
-    if not who.user_ids:
+def _owned_by_accounts(session: Session, who: Subjects, model: Any, rows: Where) -> set[int]:
+    if rows is None:
         return set()
     table = model.__table__
-    owners = session.scalars(
-        delete(table)
-        .where(column_in(session, table.c.user_id, who.user_ids))
-        .returning(table.c.user_id)
-    ).all()
+    owners = session.scalars(delete(table).where(rows).returning(table.c.user_id)).all()
     return {who.user_of[uid] for uid in owners}
 
 
 def _access_tokens(session: Session, who: Subjects) -> set[int]:
-    return _owned_by_accounts(session, who, AccessToken)
+    return _owned_by_accounts(session, who, AccessToken, _access_token_rows(session, who))
 
 
 def _account_tokens(session: Session, who: Subjects) -> set[int]:
-    return _owned_by_accounts(session, who, AccountToken)
+    return _owned_by_accounts(session, who, AccountToken, _account_token_rows(session, who))
 
 
 def _items(session: Session, who: Subjects) -> set[int]:
@@ -194,7 +232,7 @@ def _items(session: Session, who: Subjects) -> set[int]:
     items = ChangeRequestItem.__table__
     named = session.scalars(
         update(items)
-        .where(column_in(session, items.c.contact_id, who.contact_ids))
+        .where(_item_rows(session, who))
         .values(payload={"erased": True}, before=None, ref=None)
         .returning(items.c.contact_id)
     ).all()
@@ -202,14 +240,9 @@ def _items(session: Session, who: Subjects) -> set[int]:
 
 
 def _emails(session: Session, who: Subjects) -> set[int]:
-    addressed: list[ColumnElement[bool]] = []
-    if who.user_ids:
-        addressed.append(column_in(session, Email.recipient_user_id, who.user_ids))
-    if who.emails:
-        addressed.append(column_in(session, func.lower(Email.recipient, type_=String), who.emails))
-    if not addressed:
+    matches = _email_rows(session, who)
+    if matches is None:
         return set()
-    matches = or_(*addressed)
     rows = session.execute(
         select(Email.recipient_user_id, func.lower(Email.recipient)).where(matches)
     ).all()
@@ -235,9 +268,17 @@ def _emails(session: Session, who: Subjects) -> set[int]:
     return found
 
 
-def _free_text(session: Session, who: Subjects) -> dict[str, set[int]]:
-    """Replace the contacts' values in the free text of their tickets: a statement to find and
-    one to write per column. The tables written, with the contacts whose values were found."""
+@dataclass(frozen=True)
+class Mention:
+    """A row of free text (`FREE_TEXT`) that mentions some of the contacts."""
+
+    row_id: int
+    text: str
+    owners: set[int]
+
+
+def _mentions(session: Session, who: Subjects) -> dict[str, list[Mention]]:
+    """The free text of the contacts' tickets that mentions them: a statement per column."""
     everyone = who.pattern()
     if everyone is None:
         return {}
@@ -268,7 +309,7 @@ def _free_text(session: Session, who: Subjects) -> dict[str, set[int]]:
             ),
         ),
     }
-    found: dict[str, set[int]] = {}
+    found: dict[str, list[Mention]] = {}
     for table_name, column_name in FREE_TEXT.items():
         table, within = sources[table_name]
         column = table.c[column_name]
@@ -279,32 +320,57 @@ def _free_text(session: Session, who: Subjects) -> dict[str, set[int]]:
             if len(values) <= MAX_VALUES_IN_SQL
             else column.is_not(None)
         )
-        rows = session.execute(select(table.c.id, column).where(within, mentions)).all()
-        changed = []
+        rows = session.execute(
+            select(table.c.id, column).where(within, mentions).order_by(table.c.id)
+        ).all()
         for row_id, text in rows:
             owners = {
                 owner
                 for match in everyone.finditer(text or "")
                 for owner in owners_of.get(match.group(0).lower(), ())
             }
-            if not owners:
-                continue
-            changed.append({"id": row_id, column_name: everyone.sub(MARKER, text)})
-            found.setdefault(table_name, set()).update(owners)
-        update_rows(session, table, changed, match=["id"])
+            if owners:
+                found.setdefault(table_name, []).append(Mention(row_id, text, owners))
     return found
 
 
+def _free_text(session: Session, who: Subjects) -> dict[str, set[int]]:
+    """Replace the contacts' values in the free text of their tickets: a statement to find and
+    one to write per column. The tables written, with the contacts whose values were found."""
+    everyone = who.pattern()
+    found: dict[str, set[int]] = {}
+    if everyone is None:
+        return found
+    for table_name, mentions in _mentions(session, who).items():
+        column_name = FREE_TEXT[table_name]
+        changed = [{"id": m.row_id, column_name: everyone.sub(MARKER, m.text)} for m in mentions]
+        update_rows(session, db.metadata.tables[table_name], changed, match=["id"])
+        found[table_name] = {owner for m in mentions for owner in m.owners}
+    return found
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A table that holds personal data: which of its rows belong to the subjects (None: none
+    can), and how the purge erases them (the contacts it found data of)."""
+
+    table: str
+    rows: Callable[[Session, Subjects], Where]
+    erase: Callable[[Session, Subjects], set[int]]
+
+
 # Order matters: tokens and emails are found through the accounts and the addresses, which
-# are read before anything is erased. Each erasure returns the contacts it found data of.
-ERASURES: tuple[tuple[str, Callable[[Session, Subjects], set[int]]], ...] = (
-    ("change_request_items", _items),
-    ("emails", _emails),
-    ("access_tokens", _access_tokens),
-    ("account_tokens", _account_tokens),
-    ("users", _users),
-    ("contacts", _contacts),
+# are read before anything is erased.
+HOLDINGS: tuple[Holding, ...] = (
+    Holding("change_request_items", _item_rows, _items),
+    Holding("emails", _email_rows, _emails),
+    Holding("access_tokens", _access_token_rows, _access_tokens),
+    Holding("account_tokens", _account_token_rows, _account_tokens),
+    Holding("users", _user_rows, _users),
+    Holding("contacts", _contact_rows, _contacts),
 )
+# Digests that sign people in: the export says whether one is held, never its value.
+SECRET_COLUMNS = frozenset({"password_hash", "token_hash"})
 
 
 def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str, Any]]:
@@ -323,9 +389,9 @@ def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str
     for table, contacts in _free_text(session, who).items():
         for contact_id in contacts:
             erased[contact_id][table] = [FREE_TEXT[table]]
-    for table, erase in ERASURES:
-        for contact_id in erase(session, who):
-            erased[contact_id][table] = sorted(PERSONAL[table])
+    for holding in HOLDINGS:
+        for contact_id in holding.erase(session, who):
+            erased[contact_id][holding.table] = sorted(PERSONAL[holding.table])
     # Objects already loaded in this session must not write old values back.
     session.expire_all()
     # Redis holds no personal data (jobs carry ids); only rate-limit counters named by a digest
@@ -439,3 +505,78 @@ def _pattern(values: list[str]) -> re.Pattern[str] | None:
         return None
     either = "|".join(re.escape(value) for value in wanted)
     return re.compile(rf"(?<!\w)(?:{either})(?!\w)", re.IGNORECASE)
+
+
+def export_organization_contact(
+    *, session: Session, organization_id: int, contact_id: int
+) -> dict[str, Any]:
+    """`export_contact` for a contact of this organization; 404 for any other id."""
+    found = session.scalar(
+        select(Contact.id).where(
+            Contact.id == contact_id, Contact.organization_id == organization_id
+        )
+    )
+    if found is None:
+        raise NotFound("No such contact.", code="unknown_contact")
+    return export_contact(session=session, contact_id=contact_id)
+
+
+def export_contact(*, session: Session, contact_id: int) -> dict[str, Any]:
+    """Everything held about one contact, as JSON: every row of every table in `HOLDINGS` that
+    the purge would erase, with all its columns (secrets as held or not); the free text that
+    mentions it (`FREE_TEXT`), which the purge would rewrite; its roles; and the tickets that
+    mention it, that its account raised or that emailed it. A statement per table."""
+    who = _subjects(session, [contact_id])
+    tables = db.metadata.tables
+    held: dict[str, list[dict[str, Any]]] = {}
+    for holding in HOLDINGS:
+        table = tables[holding.table]
+        where = holding.rows(session, who)
+        found = (
+            []
+            if where is None
+            else session.execute(select(table).where(where).order_by(table.c.id)).mappings().all()
+        )
+        held[holding.table] = [
+            {
+                name: (value is not None) if name in SECRET_COLUMNS else _plain(value)
+                for name, value in row.items()
+            }
+            for row in found
+        ]
+    mentioned_in = {
+        table: [{"id": m.row_id, FREE_TEXT[table]: m.text} for m in mentions]
+        for table, mentions in _mentions(session, who).items()
+    }
+    roles = sorted(
+        session.scalars(select(ContactRole.role_code).where(ContactRole.contact_id == contact_id))
+    )
+    change_requests = {row["change_request_id"] for row in held["change_request_items"]}
+    emailed = {row["ticket_id"] for row in held["emails"] if row["ticket_id"] is not None}
+    which = [
+        *([Ticket.change_request_id.in_(change_requests)] if change_requests else []),
+        *([column_in(session, Ticket.requester_id, who.user_ids)] if who.user_ids else []),
+        *([Ticket.id.in_(emailed)] if emailed else []),
+    ]
+    tickets = (
+        session.execute(select(Ticket.kind, Ticket.id).where(or_(*which))).tuples().all()
+        if which
+        else []
+    )
+    return {
+        "contact_id": contact_id,
+        "exported_at": isoformat(utcnow()),
+        "roles": roles,
+        "tickets": sorted(format_reference(kind, ticket_id) for kind, ticket_id in tickets),
+        "held": held,
+        "mentioned_in": mentioned_in,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A column's value as JSON holds it."""
+    if isinstance(value, datetime):
+        return isoformat(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value

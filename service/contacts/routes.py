@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service import access
+from service import access, personal_data
 from service.accounts.caller import current_actor, load_actor
 from service.contacts import service as contacts_service
 from service.contacts.paging import DEFAULT_LIMIT, RosterFilters
@@ -17,6 +17,7 @@ from service.contacts.schemas import (
     RoleWriteQuery,
     RosterOut,
     RosterQuery,
+    SubjectAccessOut,
 )
 from service.extensions import Blueprint, db
 from service.requests import service as requests_service
@@ -122,3 +123,14 @@ def roster(query, slug):
             body["contacts"], projected, with_new=not paged or "cursor" not in query
         )
     return body
+
+
+@blp.get("/orgs/<slug>/contacts/<int:contact_id>/export")
+@blp.response(200, SubjectAccessOut)
+def export(slug, contact_id):
+    """Everything held about one contact (staff): the counterpart of its erasure, read from the
+    same registry of personal data (`service/personal_data.py`)."""
+    scope = access.subject_access_org(session=db.session(), actor=current_actor(), slug=slug)
+    return personal_data.export_organization_contact(
+        session=db.session(), organization_id=scope.org.id, contact_id=contact_id
+    )

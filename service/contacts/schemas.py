@@ -252,3 +252,30 @@ class RoleWriteQuery(Schema):
 class RoleChangedOut(RoleOut):
     # Customer organizations where no active contact holds the role, now that it is required.
     violations = fields.List(fields.String())
+
+
+class SubjectAccessOut(Schema):
+    """Everything held about one contact, by table of the personal-data registry."""
+
+    contact_id = fields.Integer()
+    exported_at = fields.String(metadata={"description": "ISO 8601 UTC"})
+    roles = fields.List(fields.String())
+    tickets = fields.List(
+        fields.String(), metadata={"description": "references that mention it or it raised"}
+    )
+    held = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Dict()),
+        metadata={
+            "description": "table -> its rows that belong to the contact, every column; "
+            "password and token digests only as true (held) or false"
+        },
+    )
+    mentioned_in = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Dict()),
+        metadata={
+            "description": "table -> rows of free text (`id` and the text) in the contact's "
+            "tickets that mention the contact: what a purge would rewrite"
+        },
+    )

@@ -1,5 +1,6 @@
 """Flask CLI commands of the service: `seed-demo`, `load-roles`, `counters check|repair`,
-`orgs list|create|rename|close` and `staff list|add|deactivate` (`db` comes from Flask-Migrate).
+`orgs list|create|rename|close`, `staff list|add|deactivate` and `retention [--dry-run]` (`db`
+comes from Flask-Migrate).
 
 The onboarding commands are the operator's, who holds the shell: they run the same services as
 staff's API calls and pages, with the same checks of the input, and print what they did.
@@ -24,10 +25,13 @@ from service.contacts.service import load_catalog_file
 from service.demo import seed, seed_large
 from service.errors import AppError, flatten_messages
 from service.extensions import db
+from service.models_base import utcnow
 from service.organizations import onboarding
 from service.organizations import service as org_service
 from service.organizations.models import Organization
 from service.organizations.schemas import OrganizationCreateIn, OrganizationPatchIn
+from service.tickets import retention
+from service.tickets import tasks as ticket_tasks
 
 
 def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +96,31 @@ def register_cli(app: Flask) -> None:
             )
         db.session.commit()
         click.echo(summary)
+
+    @app.cli.command("retention")
+    @click.option("--dry-run", is_flag=True, help="Report what would be reduced; change nothing.")
+    def retention_command(dry_run: bool) -> None:
+        """Reduce finished tickets older than RETENTION_DAYS to what the audit needs."""
+        now = utcnow()
+        days = app.config["RETENTION_DAYS"]
+        if dry_run:
+            figures = retention.survey(session=db.session(), now=now)
+            db.session.rollback()
+            verb = "Would reduce"
+        else:
+            figures = retention.Figures()
+            while True:
+                batch = retention.reduce(session=db.session(), now=now)
+                db.session.commit()
+                if not batch.tickets:
+                    break
+                ticket_tasks.count(batch)
+                figures += batch
+            verb = "Reduced"
+        click.echo(
+            f"{verb} {figures.tickets} finished ticket(s) older than {days} days: "
+            f"{figures.items} item(s), {figures.texts} text(s), {figures.emails} email address(es)."
+        )
 
     @app.cli.group("counters")
     def counters() -> None:

@@ -112,6 +112,9 @@ class Config:
 
         # Seconds a job may run before RQ stops it (and, if its worker dies, before RQ finds
         # the job abandoned and retries it). Per job name; see `@job` in service/jobs.py.
+        # Finished tickets keep what people wrote this long, then only what the audit needs
+        # (service/tickets/retention.py).
+        self.RETENTION_DAYS = _int("RETENTION_DAYS", 365)
         self.JOB_TIMEOUTS = {"apply": _int("APPLY_JOB_TIMEOUT", 300)}
 
         # Logs: one JSON object per line, or readable text for development (service/logs.py).

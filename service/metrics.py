@@ -62,6 +62,12 @@ WEBHOOK_ATTEMPTS = Counter(
     "Webhook delivery attempts: `delivered`, `failed` (to be retried) or `given up`.",
     ["outcome"],
 )
+RETENTION_REDUCED = Counter(
+    "rolegate_retention_reduced",
+    "Finished tickets reduced after the retention period, and what that erased: `tickets`, "
+    "`items` (submitted details), `texts` (notes, reasons, comments), `emails` (addresses).",
+    ["what"],
+)
 RATE_LIMITED = Counter(
     "rolegate_rate_limit_refusals",
     "Requests refused by a rate limit (answered 429), by route template.",

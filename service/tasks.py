@@ -7,6 +7,7 @@ from service.accounts.tasks import forget_counters, pending_counter_erasures
 from service.notifications.tasks import pending_emails, send_email, send_event_emails
 from service.organizations.tasks import closed_organizations_to_purge, purge_closed_organization
 from service.requests.tasks import apply_ticket, approved_tickets
+from service.tickets.tasks import reduce_old_tickets, retention_due
 from service.webhooks.tasks import deliver_webhook, pending_deliveries
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "pending_deliveries",
     "pending_emails",
     "purge_closed_organization",
+    "reduce_old_tickets",
+    "retention_due",
     "send_email",
     "send_event_emails",
 ]

@@ -59,6 +59,13 @@ class Ticket(db.Model):  # type: ignore[name-defined]
             sqlite_where=text(_UNFINISHED_SQL),
         ),
         Index("ix_tickets_status_created", "status", "created_at", "id"),
+        # Finished tickets not reduced yet, by age: what the retention job looks for.
+        Index(
+            "ix_tickets_retention_due",
+            "updated_at",
+            postgresql_where=text("reduced_at IS NULL"),
+            sqlite_where=text("reduced_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +86,8 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     failure_message: Mapped[str | None] = mapped_column(Text)
     # Why staff rejected it or the requester cancelled it, as they wrote it.
     resolution_reason: Mapped[str | None] = mapped_column(Text)
+    # When retention reduced it to what the audit needs (service/tickets/retention.py).
+    reduced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Per contact deleted by the apply: which tables and fields were erased (never the values).
     erasure_receipt: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -235,6 +235,34 @@ def test_every_ticket_email_renders_subject_text_and_html_with_reference_and_lin
     assert "<title>" + result.subject + "</title>" in result.html
 
 
+@pytest.mark.parametrize(
+    "template",
+    sorted(render_module.TICKET_TEMPLATES - render_module.DELEGATION_TEMPLATES)
+    + sorted(render_module.ACCOUNT_TEMPLATES),
+)
+def test_every_email_reaches_a_real_smtp_server_with_its_text_and_html_parts(
+    app, factory, ticket, smtp, template
+):
+    if template in render_module.ACCOUNT_TEMPLATES:
+        carla = user_id(factory, "carla.conti@acme.example")
+        email_id = record(
+            app,
+            template,
+            "carla.conti@acme.example",
+            recipient_user_id=carla,
+            context={"user_id": carla},
+        )
+        expected = ["Acme Widgets plc", "Hello Carla,"]
+    else:
+        email_id, expected = _prepare(app, factory, ticket, template)
+    assert send(app, email_id) is True
+    text, html = parts(smtp.messages()[-1])
+    for phrase in expected:
+        assert phrase in text, (template, phrase)
+        assert phrase.replace("'", "&#39;") in html or phrase in html, (template, phrase)
+    assert "{{" not in text + html and html.lstrip().startswith("<!doctype html>")
+
+
 def test_the_requester_is_greeted_by_first_name_and_the_staff_address_with_hello(
     app, factory, ticket
 ):

@@ -59,6 +59,7 @@ MATRIX: dict[str, str] = {
     "POST /api/roles": "409 403 403 403 403 403 401",
     "PATCH /api/roles/<code>": "200 403 403 403 403 403 401",
     "GET /api/orgs/<slug>/contacts": "200 200 200 200 404 404 401",
+    "GET /api/orgs/<slug>/contacts/<int:contact_id>/export": "200 403 403 403 404 404 401",
     "GET /api/orgs/<slug>": "200 200 200 200 404 404 401",
     "PATCH /api/orgs/<slug>": "200 403 403 403 404 404 401",
     "GET /api/orgs/<slug>/delegations": "200 200 200 200 404 404 401",

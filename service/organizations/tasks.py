@@ -12,6 +12,8 @@ from service.extensions import db
 from service.jobs import MAINTENANCE_QUEUE, Work, finds_pending_work, job
 from service.organizations.models import Organization
 from service.personal_data import purge_contacts
+from service.webhooks import events as webhooks
+from service.webhooks.models import EventType
 
 # Contacts purged per transaction: a very large organization is purged in several commits, and
 # the job carries on where an interrupted run stopped.
@@ -40,6 +42,14 @@ def purge_closed_organization(organization_id: int) -> str:
         if not ids:
             break
         purge_contacts(session=db.session(), contact_ids=ids)
+        # The downstream half of the erasure: subscribers erase their copies too.
+        webhooks.record(
+            session=db.session(),
+            events=[
+                webhooks.NewEvent(EventType.CONTACT_PURGED, organization_id, contact_id=cid)
+                for cid in ids
+            ],
+        )
         db.session.commit()
         purged += len(ids)
     return "done" if purged else "nothing to do"

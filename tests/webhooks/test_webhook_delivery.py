@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from service.contacts.models import Contact, ContactStatus
 from service.extensions import db
 from service.jobs import resend_pending
 from service.notifications.models import Email
+from service.organizations.models import Organization
 from service.webhooks.delivery import MAX_ATTEMPTS
 from service.webhooks.models import DeliveryStatus, EndpointStatus, WebhookDelivery
 from tests.demo_ids import contact_ids
@@ -289,3 +291,28 @@ def test_a_submission_sends_as_many_statements_with_ten_endpoints_as_without(
         register(client, factory, receiver.url(f"/{n}"), ALL_EVENTS)
     with_endpoints = submission_statements(app, client, headers)
     assert with_endpoints == without
+
+
+def test_closing_an_organization_sends_a_signed_contact_purged_for_each_contact(
+    app, client, factory, receiver
+):
+    factory.demo()
+    endpoint = register(client, factory, receiver.url(), ["contact.purged"], organization="acme")
+    acme = sorted(
+        contact_id
+        for (contact_id,) in factory.all(
+            select(Contact.id)
+            .join(Organization, Organization.id == Contact.organization_id)
+            .where(Organization.slug == "acme", Contact.status != ContactStatus.ARCHIVED)
+        )
+    )
+    closed = client.post("/api/orgs/acme/close", headers=factory.headers(STAFF))
+    assert closed.status_code == 202, closed.get_json()
+    run_jobs(app)
+    deliver(app)
+    payloads = [verify(endpoint["secret"], r) for r in receiver.of_type("contact.purged")]
+    assert sorted(p["data"]["contact_id"] for p in payloads) == acme
+    assert all(
+        p["data"] == {"organization": "acme", "contact_id": p["data"]["contact_id"]}
+        for p in payloads
+    )

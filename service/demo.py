@@ -211,7 +211,7 @@ def seed(*, session: Session, password: str) -> str:
             fields = dict(
                 zip(
                     CONTACT_FIELDS,
-                    (salutation, first, last, email, title, phone, mobile),
+                    (salutation, first, last, email, None, title, phone, mobile),
                     strict=True,
                 )
             )

@@ -38,7 +38,16 @@ from service.tickets.models import Ticket, TicketComment, format_reference
 # table -> columns that hold personal data of the contact the row belongs to.
 PERSONAL: dict[str, frozenset[str]] = {
     "contacts": frozenset(
-        {"salutation", "first_name", "last_name", "email", "job_title", "phone", "mobile"}
+        {
+            "salutation",
+            "first_name",
+            "last_name",
+            "email",
+            "alternate_email",
+            "job_title",
+            "phone",
+            "mobile",
+        }
     ),
     "users": frozenset({"email", "password_hash"}),
     "access_tokens": frozenset({"token_hash"}),
@@ -191,8 +200,16 @@ def _contacts(session: Session, who: Subjects) -> set[int]:
         .values(
             **_null_columns(PERSONAL["contacts"]),
             status=ContactStatus.ARCHIVED,
+            assistant_id=None,
             version=Contact.version + 1,
         )
+        .execution_options(synchronize_session=False)
+    )
+    # Nobody keeps a purged contact as their assistant (an id, but a link to no one now).
+    session.execute(
+        update(Contact)
+        .where(column_in(session, Contact.assistant_id, who.contact_ids))
+        .values(assistant_id=None)
         .execution_options(synchronize_session=False)
     )
     return set(who.contact_ids)

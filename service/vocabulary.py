@@ -41,7 +41,18 @@ STATUS_BY_OP = {
     Op.DELETE_CONTACT: ContactStatus.ARCHIVED,
 }
 
-CONTACT_FIELDS = ("salutation", "first_name", "last_name", "email", "job_title", "phone", "mobile")
+CONTACT_FIELDS = (
+    "salutation",
+    "first_name",
+    "last_name",
+    "email",
+    "alternate_email",
+    "job_title",
+    "phone",
+    "mobile",
+)
+# The detail that names a contact's assistant or additional contact (another contact's id).
+ASSISTANT = "assistant_id"
 # Fields a new contact must carry, and that an update may not blank.
 MANDATORY_FIELDS = ("salutation", "first_name", "last_name", "email")
 

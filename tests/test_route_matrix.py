@@ -139,6 +139,8 @@ MATRIX: dict[str, str] = {
     "POST /organizations/<slug>/rename": "422 403 403 403 403 403 login",
     "POST /organizations/<slug>/close": "422 403 403 403 403 403 login",
     "GET /staff": "200 403 403 403 403 403 login",
+    "GET /api/orgs/<slug>/contacts/<int:contact_id>": "200 200 200 200 404 404 401",
+    "GET /orgs/<slug>/contacts/<int:contact_id>": "200 200 200 200 404 404 login",
     "POST /staff": "422 403 403 403 403 403 login",
     "POST /staff/<int:user_id>/deactivate": "404 403 403 403 403 403 login",
     "POST /web/tickets/<reference>/amend": "403 409 403 409 404 404 401",

@@ -95,9 +95,12 @@ class Contact(db.Model):  # type: ignore[name-defined]
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
+    alternate_email: Mapped[str | None] = mapped_column(String(254))
     job_title: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(40))
     mobile: Mapped[str | None] = mapped_column(String(40))
+    # Their assistant or additional contact: another contact of the same organization.
+    assistant_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     status: Mapped[ContactStatus] = mapped_column(
         str_enum(ContactStatus, "contact_status"),
         default=ContactStatus.ACTIVE,

@@ -120,6 +120,7 @@ def page(
         {
             "id": row.id,
             **{name: getattr(row, name) for name in CONTACT_FIELDS},
+            "assistant_id": row.assistant_id,
             "status": ContactStatus(row.status),
             "roles": sorted(row.role_codes.split(",")) if row.role_codes else [],
             "account_status": account_status(row.account),
@@ -171,7 +172,12 @@ def _matching(org_id: int, filters: RosterFilters) -> Select[Any]:
     elif filters.account_status is not None:
         conditions.append(User.status == UserStatus(filters.account_status))
     return (
-        select(Contact.id, Contact.status, *(getattr(Contact, name) for name in CONTACT_FIELDS))
+        select(
+            Contact.id,
+            Contact.status,
+            Contact.assistant_id,
+            *(getattr(Contact, name) for name in CONTACT_FIELDS),
+        )
         .outerjoin(User, User.contact_id == Contact.id)
         .where(and_(*conditions))
     )

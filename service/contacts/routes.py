@@ -6,9 +6,11 @@ from typing import Any
 
 from service import access, personal_data
 from service.accounts.caller import current_actor, load_actor
+from service.contacts import activity
 from service.contacts import service as contacts_service
 from service.contacts.paging import DEFAULT_LIMIT, RosterFilters
 from service.contacts.schemas import (
+    ContactDetailOut,
     RoleChangedOut,
     RoleIn,
     RoleOut,
@@ -134,3 +136,13 @@ def export(slug, contact_id):
     return personal_data.export_organization_contact(
         session=db.session(), organization_id=scope.org.id, contact_id=contact_id
     )
+
+
+@blp.get("/orgs/<slug>/contacts/<int:contact_id>")
+@blp.response(200, ContactDetailOut)
+@blp.alt_response(404, description="`contact_not_found`: not a contact of this roster")
+def contact_details(slug, contact_id):
+    """One contact of the roster: their details, assistant, and recent activity (every ticket
+    and event that touched them, newest first)."""
+    org = access.roster_org(session=db.session(), actor=current_actor(), slug=slug).org
+    return activity.details(session=db.session(), org=org, contact_id=contact_id)

@@ -139,6 +139,11 @@ class ContactOut(Schema):
     first_name = fields.String(allow_none=True)
     last_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
+    alternate_email = fields.String(allow_none=True)
+    assistant_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Their assistant or additional contact: another contact's id."},
+    )
     job_title = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     mobile = fields.String(allow_none=True)
@@ -149,6 +154,30 @@ class ContactOut(Schema):
 class RosterContactOut(ContactOut):
     account_status = fields.String()
     requested = fields.Nested(RequestedOut)
+
+
+class ContactNameOut(Schema):
+    id = fields.Integer()
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+
+
+class ActivityOut(Schema):
+    at = fields.String()
+    ticket = fields.String()
+    url = fields.String()
+    action = fields.String()
+    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
+    to = fields.String(allow_none=True)
+
+
+class ContactDetailOut(RosterContactOut):
+    """One contact: the roster's fields, their assistant, those they assist, and every ticket
+    event that touched them, newest first."""
+
+    assistant = fields.Nested(ContactNameOut, allow_none=True)
+    assisting = fields.List(fields.Nested(ContactNameOut))
+    activity = fields.List(fields.Nested(ActivityOut))
 
 
 class OrganizationOut(Schema):

@@ -96,15 +96,18 @@ def roster_snapshot(
     # `.all()` fetches in one go (iterating the result would fetch row by row), and the status
     # comes as its text: the rules compare text, an enum member per row would only cost.
     status_text = type_coerce(Contact.status, String)
-    rows = connection.execute(select(Contact.id, status_text, *columns).where(*listed)).all()
+    rows = connection.execute(
+        select(Contact.id, status_text, Contact.assistant_id, *columns).where(*listed)
+    ).all()
     roster = {
         contact_id: RosterContact(
             id=contact_id,
             status=status,
             fields=dict(zip(CONTACT_FIELDS, values, strict=True)),
             roles=set(),
+            assistant_id=assistant_id,
         )
-        for contact_id, status, *values in rows
+        for contact_id, status, assistant_id, *values in rows
     }
     role_rows = connection.execute(
         select(ContactRole.contact_id, ContactRole.role_code)
@@ -131,6 +134,7 @@ def insert_contacts(
             {
                 "organization_id": org_id,
                 **{name: contact.fields.get(name) for name in CONTACT_FIELDS},
+                "assistant_id": contact.assistant_id,
                 "status": ContactStatus(contact.status),
                 "created_at": now,
                 "updated_at": now,
@@ -179,6 +183,7 @@ def roster_rows(
         {
             "id": contact.id,
             **contact.fields,
+            "assistant_id": contact.assistant_id,
             "status": contact.status,
             "roles": sorted(contact.roles),
             "account_status": paging.account_status(accounts.get(contact.id)),

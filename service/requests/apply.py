@@ -225,9 +225,16 @@ def _touched_existing(ctx: CheckContext, projection: Projection) -> list[tuple[i
 def _update_contacts(session: Session, ctx: CheckContext, projection: Projection) -> None:
     """Details and status of changed contacts: one statement."""
     rows = [
-        {"id": contact_id, **after.fields, "status": ContactStatus(after.status)}
+        {
+            "id": contact_id,
+            **after.fields,
+            "assistant_id": after.assistant_id,
+            "status": ContactStatus(after.status),
+        }
         for contact_id, before, after in _touched_existing(ctx, projection)
-        if after.fields != before.fields or after.status != before.status
+        if after.fields != before.fields
+        or after.status != before.status
+        or after.assistant_id != before.assistant_id
     ]
     update_rows(
         session,

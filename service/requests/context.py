@@ -26,7 +26,7 @@ from service.sql import column_in
 from service.validators.emails import emails_brought_in
 from service.validators.references import DELEGATE_KINDS
 from service.validators.types import CheckContext, OrgInfo, RoleInfo
-from service.vocabulary import MANAGING_PERMISSION, Op
+from service.vocabulary import ASSISTANT, MANAGING_PERMISSION, Op
 
 
 def build_context(
@@ -54,7 +54,12 @@ def build_context(
         if any(item["op"].endswith("_delegate") for item in changes)
         else ()
     )
-    named = {item["contact_id"] for item in changes if "contact_id" in item}
+    named = {item["contact_id"] for item in changes if "contact_id" in item} | {
+        details[ASSISTANT]
+        for item in changes
+        for details in (item.get("contact") or item.get("fields") or {},)
+        if details.get(ASSISTANT) is not None
+    }
     roster = contacts_service.roster_snapshot(session=session, org_id=org.id, ids=named)
     catalog = contacts_service.catalog(session=session)
     deletes = any(item["op"] == Op.DELETE_CONTACT for item in changes)

@@ -29,6 +29,11 @@ class ContactFields(Schema):
     first_name = SafeText(allow_none=True, validate=validate.Length(max=100))
     last_name = SafeText(allow_none=True, validate=validate.Length(max=100))
     email = EmailText(allow_none=True, validate=validate.Length(max=254))
+    alternate_email = EmailText(allow_none=True, validate=validate.Length(max=254))
+    assistant_id = _id_field(
+        allow_none=True,
+        metadata={"description": "Their assistant or additional contact: another contact's id."},
+    )
     job_title = SafeText(allow_none=True, validate=validate.Length(max=100))
     phone = SafeText(allow_none=True, validate=validate.Length(max=40))
     mobile = SafeText(allow_none=True, validate=validate.Length(max=40))

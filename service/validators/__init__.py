@@ -21,7 +21,12 @@ from service.validators.holdings import (
     status_unchanged,
 )
 from service.validators.projection import Projection, project, projected_contacts
-from service.validators.references import delegations, unknown_contact, unknown_role
+from service.validators.references import (
+    assistant,
+    delegations,
+    unknown_contact,
+    unknown_role,
+)
 from service.validators.types import CheckContext, Finding
 
 Rule = Callable[[CheckContext], list[Finding]]
@@ -33,6 +38,7 @@ RULES: tuple[Rule, ...] = (
     unknown_contact,
     unknown_role,
     delegations,
+    assistant,
     missing_field,
     invalid_field,
     conflicting_changes,

@@ -11,7 +11,7 @@ from typing import Any
 
 from service.validators.projection import clean
 from service.validators.types import CheckContext, Finding
-from service.vocabulary import SALUTATIONS, Op
+from service.vocabulary import ASSISTANT, SALUTATIONS, Op
 
 # Deliberately permissive: one @, no blanks, a dot in the domain. Delivery proves the rest.
 # Used with fullmatch: `match` and `$` would accept a trailing newline.
@@ -85,10 +85,12 @@ def invalid_field(ctx: CheckContext) -> list[Finding]:
 def _format_problems(details: Mapping[str, Any]) -> list[tuple[str, str]]:
     problems = []
     for name, raw in details.items():
+        if name == ASSISTANT:
+            continue  # an id: `references.assistant` checks it
         value = clean(raw)
         if value is None:
             continue
-        if name == "email" and not EMAIL.fullmatch(value):
+        if name in ("email", "alternate_email") and not EMAIL.fullmatch(value):
             problems.append((name, "This is not a valid email address."))
         elif name in ("phone", "mobile") and not _valid_phone(value):
             problems.append(

@@ -20,7 +20,14 @@ from service.validators.types import (
     RosterCounts,
     count_changes,
 )
-from service.vocabulary import CONTACT_FIELDS, DELEGATE_OPS, STATUS_BY_OP, ContactStatus, Op
+from service.vocabulary import (
+    ASSISTANT,
+    CONTACT_FIELDS,
+    DELEGATE_OPS,
+    STATUS_BY_OP,
+    ContactStatus,
+    Op,
+)
 
 
 def target_key(item: Mapping[str, Any]) -> ContactKey | None:
@@ -116,6 +123,7 @@ def apply_item(
             status=ContactStatus.ACTIVE,
             fields={name: clean(item["contact"].get(name)) for name in CONTACT_FIELDS},
             roles={code for code in item.get("roles", ()) if code in ctx.catalog},
+            assistant_id=item["contact"].get(ASSISTANT),
         )
         projection.touched_by.setdefault(key, []).append(position)
         return
@@ -125,7 +133,10 @@ def apply_item(
     projection.touched_by.setdefault(key, []).append(position)
     if op == Op.UPDATE_CONTACT:
         for name, value in item["fields"].items():
-            contact.fields[name] = clean(value)
+            if name == ASSISTANT:
+                contact.assistant_id = value
+            else:
+                contact.fields[name] = clean(value)
     elif op == Op.GRANT_ROLE and item["role"] in ctx.catalog:
         contact.roles.add(item["role"])
     elif op == Op.REVOKE_ROLE:
@@ -173,6 +184,7 @@ def projected_contacts(
             "id": contact.id,
             "ref": contact.ref,
             **contact.fields,
+            ASSISTANT: contact.assistant_id,
             "status": contact.status,
             "roles": sorted(contact.roles),
         }

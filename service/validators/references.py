@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from service.validators.projection import first_refs
-from service.validators.types import CheckContext, Finding, OrgInfo
-from service.vocabulary import Op
+from service.validators.projection import first_refs, project
+from service.validators.types import CheckContext, ContactKey, Finding, OrgInfo
+from service.vocabulary import ASSISTANT, ContactStatus, Op
 
 DELEGATE_KINDS = ("purchaser",)
 UNKNOWN_DELEGATE = "No organization that access can be delegated to has this slug."
@@ -95,3 +95,34 @@ def delegations(ctx: CheckContext) -> list[Finding]:
 def may_be_delegate(ctx: CheckContext, other: OrgInfo | None) -> bool:
     """Whether the customer may name this organization as its delegate."""
     return other is not None and other.id != ctx.organization.id and other.kind in DELEGATE_KINDS
+
+
+def assistant(ctx: CheckContext) -> list[Finding]:
+    """An assistant (or additional contact) is another contact of this organization, active
+    once the batch is applied."""
+    projection = project(ctx)
+    findings = []
+    for position, item in enumerate(ctx.changes):
+        if item["op"] == Op.ADD_CONTACT:
+            details, path = item["contact"], f"changes/{position}/contact/{ASSISTANT}"
+        elif item["op"] == Op.UPDATE_CONTACT:
+            details, path = item["fields"], f"changes/{position}/fields/{ASSISTANT}"
+        else:
+            continue
+        chosen = details.get(ASSISTANT)
+        if chosen is None:
+            continue
+        other = projection.contacts.get(ContactKey.of_id(chosen))
+        if item.get("contact_id") == chosen:
+            findings.append(
+                Finding("invalid_field", path, "A contact cannot be their own assistant.")
+            )
+        elif other is None or other.status != ContactStatus.ACTIVE:
+            findings.append(
+                Finding(
+                    "unknown_contact",
+                    path,
+                    "The assistant must be an active contact of this organization.",
+                )
+            )
+    return findings

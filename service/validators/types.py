@@ -56,6 +56,8 @@ class RosterContact:
     fields: dict[str, str | None]
     roles: set[str]
     ref: str | None = None
+    # Their assistant or additional contact: the id of another contact of the organization.
+    assistant_id: int | None = None
 
     def copy(self) -> RosterContact:
         return RosterContact(
@@ -64,6 +66,7 @@ class RosterContact:
             fields=dict(self.fields),
             roles=set(self.roles),
             ref=self.ref,
+            assistant_id=self.assistant_id,
         )
 
 

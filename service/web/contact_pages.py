@@ -11,6 +11,7 @@ from service import access
 from service.accounts import invitations as invitations_service
 from service.accounts import tokens
 from service.accounts.models import TokenPurpose
+from service.contacts import activity
 from service.contacts import service as contacts_service
 from service.contacts.models import Contact
 from service.errors import Conflict, Unprocessable
@@ -119,6 +120,24 @@ def _may_amend(ticket: Ticket) -> bool:
         session=db.session(), actor=current_actor(), reference=ticket.reference
     )
     return access.can_amend(found) and allowed("amend", found.ticket.status)
+
+
+@bp.get("/orgs/<slug>/contacts/<int:contact_id>")
+@page
+def contact(slug: str, contact_id: int):
+    """One contact: their details with the alternate email, their assistant (a link to that
+    contact), those they assist, their roles, and every ticket and event that touched them,
+    newest first."""
+    session = db.session()
+    org = access.roster_org(session=session, actor=current_actor(), slug=slug).org
+    shown = activity.details(session=session, org=org, contact_id=contact_id)
+    return render_template(
+        "web/contact.html",
+        org=org,
+        contact=shown,
+        fields=present.contact_fields(org_service.required_fields(org)),
+        roles=present.role_columns(session=session, org=org),
+    )
 
 
 @bp.get("/orgs/<slug>/invitations")

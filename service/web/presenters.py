@@ -68,11 +68,12 @@ FIELD_LABELS = {
     "first_name": "First name",
     "last_name": "Last name",
     "email": "Email",
+    "alternate_email": "Alternate email",
     "job_title": "Job title",
     "phone": "Phone",
     "mobile": "Mobile",
 }
-FIELD_INPUTS = {"email": "email", "phone": "tel", "mobile": "tel"}
+FIELD_INPUTS = {"email": "email", "alternate_email": "email", "phone": "tel", "mobile": "tel"}
 
 
 def contact_fields(required: tuple[str, ...] = MANDATORY_FIELDS) -> list[dict[str, Any]]:

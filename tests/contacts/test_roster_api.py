@@ -43,6 +43,8 @@ def test_roster_lists_active_and_deactivated_contacts_with_version(factory, clie
         "first_name",
         "last_name",
         "email",
+        "alternate_email",
+        "assistant_id",
         "job_title",
         "phone",
         "mobile",

@@ -90,7 +90,7 @@ def test_the_review_dialog_shows_the_servers_lines_for_the_batch(factory, browse
     new.get_by_label("Salutation").select_option("Ms")
     new.get_by_label("First name").fill("Nia")
     new.get_by_label("Last name").fill("New")
-    new.get_by_label("Email").fill("nia.new@acme.example")
+    new.locator("input[data-field=email]").fill("nia.new@acme.example")
     new.locator('input.role-box[data-role="technical"]').check()
     boris = page.locator("tbody.contact", has_text="Boris Banks")
     boris.locator('input.role-box[data-role="agreement"]').check()

@@ -56,7 +56,7 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
     nina.get_by_label("Salutation").select_option("Ms")
     nina.get_by_label("First name").fill("Nina")
     nina.get_by_label("Last name").fill("Newman")
-    nina.get_by_label("Email").fill(NEW_CONTACT)
+    nina.locator("input[data-field=email]").fill(NEW_CONTACT)
     nina.get_by_label("Job title").fill("Finance Lead")
     nina.locator('input[data-role="technical"]').check()
     expect(admin.locator("#check-status")).to_have_text("No problems found")
@@ -76,10 +76,10 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
     shots(admin, "contacts-inline-error", full_page=False)
 
     # A field problem shows under its field.
-    nina.get_by_label("Email").fill("nina at acme")
-    nina.get_by_label("Email").blur()
+    nina.locator("input[data-field=email]").fill("nina at acme")
+    nina.locator("input[data-field=email]").blur()
     expect(nina.locator(".field-error").filter(has_text=re.compile(r"\w"))).to_be_visible()
-    nina.get_by_label("Email").fill(NEW_CONTACT)
+    nina.locator("input[data-field=email]").fill(NEW_CONTACT)
 
     # Fix it: the new contact takes the financial role over, and Boris, who must keep a role
     # while active, becomes an agreement contact.

@@ -59,6 +59,19 @@ RISKY: tuple[Callable[[CheckContext], bool], ...] = (
 )
 
 
+# Each rule in the words the submitter reads before submitting (the dry run's warning).
+EXPLAINED: dict[Callable[[CheckContext], bool], str] = {
+    takes_a_required_role_away: "it takes a required role away from someone",
+    deletes_an_administrator: "it deletes a contact who manages the organization's contacts",
+    deletes_many: f"it deletes {MASS_DELETE} or more contacts",
+}
+
+
 def approvals_required(ctx: CheckContext) -> int:
     """How many different staff members must approve this batch."""
     return RISKY_APPROVALS if any(rule(ctx) for rule in RISKY) else 1
+
+
+def why_risky(ctx: CheckContext) -> list[str]:
+    """The four-eyes rules this batch triggers, in words; empty when one approval will do."""
+    return [EXPLAINED[rule] for rule in RISKY if rule(ctx)]

@@ -19,14 +19,14 @@ from service.organizations.models import CLOSED_MESSAGE, ORGANIZATION_CLOSED, Or
 from service.requests.context import build_context
 from service.requests.describe import ChangeLine, describe_checked, replaced_values
 from service.requests.models import ChangeRequest, ChangeRequestItem
-from service.requests.policy import approvals_required
+from service.requests.policy import approvals_required, why_risky
 from service.tickets import service as tickets_service
 from service.tickets.models import Ticket
 from service.tickets.workflow import InvalidTransition, allowed
 from service.validators import check, project, projected_contacts
 from service.validators.projection import counts_after
-from service.validators.types import CheckContext, Finding
-from service.vocabulary import DELEGATE_OPS, Op
+from service.validators.types import CheckContext, ContactKey, Finding
+from service.vocabulary import DELEGATE_OPS, MANAGING_PERMISSION, ContactStatus, Op
 
 
 @dataclass(frozen=True)
@@ -176,10 +176,63 @@ def dry_run(
     errors, warnings = check(ctx)
     return DryRun(
         errors=blocking + errors,
-        warnings=warnings,
+        warnings=warnings + _before_submitting(ctx, scope=scope),
         projected=_projected(ctx, session=session, org=org, changed_only=changed_only),
         changes=describe_checked(ctx),
     )
+
+
+def _before_submitting(ctx: CheckContext, *, scope: access.OrgScope) -> list[Finding]:
+    """What the submitter should know before submitting: that the batch takes their own right
+    to manage the organization away, and that it needs two approvals, and why."""
+    found = []
+    if _loses_management(ctx, scope=scope):
+        found.append(
+            Finding(
+                "manage_right_lost",
+                "changes",
+                "After this batch you will lose the right to manage this organization's contacts.",
+                severity="warning",
+            )
+        )
+    reasons = why_risky(ctx)
+    if reasons:
+        found.append(
+            Finding(
+                "two_approvals_needed",
+                "changes",
+                f"This needs two approvals by different staff members (four eyes): "
+                f"{'; '.join(reasons)}.",
+                severity="warning",
+            )
+        )
+    return found
+
+
+def _loses_management(ctx: CheckContext, *, scope: access.OrgScope) -> bool:
+    """Whether the batch ends the caller's own right to manage this organization's contacts:
+    their contact deactivated, deleted or left without a role that manages; for a delegate, the
+    delegation of their organization revoked."""
+    if scope.delegated:
+        own = scope.actor.organization.id
+        return any(
+            item["op"] == Op.REVOKE_DELEGATE
+            and (other := ctx.organizations.get(item["organization"])) is not None
+            and other.id == own
+            for item in ctx.changes
+        )
+    contact_id = scope.actor.user.contact_id
+    if contact_id is None:
+        return False
+    after = project(ctx).contacts.get(ContactKey.of_id(contact_id))
+    if after is None:
+        return False
+    managing = any(
+        MANAGING_PERMISSION in ctx.catalog[code].permissions
+        for code in after.roles
+        if code in ctx.catalog
+    )
+    return after.status != ContactStatus.ACTIVE or not managing
 
 
 def _projected(

@@ -1,0 +1,24 @@
+"""The contacts manager shows the dry run's warnings before submitting: an admin deactivating
+themselves reads that they lose the right to manage, and that the batch needs two approvals."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.web.browser import ADMIN, new_page, sign_in
+
+
+def test_the_review_warns_an_admin_who_deactivates_themselves(factory, browser, base_url):
+    factory.demo()
+    page = new_page(browser)
+    sign_in(page, base_url, ADMIN)
+    ada = page.locator("tbody.contact", has_text="Ada Ackland")
+    ada.get_by_role("button", name="Deactivate").click()
+    request = page.get_by_role("button", name="Request Changes")
+    expect(request).to_be_enabled()
+    request.click()
+    warnings = page.locator("#review-warnings")
+    expect(warnings).to_be_visible()
+    expect(warnings).to_contain_text("you will lose the right to manage this organization")
+    expect(warnings).to_contain_text("This needs two approvals")
+    expect(warnings).to_contain_text("it takes a required role away from someone")

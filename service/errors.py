@@ -1,7 +1,9 @@
 """The AppError family and the single handler that turns every error into the API's error body.
 
 Every 4xx/5xx answer is `{"code", "message", "errors": [{"path", "code", "message"}]}`, as the
-HTTP contract says (docs/api.md, "Errors").
+HTTP contract says (docs/api.md, "Errors"). `ErrorSchema` describes it in the OpenAPI document:
+flask-smorest publishes it for every error response (`RolegateApi.ERROR_SCHEMA` in
+`service.extensions`, whose `handle_http_exception` answers with `http_error_response`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, jsonify
+from marshmallow import Schema, fields
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -30,6 +33,33 @@ class ErrorDetail:
 
     def as_dict(self) -> dict[str, str]:
         return {"path": self.path, "code": self.code, "message": self.message}
+
+
+class ErrorDetailSchema(Schema):
+    path = fields.String(metadata={"description": "Where the problem is: `changes/2/roles`."})
+    code = fields.String(metadata={"description": "Stable snake_case code of the problem."})
+    message = fields.String(metadata={"description": "A plain sentence."})
+
+
+class ErrorSchema(Schema):
+    """The body of every 4xx and 5xx answer."""
+
+    code = fields.String(
+        required=True, metadata={"description": "Stable snake_case code: `validation_failed`."}
+    )
+    message = fields.String(required=True, metadata={"description": "A plain sentence."})
+    errors = fields.List(
+        fields.Nested(ErrorDetailSchema),
+        required=True,
+        metadata={"description": "Every problem found; may be empty."},
+    )
+    warnings = fields.List(
+        fields.Nested(ErrorDetailSchema),
+        metadata={"description": "A refused batch's warnings (`validation_failed` of a submit)."},
+    )
+    retry_after = fields.Integer(
+        metadata={"description": "Seconds to wait (429, 503), as in the `Retry-After` header."}
+    )
 
 
 class AppError(Exception):
@@ -199,39 +229,45 @@ def unavailable_response(exc: Exception):
     return app_error_response(Unavailable())
 
 
+def http_error_response(exc: HTTPException):
+    """The error body for an HTTP error raised by Flask, werkzeug or webargs (404, 405, 422...).
+
+    flask-smorest's Api calls it for every `HTTPException` (`RolegateApi.handle_http_exception`).
+    """
+    status = exc.code or 500
+    if status == 400 and getattr(exc, "data", None):
+        return _response(
+            400,
+            {
+                "code": "malformed_json",
+                "message": "The request body is not valid JSON.",
+                "errors": [],
+            },
+        )
+    if status == 422:
+        return _response(
+            422,
+            {
+                "code": "validation_failed",
+                "message": "The request does not have the expected shape.",
+                "errors": [e.as_dict() for e in _webargs_errors(exc)],
+            },
+        )
+    code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+    message = exc.description or exc.name
+    headers = dict(exc.get_headers()) if status == 405 else None
+    if headers:
+        headers.pop("Content-Type", None)
+    return _response(status, {"code": code, "message": message, "errors": []}, headers)
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Install the one handler family that shapes every error the app returns."""
+    """Install the handlers that shape every other error the app returns: an AppError, a
+    dependency that is away, and anything unexpected. HTTP errors reach `http_error_response`
+    through flask-smorest's Api, registered before these."""
     app.register_error_handler(AppError, app_error_response)
     for unavailable in DEPENDENCY_UNAVAILABLE:
         app.register_error_handler(unavailable, unavailable_response)
-
-    @app.errorhandler(HTTPException)
-    def handle_http_exception(exc: HTTPException):
-        status = exc.code or 500
-        if status == 400 and getattr(exc, "data", None):
-            return _response(
-                400,
-                {
-                    "code": "malformed_json",
-                    "message": "The request body is not valid JSON.",
-                    "errors": [],
-                },
-            )
-        if status == 422:
-            return _response(
-                422,
-                {
-                    "code": "validation_failed",
-                    "message": "The request does not have the expected shape.",
-                    "errors": [e.as_dict() for e in _webargs_errors(exc)],
-                },
-            )
-        code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
-        message = exc.description or exc.name
-        headers = dict(exc.get_headers()) if status == 405 else None
-        if headers:
-            headers.pop("Content-Type", None)
-        return _response(status, {"code": code, "message": message, "errors": []}, headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

@@ -17,8 +17,10 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
+from service.errors import ErrorSchema, http_error_response
 from service.json_input import JsonBodyParser
 from service.models_base import MAX_ID
 
@@ -48,10 +50,15 @@ migrate = Migrate()
 
 
 class RolegateApi(Api):
-    """flask-smorest's Api, with errors left to `service.errors` so every body has one shape."""
+    """flask-smorest's Api with the service's error body, through its two documented hooks:
+    `ERROR_SCHEMA` is what the OpenAPI document shows for every error response, and
+    `handle_http_exception` (which the Api registers for every `HTTPException`) answers with
+    that body (`service.errors`)."""
 
-    def _register_error_handlers(self) -> None:
-        return None
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        return http_error_response(error)
 
 
 api = RolegateApi()

@@ -1,11 +1,14 @@
-"""Marshmallow fields shared by the input schemas: strict integers, plain text and emails."""
+"""Marshmallow fields shared by the schemas: strict integers, plain text, emails, and moments."""
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
+
+from service.models_base import isoformat
 
 
 class CodedMessage(str):
@@ -118,3 +121,13 @@ class StrictBool(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
+
+
+class UtcDateTime(fields.DateTime):
+    """A moment as the API writes it: ISO 8601 in UTC with a `Z` (`models_base.isoformat`).
+
+    The OpenAPI document shows it as a `date-time` string; read models hold `datetime` values.
+    """
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return isoformat(value)

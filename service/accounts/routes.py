@@ -23,7 +23,6 @@ from service.accounts.schemas import (
     TokenOut,
 )
 from service.extensions import Blueprint, db
-from service.models_base import isoformat
 
 public_blp = Blueprint("auth", __name__, description="Sign-in")
 blp = Blueprint("accounts", __name__, description="The signed-in account")
@@ -51,7 +50,7 @@ def issue_token(payload):
         ),
     )
     db.session.commit()
-    return {"token": token, "expires_at": isoformat(expires_at)}
+    return {"token": token, "expires_at": expires_at}
 
 
 @blp.delete("/auth/token")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.fields import EmailText
+from service.fields import EmailText, UtcDateTime
 
 
 class TokenIn(Schema):
@@ -17,7 +17,7 @@ class TokenIn(Schema):
 
 class TokenOut(Schema):
     token = fields.String()
-    expires_at = fields.String()
+    expires_at = UtcDateTime()
 
 
 class MeOut(Schema):

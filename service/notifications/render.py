@@ -27,6 +27,7 @@ from service.organizations.models import Organization
 from service.requests.describe import describe
 from service.requests.models import ChangeRequestItem
 from service.sql import column_in
+from service.tickets.links import ticket_url
 from service.tickets.models import Ticket, TicketComment, TicketStatus
 
 Row = TypeVar("Row")
@@ -160,7 +161,7 @@ class Renderer:
         ticket = session.get(Ticket, ticket_id) if ticket_id else None
         if ticket is None:
             raise RenderError("ticket_missing")
-        link = f"{current_app.config['BASE_URL']}/tickets/{ticket.reference}"
+        link = ticket_url(ticket.reference)
         values: dict[str, Any] = {
             "reference": ticket.reference,
             "ticket_url": link,

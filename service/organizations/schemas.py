@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from service.fields import CodedMessage, FullMatch, SafeText, StrictInt
+from service.fields import CodedMessage, FullMatch, SafeText, StrictInt, UtcDateTime
 from service.requests.schemas import ContactFields
 from service.vocabulary import CONTACT_FIELDS
 
@@ -108,7 +108,7 @@ class OrganizationCreatedOut(OrganizationPlanOut):
 class DelegationOut(Schema):
     organization = fields.String()
     organization_name = fields.String()
-    granted_at = fields.String()
+    granted_at = UtcDateTime()
     ticket = fields.String(allow_none=True)
 
 

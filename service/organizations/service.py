@@ -6,6 +6,8 @@ rename, close) is in `onboarding.py`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, true
@@ -102,7 +104,18 @@ def set_seat_limit(*, session: Session, actor: Actor, org: Organization, limit: 
     session.flush()
 
 
-def list_delegations(*, session: Session, org: Organization) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Delegated:
+    """An organization whose admins manage this one's contacts, since when, granted by which
+    ticket."""
+
+    organization: str
+    organization_name: str
+    granted_at: datetime
+    ticket: str | None
+
+
+def list_delegations(*, session: Session, org: Organization) -> list[Delegated]:
     """Organizations that currently manage this one's contacts, with the ticket that granted it."""
     rows = session.execute(
         select(
@@ -116,11 +129,11 @@ def list_delegations(*, session: Session, org: Organization) -> list[dict[str, A
         .order_by(Delegation.granted_at)
     ).all()
     return [
-        {
-            "organization": slug,
-            "organization_name": name,
-            "granted_at": isoformat(granted_at),
-            "ticket": format_reference("change_request", ticket_id) if ticket_id else None,
-        }
+        Delegated(
+            organization=slug,
+            organization_name=name,
+            granted_at=granted_at,
+            ticket=format_reference("change_request", ticket_id) if ticket_id else None,
+        )
         for slug, name, granted_at, ticket_id in rows
     ]

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from service.access import ticket_access
 from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
@@ -41,15 +39,7 @@ def submit(payload, slug):
         session=db.session(), org_slug=slug, actor=current_actor(), data=payload
     )
     db.session.commit()
-    reference = submitted.ticket.reference
-    return {
-        "ticket": {
-            "reference": reference,
-            "status": submitted.ticket.status.value,
-            "url": f"{current_app.config['BASE_URL']}/tickets/{reference}",
-        },
-        "warnings": [w.as_dict() for w in submitted.warnings],
-    }
+    return requests_service.submitted_answer(submitted)
 
 
 @blp.post("/tickets/<reference>/amend")

@@ -21,7 +21,8 @@ from service.requests.describe import ChangeLine, describe_checked, replaced_val
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.requests.policy import approvals_required, why_risky
 from service.tickets import service as tickets_service
-from service.tickets.models import Ticket
+from service.tickets.links import ticket_path, ticket_url
+from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import InvalidTransition, allowed
 from service.validators import check, project, projected_contacts
 from service.validators.projection import counts_after
@@ -33,6 +34,35 @@ from service.vocabulary import DELEGATE_OPS, MANAGING_PERMISSION, ContactStatus,
 class Submitted:
     ticket: Ticket
     warnings: list[Finding]
+
+
+@dataclass(frozen=True)
+class TicketLink:
+    reference: str
+    status: TicketStatus
+    url: str
+
+
+@dataclass(frozen=True)
+class SubmittedAnswer:
+    """The 201 of a submission (`SubmittedOut`), on the API and the pages' JSON call alike."""
+
+    ticket: TicketLink
+    warnings: list[Finding]
+
+
+def submitted_answer(submitted: Submitted, *, same_site: bool = False) -> SubmittedAnswer:
+    """What a submission answers: the ticket with its link, and the batch's warnings.
+
+    The API links to `BASE_URL`; the pages' script (`same_site`) gets the page's path, on the
+    site the browser is on.
+    """
+    reference = submitted.ticket.reference
+    url = ticket_path(reference) if same_site else ticket_url(reference)
+    return SubmittedAnswer(
+        ticket=TicketLink(reference=reference, status=submitted.ticket.status, url=url),
+        warnings=submitted.warnings,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,17 @@
-"""Read models of tickets: the queue (one page in a fixed number of statements) and the detail."""
+"""Read models of tickets: the queue (one page in a fixed number of statements) and the detail.
+
+They are typed objects (`QueuePage`, `TicketDetail`), with times as `datetime`: the output
+schemas (`tickets/schemas.py`) dump them for the API, and the pages read the same objects.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -15,10 +19,12 @@ from service import access as permissions
 from service.access import TicketAccess
 from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
-from service.models_base import isoformat, parse_id
+from service.errors import ErrorDetail
+from service.models_base import parse_id
 from service.organizations.models import Organization
-from service.requests.describe import FORMER_CONTACT, describe
+from service.requests.describe import FORMER_CONTACT, ChangeLine, describe
 from service.requests.models import ChangeRequest
+from service.tickets.links import ticket_url
 from service.tickets.models import (
     Ticket,
     TicketApproval,
@@ -63,15 +69,104 @@ class QueueFilters:
     per_page: int = 25
 
 
-def base_url() -> str:
-    return str(current_app.config["BASE_URL"])
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a queue row says of its batch: how many changes, and of which risky kinds."""
+
+    changes: int
+    adds: int
+    deletions: int
+    required_role_removals: int
+    delegations: int
 
 
-def ticket_url(reference: str) -> str:
-    return f"{base_url()}/tickets/{reference}"
+@dataclass(frozen=True)
+class QueueItem:
+    reference: str
+    status: TicketStatus
+    organization: str
+    organization_name: str
+    acting_organization: str | None
+    requester: str
+    assignee: str | None
+    created_at: datetime
+    updated_at: datetime
+    url: str
+    approvals_required: int
+    approvals_given: int
+    batch: BatchSummary
 
 
-def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> dict[str, Any]:
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    page: int
+    per_page: int
+    total: int
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    author: str
+    author_organization: str | None
+    body: str
+    internal: bool
+    query: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    revision: int | None
+
+
+@dataclass(frozen=True)
+class Approval:
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    reference: str
+    url: str
+    status: TicketStatus
+    organization: str | None
+    organization_name: str | None
+    acting_organization: str | None
+    requester: str
+    assignee: str | None
+    created_at: datetime
+    updated_at: datetime
+    request_comment: str | None
+    base_version: int | None
+    changes: list[ChangeLine]
+    warnings: list[ErrorDetail]
+    comments: list[Comment]
+    events: list[Event]
+    revision: int
+    revision_changes: dict[str, Any] | None
+    approvals_required: int
+    approvals: list[Approval]
+    resolution_reason: str | None
+    failure: Failure | None
+    erasure_receipt: list[dict[str, Any]] | None
+
+
+def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> QueuePage:
     """One page of the queue with its total and counts per status: two statements."""
     requester, assignee, acting = _REQUESTER, _ASSIGNEE, _ACTING
     org_ids = permissions.ticket_org_ids(session=session, actor=actor)
@@ -104,14 +199,14 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> di
             Ticket.status,
             Ticket.created_at,
             Ticket.updated_at,
-            Organization.slug,
-            Organization.name,
-            acting.slug,
-            requester.email,
-            requester.status,
-            assignee.email,
+            Organization.slug.label("organization"),
+            Organization.name.label("organization_name"),
+            acting.slug.label("acting_organization"),
+            requester.email.label("requester_email"),
+            requester.status.label("requester_status"),
+            assignee.email.label("assignee"),
             Ticket.approvals_required,
-            _APPROVALS_GIVEN,
+            _APPROVALS_GIVEN.label("approvals_given"),
             ChangeRequest.item_count,
             ChangeRequest.adds,
             ChangeRequest.deletions,
@@ -133,37 +228,33 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> di
         page_query = page_query.where(Ticket.status.in_(filters.statuses))
     items = []
     for row in session.execute(page_query):
-        reference = format_reference(row[1], row[0])
+        reference = format_reference(row.kind, row.id)
         items.append(
-            {
-                "reference": reference,
-                "status": TicketStatus(row[2]).value,
-                "created_at": isoformat(row[3]),
-                "updated_at": isoformat(row[4]),
-                "organization": row[5],
-                "organization_name": row[6],
-                "acting_organization": row[7],
-                "requester": _display(row[8], row[9]),
-                "assignee": row[10],
-                "url": ticket_url(reference),
-                "approvals_required": row[11],
-                "approvals_given": int(row[12] or 0),
-                "batch": {
-                    "changes": row[13] or 0,
-                    "adds": row[14] or 0,
-                    "deletions": row[15] or 0,
-                    "required_role_removals": row[16] or 0,
-                    "delegations": row[17] or 0,
-                },
-            }
+            QueueItem(
+                reference=reference,
+                status=TicketStatus(row.status),
+                organization=row.organization,
+                organization_name=row.organization_name,
+                acting_organization=row.acting_organization,
+                requester=_display(row.requester_email, row.requester_status),
+                assignee=row.assignee,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+                url=ticket_url(reference),
+                approvals_required=row.approvals_required,
+                approvals_given=int(row.approvals_given or 0),
+                batch=BatchSummary(
+                    changes=row.item_count or 0,
+                    adds=row.adds or 0,
+                    deletions=row.deletions or 0,
+                    required_role_removals=row.required_role_removals or 0,
+                    delegations=row.delegations or 0,
+                ),
+            )
         )
-    return {
-        "items": items,
-        "page": filters.page,
-        "per_page": filters.per_page,
-        "total": total,
-        "counts": counts,
-    }
+    return QueuePage(
+        items=items, page=filters.page, per_page=filters.per_page, total=total, counts=counts
+    )
 
 
 def _counts_query(
@@ -212,7 +303,7 @@ def _display(email: str | None, status: UserStatus | None) -> str:
     return email
 
 
-def detail(*, session: Session, access: TicketAccess) -> dict[str, Any]:
+def detail(*, session: Session, access: TicketAccess) -> TicketDetail:
     """Everything about one ticket that this actor may see."""
     ticket = access.ticket
     staff = access.is_staff
@@ -244,59 +335,57 @@ def detail(*, session: Session, access: TicketAccess) -> dict[str, Any]:
     )
     failure = None
     if ticket.failure_code:
-        failure = {"code": ticket.failure_code, "message": ticket.failure_message}
-    return {
-        "reference": ticket.reference,
-        "url": ticket_url(ticket.reference),
-        "status": ticket.status.value,
-        "organization": orgs.get(ticket.organization_id, {}).get("slug"),
-        "organization_name": orgs.get(ticket.organization_id, {}).get("name"),
-        "acting_organization": orgs.get(ticket.acting_organization_id or 0, {}).get("slug"),
-        "requester": people.get(ticket.requester_id, FORMER_CONTACT),
-        "assignee": people.get(ticket.assignee_id) if ticket.assignee_id else None,
-        "created_at": isoformat(ticket.created_at),
-        "updated_at": isoformat(ticket.updated_at),
-        "request_comment": request.comment if request else None,
-        "base_version": request.base_version if request else None,
-        "changes": describe(session=session, change_request_id=ticket.change_request_id),
-        "warnings": [
-            {k: w[k] for k in ("path", "code", "message")} for w in (request.warnings or [])
-        ]
-        if request
-        else [],
-        "comments": [
-            {
-                "id": c.id,
-                "author": people.get(c.author_id or 0, FORMER_CONTACT),
-                "author_organization": _org_slug(session, c.author_organization_id, orgs),
-                "body": c.body,
-                "internal": c.internal,
-                "query": c.query,
-                "created_at": isoformat(c.created_at),
-            }
+        failure = Failure(code=ticket.failure_code, message=ticket.failure_message)
+    org = orgs.get(ticket.organization_id, {})
+    return TicketDetail(
+        reference=ticket.reference,
+        url=ticket_url(ticket.reference),
+        status=ticket.status,
+        organization=org.get("slug"),
+        organization_name=org.get("name"),
+        acting_organization=orgs.get(ticket.acting_organization_id or 0, {}).get("slug"),
+        requester=people.get(ticket.requester_id, FORMER_CONTACT),
+        assignee=people.get(ticket.assignee_id) if ticket.assignee_id else None,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        request_comment=request.comment if request else None,
+        base_version=request.base_version if request else None,
+        changes=describe(session=session, change_request_id=ticket.change_request_id),
+        warnings=[
+            ErrorDetail(path=w["path"], code=w["code"], message=w["message"])
+            for w in ((request.warnings or []) if request else [])
+        ],
+        comments=[
+            Comment(
+                id=c.id,
+                author=people.get(c.author_id or 0, FORMER_CONTACT),
+                author_organization=_org_slug(session, c.author_organization_id, orgs),
+                body=c.body,
+                internal=c.internal,
+                query=c.query,
+                created_at=c.created_at,
+            )
             for c in comments
         ],
-        "events": [
-            {
-                "at": isoformat(e.at),
-                "actor": "system" if e.actor_id is None else people.get(e.actor_id, FORMER_CONTACT),
-                "action": e.action,
-                "from": e.from_status,
-                "to": e.to_status,
-                "revision": (e.detail or {}).get("revision") if e.action == "amended" else None,
-            }
+        events=[
+            Event(
+                at=e.at,
+                actor="system" if e.actor_id is None else people.get(e.actor_id, FORMER_CONTACT),
+                action=e.action,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                revision=(e.detail or {}).get("revision") if e.action == "amended" else None,
+            )
             for e in events
         ],
-        "revision": ticket.revision,
-        "revision_changes": _revision_changes(session, request) if staff else None,
-        "approvals_required": ticket.approvals_required,
-        "approvals": [
-            {"by": people.get(a.staff_id, FORMER_CONTACT), "at": isoformat(a.at)} for a in approvals
-        ],
-        "resolution_reason": ticket.resolution_reason,
-        "failure": failure,
-        "erasure_receipt": ticket.erasure_receipt if staff else None,
-    }
+        revision=ticket.revision,
+        revision_changes=_revision_changes(session, request) if staff else None,
+        approvals_required=ticket.approvals_required,
+        approvals=[Approval(by=people.get(a.staff_id, FORMER_CONTACT), at=a.at) for a in approvals],
+        resolution_reason=ticket.resolution_reason,
+        failure=failure,
+        erasure_receipt=ticket.erasure_receipt if staff else None,
+    )
 
 
 def _revision_changes(session: Session, request: ChangeRequest | None) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
 from service.tickets import read_models, saved_views
 from service.tickets import service as tickets_service
+from service.tickets.links import saved_view_url
 from service.tickets.schemas import (
     AssignIn,
     CancelIn,
@@ -30,7 +31,7 @@ def _access(reference: str) -> TicketAccess:
     return ticket_access(session=db.session(), actor=current_actor(), reference=reference)
 
 
-def _detail(ticket: TicketAccess) -> dict:
+def _detail(ticket: TicketAccess) -> read_models.TicketDetail:
     return read_models.detail(session=db.session(), access=ticket)
 
 
@@ -47,7 +48,7 @@ def _view_out(view) -> dict:
         "id": view.id,
         "name": view.name,
         "query": view.query,
-        "url": f"{read_models.base_url()}/tickets?view={view.id}",
+        "url": saved_view_url(view.id),
     }
 
 
@@ -92,7 +93,7 @@ def add_comment(payload, reference):
     ticket = _access(reference)
     note = tickets_service.comment(session=db.session(), access=ticket, **payload)
     db.session.commit()
-    return next(c for c in _detail(ticket)["comments"] if c["id"] == note.id)
+    return next(c for c in _detail(ticket).comments if c.id == note.id)
 
 
 @blp.post("/tickets/<reference>/assign")
@@ -109,7 +110,11 @@ def assign(payload, reference):
 @blp.post("/tickets/<reference>/approve")
 @blp.arguments(EmptyIn, required=False)
 @blp.response(202, TicketOut)
-@blp.alt_response(200, description="Approval recorded; another staff member must approve too")
+@blp.alt_response(
+    200,
+    schema=TicketOut,
+    description="Approval recorded; the ticket stays `open` until another staff member approves",
+)
 def approve(payload, reference):
     """Approve (staff). 202 when the apply job is queued; 200 while a second approval is due."""
     ticket = _access(reference)

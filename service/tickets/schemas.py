@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from service.fields import CodedMessage, EmailText, SafeText, StrictBool
+from service.fields import CodedMessage, EmailText, SafeText, StrictBool, UtcDateTime
 from service.requests.schemas import ChangeLineOut, FindingOut
 from service.tickets.models import TicketStatus
 from service.tickets.read_models import SORTS, QueueFilters
@@ -156,14 +156,14 @@ class BatchSummaryOut(Schema):
 
 class QueueItemOut(Schema):
     reference = fields.String()
-    status = fields.String()
+    status = fields.Enum(TicketStatus, by_value=True)
     organization = fields.String()
     organization_name = fields.String()
     acting_organization = fields.String(allow_none=True)
     requester = fields.String()
     assignee = fields.String(allow_none=True)
-    created_at = fields.String()
-    updated_at = fields.String()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
     url = fields.String()
     approvals_required = fields.Integer()
     approvals_given = fields.Integer()
@@ -185,15 +185,15 @@ class CommentOut(Schema):
     body = fields.String()
     internal = fields.Boolean()
     query = fields.Boolean()
-    created_at = fields.String()
+    created_at = UtcDateTime()
 
 
 class EventOut(Schema):
-    at = fields.String()
+    at = UtcDateTime()
     actor = fields.String()
     action = fields.String()
-    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
-    to = fields.String(allow_none=True)
+    from_ = fields.String(data_key="from", attribute="from_status", allow_none=True)
+    to = fields.String(attribute="to_status", allow_none=True)
     revision = fields.Integer(
         allow_none=True, metadata={"description": "The revision an `amended` event made"}
     )
@@ -208,7 +208,7 @@ class RevisionChangesOut(Schema):
 
 class ApprovalOut(Schema):
     by = fields.String()
-    at = fields.String()
+    at = UtcDateTime()
 
 
 class FailureOut(Schema):
@@ -219,14 +219,14 @@ class FailureOut(Schema):
 class TicketOut(Schema):
     reference = fields.String()
     url = fields.String()
-    status = fields.String()
+    status = fields.Enum(TicketStatus, by_value=True)
     organization = fields.String()
     organization_name = fields.String()
     acting_organization = fields.String(allow_none=True)
     requester = fields.String()
     assignee = fields.String(allow_none=True)
-    created_at = fields.String()
-    updated_at = fields.String()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
     request_comment = fields.String(allow_none=True)
     base_version = fields.Integer(allow_none=True)
     changes = fields.List(fields.Nested(ChangeLineOut))

@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
     errors.register(app)
     app.jinja_env.filters.update(
         when=present.format_time,
+        iso=present.iso_time,
         age=present.age,
         ago=present.ago,
         until=present.until,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import jsonify, request
 from marshmallow import ValidationError
 
 from service.access import ticket_access
@@ -18,7 +18,7 @@ from service.errors import BadRequest, Unprocessable, flatten_messages
 from service.extensions import db
 from service.json_input import request_body
 from service.requests import service as requests_service
-from service.requests.schemas import ChangeRequestIn, DryRunOut
+from service.requests.schemas import ChangeRequestIn, DryRunOut, SubmittedOut
 from service.web.blueprints import json_bp
 from service.web.session import current_actor, json_call
 
@@ -64,16 +64,8 @@ def submit(slug: str):
         session=db.session(), org_slug=slug, actor=current_actor(), data=_load_batch()
     )
     db.session.commit()
-    reference = submitted.ticket.reference
-    body = {
-        "ticket": {
-            "reference": reference,
-            "status": submitted.ticket.status.value,
-            "url": url_for("web.ticket", reference=reference),
-        },
-        "warnings": [w.as_dict() for w in submitted.warnings],
-    }
-    return jsonify(body), 201
+    answer = requests_service.submitted_answer(submitted, same_site=True)
+    return jsonify(SubmittedOut().dump(answer)), 201
 
 
 @json_bp.post("/tickets/<reference>/amend")
@@ -85,12 +77,6 @@ def amend(reference: str):
     access = ticket_access(session=session, actor=current_actor(), reference=reference)
     ticket = requests_service.amend(session=session, access=access, data=_load_batch())
     db.session.commit()
-    body = {
-        "ticket": {
-            "reference": ticket.reference,
-            "status": ticket.status.value,
-            "url": url_for("web.ticket", reference=ticket.reference),
-        },
-        "warnings": [],
-    }
-    return jsonify(body), 201
+    amended = requests_service.Submitted(ticket=ticket, warnings=[])
+    answer = requests_service.submitted_answer(amended, same_site=True)
+    return jsonify(SubmittedOut().dump(answer)), 201

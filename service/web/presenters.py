@@ -5,6 +5,7 @@ Pure helpers over the services' read models; no rules and no writes live here.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,10 +18,12 @@ from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
 from service.contacts import service as contacts_service
 from service.contacts.models import Role
+from service.models_base import isoformat
 from service.organizations.models import Organization
 from service.requests.describe import ChangeLine
 from service.requests.schemas import ContactFields
 from service.tickets.models import TicketStatus
+from service.tickets.read_models import BatchSummary, TicketDetail
 from service.vocabulary import (
     ALL_PERMISSIONS,
     CONTACT_FIELDS,
@@ -187,9 +190,9 @@ def staff_members(*, session: Session) -> list[tuple[int, str]]:
     return [(user_id, email) for user_id, email in rows if email]
 
 
-def ticket_abilities(ticket: access.TicketAccess, detail: dict[str, Any]) -> dict[str, Any]:
+def ticket_abilities(ticket: access.TicketAccess, detail: TicketDetail) -> dict[str, Any]:
     """Which controls the ticket page offers (`service.access`); the services check again."""
-    approvers = {approval["by"] for approval in detail["approvals"]}
+    approvers = {approval.by for approval in detail.approvals}
     return access.ticket_abilities(ticket, approved_already=ticket.actor.user.email in approvers)
 
 
@@ -223,7 +226,7 @@ def page_filters(query: dict[str, Any], staff: list[tuple[int, str]]) -> dict[st
     return chosen
 
 
-def batch_kinds(batch: dict[str, int]) -> list[str]:
+def batch_kinds(batch: BatchSummary) -> list[str]:
     """A queue row's kinds of change: `2 adds`, `1 deletion`, …"""
     words = (
         ("adds", "add", "adds"),
@@ -231,10 +234,11 @@ def batch_kinds(batch: dict[str, int]) -> list[str]:
         ("required_role_removals", "required role removed", "required roles removed"),
         ("delegations", "delegation", "delegations"),
     )
+    counts = {key: getattr(batch, key) for key, _, _ in words}
     return [
-        f"{batch[key]} {one if batch[key] == 1 else many}"
+        f"{counts[key]} {one if counts[key] == 1 else many}"
         for key, one, many in words
-        if batch.get(key)
+        if counts[key]
     ]
 
 
@@ -276,27 +280,36 @@ def deleted_contacts(changes: list[ChangeLine]) -> list[str]:
     return [line.contact for line in changes if line.op == "delete_contact"]
 
 
-def timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
+def timeline(detail: TicketDetail) -> list[dict[str, Any]]:
     """Comments and status events of a ticket detail in one list, oldest first."""
-    entries: list[tuple[str, int, dict[str, Any]]] = []
-    for comment in detail["comments"]:
-        entries.append((comment["created_at"], 0, {"kind": "comment", **comment}))
-    for event in detail["events"]:
-        if event["action"] in COMMENT_EVENTS:
+    entries: list[tuple[datetime, int, dict[str, Any]]] = []
+    for comment in detail.comments:
+        entries.append((comment.created_at, 0, {"kind": "comment", **asdict(comment)}))
+    for event in detail.events:
+        if event.action in COMMENT_EVENTS:
             continue
-        label = EVENT_LABELS.get(event["action"], event["action"].replace("_", " "))
-        entries.append((event["at"], 1, {"kind": "event", "label": label, **event}))
+        label = EVENT_LABELS.get(event.action, event.action.replace("_", " "))
+        entries.append((event.at, 1, {"kind": "event", "label": label, **asdict(event)}))
     entries.sort(key=lambda entry: (entry[0], entry[1]))
     return [entry for _, _, entry in entries]
 
 
-def parse_time(value: str | None) -> datetime | None:
+def parse_time(value: datetime | str | None) -> datetime | None:
     if not value:
         return None
+    if isinstance(value, datetime):
+        return value
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def format_time(value: str | None) -> str:
+def iso_time(value: datetime | str | None) -> str:
+    """A moment as the API writes it (`2025-03-03T14:05:00Z`), for `<time datetime>`."""
+    if isinstance(value, datetime):
+        return isoformat(value) or ""
+    return value or ""
+
+
+def format_time(value: datetime | str | None) -> str:
     """`3 Mar 2025, 14:05 UTC`."""
     moment = parse_time(value)
     if moment is None:
@@ -305,7 +318,7 @@ def format_time(value: str | None) -> str:
     return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
 
 
-def age(value: str | None, now: datetime | None = None) -> str:
+def age(value: datetime | str | None, now: datetime | None = None) -> str:
     """How long ago, in the largest whole unit: `just now`, `12 min`, `5 h`, `3 d`."""
     moment = parse_time(value)
     if moment is None:
@@ -320,7 +333,7 @@ def age(value: str | None, now: datetime | None = None) -> str:
     return f"{seconds // 86400} d"
 
 
-def until(value: str | None, now: datetime | None = None) -> str:
+def until(value: datetime | str | None, now: datetime | None = None) -> str:
     """How long until a moment, in the largest whole unit: `2 d`, `5 h`, `12 min`."""
     moment = parse_time(value)
     if moment is None:
@@ -351,7 +364,7 @@ INVITATION_LABELS = {
 }
 
 
-def ago(value: str | None) -> str:
+def ago(value: datetime | str | None) -> str:
     """`just now`, `12 min ago`, `3 d ago`."""
     text = age(value)
     return text if text in ("", "just now") else f"{text} ago"

@@ -85,7 +85,7 @@ def tickets():
         current_view=current_view,
         default_view=actor.is_staff and not request.args,
         statuses=present.STATUS_LABELS,
-        pages=-(-result["total"] // filters.per_page),
+        pages=-(-result.total // filters.per_page),
         failed_emails=email_views.failed_count(session=session) if actor.is_staff else 0,
     )
 
@@ -221,7 +221,7 @@ def approve(reference: str):
             return render_template(
                 "web/confirm_approve.html",
                 ticket=detail,
-                erased=present.deleted_contacts(detail["changes"]),
+                erased=present.deleted_contacts(detail.changes),
                 confirm=CONFIRM_ERASE,
             )
 
@@ -347,7 +347,7 @@ def _ticket_page(access: Access, *, status: int = 200, **forms: Any):
         "web/ticket.html",
         ticket=detail,
         timeline=present.timeline(detail),
-        change_groups=present.change_groups(detail["changes"]),
+        change_groups=present.change_groups(detail.changes),
         open_groups_up_to=present.OPEN_GROUPS_UP_TO,
         comment_kind=request.form.get("kind", "comment") if request.method == "POST" else "comment",
         may=present.ticket_abilities(access, detail),

@@ -1,6 +1,7 @@
 """No input gives a 5xx: Schemathesis generates requests for every operation of
 `/api/openapi.json`, valid and invalid ones, and every answer must be below 500 and, when it is
-an error, carry the contract's body (`{code, message, errors[{path, code, message}]}`).
+an error, carry the contract's body (`{code, message, errors[{path, code, message}]}`); and
+every answer must be what the operation documents for its status (`validate_response`).
 
 It calls the app in-process (WSGI), signed in as staff and as a customer admin so that it gets
 past 401, with path parameters that name real objects half of the time. The number of examples
@@ -49,6 +50,15 @@ def problems_with(response: Any) -> str | None:
         )
     ):
         return f"answered {response.status_code} with a body out of contract: {body!r:.300}"
+    return None
+
+
+def undocumented(case: Any, response: Any) -> str | None:
+    """How the answer differs from what the OpenAPI document says of it, or None."""
+    try:
+        case.operation.validate_response(response)
+    except AssertionError as failure:
+        return f"answered {response.status_code} out of the OpenAPI document: {failure!s:.300}"
     return None
 
 
@@ -111,7 +121,7 @@ def fuzz(
     def call(case: Any) -> None:
         bearer = factory.token(who) if label in ENDS_THE_SESSION else token
         response = case.call(headers={"Authorization": f"Bearer {bearer}"})
-        problem = problems_with(response)
+        problem = problems_with(response) or undocumented(case, response)
         if problem:
             failures.append(
                 f"{label} {problem}: path={case.path_parameters} query={case.query} "

@@ -26,18 +26,15 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from bench.common import StatementCounter, bench_app
+from harness.http import serving
 from service.demo import seed_large
 from service.extensions import db
 
@@ -68,18 +65,6 @@ def seed(app: Flask) -> None:
         db.session.commit()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM (ANALYZE)"))
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def signed_in(browser: Browser, base_url: str, slug: str) -> Page:

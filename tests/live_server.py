@@ -3,32 +3,25 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask
-from werkzeug.serving import make_server
+from harness.http import serving
 
-
-@contextmanager
-def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+# The server is `harness.http.serving`, which the benchmarks start the same way.
+live_server = serving
 
 
 def request_json(
     method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, Any]:
+    status, _, raw = fetch(url, method=method, body=body, headers=headers)
+    return status, json.loads(raw or b"null")
+
+
+def fetch(url: str, *, method: str = "GET", body: Any = None, headers: Any = None):
+    """(status, headers, raw body) of a real HTTP exchange; a hang fails after 60 s."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
@@ -36,6 +29,6 @@ def request_json(
         request.add_header(key, value)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+        return error.code, error.headers, error.read()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import current_app, request
 
@@ -71,12 +73,23 @@ def sign_out_everywhere():
     db.session.commit()
 
 
+def _sets_a_password(view: Callable[..., Any]) -> Callable[..., Any]:
+    """What the two calls that set a password with an emailed token take and answer."""
+    for decorate in (
+        public_blp.doc(security=[]),
+        public_blp.alt_response(422, description="`weak_password`, every reason in `errors`"),
+        public_blp.alt_response(
+            410, description="`token_invalid`: expired, used or superseded link"
+        ),
+        public_blp.response(200, ActivatedOut),
+        public_blp.arguments(ActivateIn),
+    ):
+        view = decorate(view)
+    return view
+
+
 @public_blp.post("/activate")
-@public_blp.arguments(ActivateIn)
-@public_blp.response(200, ActivatedOut)
-@public_blp.alt_response(410, description="`token_invalid`: expired, used or superseded link")
-@public_blp.alt_response(422, description="`weak_password`, every reason in `errors`")
-@public_blp.doc(security=[])
+@_sets_a_password
 def activate(payload):
     """Set the first password of an invited account with the token from its welcome email."""
     return _set_password(payload, TokenPurpose.ACTIVATION)
@@ -101,11 +114,7 @@ def password_reset(payload):
 
 
 @public_blp.post("/password-reset/confirm")
-@public_blp.arguments(ActivateIn)
-@public_blp.response(200, ActivatedOut)
-@public_blp.alt_response(410, description="`token_invalid`: expired, used or superseded link")
-@public_blp.alt_response(422, description="`weak_password`, every reason in `errors`")
-@public_blp.doc(security=[])
+@_sets_a_password
 def password_reset_confirm(payload):
     """Set a new password with the emailed token; every session of the account ends."""
     return _set_password(payload, TokenPurpose.PASSWORD_RESET)

@@ -134,6 +134,18 @@ def replaced_values(ctx: CheckContext, change: Mapping[str, Any]) -> dict[str, A
     return {name: contact.fields.get(name) for name in change["fields"]} if contact else None
 
 
+# How the other operations read, by who, which role and which organization they name.
+SUMMARIES = {
+    Op.GRANT_ROLE: "Grant {role} to {who}",
+    Op.REVOKE_ROLE: "Revoke {role} from {who}",
+    Op.DEACTIVATE_CONTACT: "Deactivate {who}",
+    Op.REACTIVATE_CONTACT: "Reactivate {who}",
+    Op.DELETE_CONTACT: "Delete {who} and erase their personal data",
+    Op.GRANT_DELEGATE: "Let {organization} manage this organization's contacts",
+    Op.REVOKE_DELEGATE: "End {organization}'s access to this organization's contacts",
+}
+
+
 def _line(
     position: int,
     change: Mapping[str, Any],
@@ -167,22 +179,9 @@ def _line(
         changed = ", ".join(_label(k) for k in fields) or "details"
         summary = f"Change {changed} of {who}"
         after = dict(fields)
-    elif op == Op.GRANT_ROLE:
-        summary = f"Grant {role} to {who}"
-    elif op == Op.REVOKE_ROLE:
-        summary = f"Revoke {role} from {who}"
-    elif op == Op.DEACTIVATE_CONTACT:
-        summary = f"Deactivate {who}"
-    elif op == Op.REACTIVATE_CONTACT:
-        summary = f"Reactivate {who}"
-    elif op == Op.DELETE_CONTACT:
-        summary = f"Delete {who} and erase their personal data"
-    elif op == Op.GRANT_DELEGATE:
-        summary = f"Let {organization} manage this organization's contacts"
-    elif op == Op.REVOKE_DELEGATE:
-        summary = f"End {organization}'s access to this organization's contacts"
     else:
-        summary = op
+        template = SUMMARIES.get(op)
+        summary = template.format(who=who, role=role, organization=organization) if template else op
     return ChangeLine(
         position=position,
         op=op,

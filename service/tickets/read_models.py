@@ -414,20 +414,17 @@ def _org_slug(session: Session, org_id: int | None, known: dict[int, dict[str, s
 
 
 def _names(session: Session, org_ids: Iterable[int | None]) -> dict[int, dict[str, str]]:
-    ids = {i for i in org_ids if i is not None}
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Organization.id, Organization.slug, Organization.name).where(
-            Organization.id.in_(ids)
-        )
-    )
+    query = select(Organization.id, Organization.slug, Organization.name)
+    rows = _rows(session, query, Organization.id, org_ids)
     return {oid: {"slug": slug, "name": name} for oid, slug, name in rows}
 
 
 def _people(session: Session, user_ids: Iterable[int | None]) -> Mapping[int, str]:
-    ids = {i for i in user_ids if i is not None}
-    if not ids:
-        return {}
-    rows = session.execute(select(User.id, User.email, User.status).where(User.id.in_(ids)))
+    rows = _rows(session, select(User.id, User.email, User.status), User.id, user_ids)
     return {uid: _display(email, status) for uid, email, status in rows}
+
+
+def _rows(session: Session, query: Any, id_column: Any, ids: Iterable[int | None]) -> Any:
+    """The query's rows for the ids given (None among them ignored); none without a statement."""
+    wanted = {i for i in ids if i is not None}
+    return session.execute(query.where(id_column.in_(wanted))) if wanted else ()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from service.access import TicketAccess, ticket_access
 from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
@@ -33,6 +36,14 @@ def _access(reference: str) -> TicketAccess:
 
 def _detail(ticket: TicketAccess) -> read_models.TicketDetail:
     return read_models.detail(session=db.session(), access=ticket)
+
+
+def _act(reference: str, action: Callable[..., Any], **arguments: Any) -> read_models.TicketDetail:
+    """Run a review action of `tickets.service` on the ticket, commit, answer its detail."""
+    ticket = _access(reference)
+    action(session=db.session(), access=ticket, **arguments)
+    db.session.commit()
+    return _detail(ticket)
 
 
 @blp.get("/tickets")
@@ -101,10 +112,7 @@ def add_comment(payload, reference):
 @blp.response(200, TicketOut)
 def assign(payload, reference):
     """Give the ticket to a staff member, or to nobody with `null` (staff)."""
-    ticket = _access(reference)
-    tickets_service.assign(session=db.session(), access=ticket, assignee_email=payload["assignee"])
-    db.session.commit()
-    return _detail(ticket)
+    return _act(reference, tickets_service.assign, assignee_email=payload["assignee"])
 
 
 @blp.post("/tickets/<reference>/approve")
@@ -128,10 +136,7 @@ def approve(payload, reference):
 @blp.response(200, TicketOut)
 def reject(payload, reference):
     """Reject with a reason the requester will read (staff)."""
-    ticket = _access(reference)
-    tickets_service.reject(session=db.session(), access=ticket, reason=payload["reason"])
-    db.session.commit()
-    return _detail(ticket)
+    return _act(reference, tickets_service.reject, reason=payload["reason"])
 
 
 @blp.post("/tickets/<reference>/cancel")
@@ -139,12 +144,7 @@ def reject(payload, reference):
 @blp.response(200, TicketOut)
 def cancel(payload, reference):
     """Withdraw the request (the requester or an admin of the organization)."""
-    ticket = _access(reference)
-    tickets_service.cancel(
-        session=db.session(), access=ticket, reason=(payload or {}).get("reason")
-    )
-    db.session.commit()
-    return _detail(ticket)
+    return _act(reference, tickets_service.cancel, reason=(payload or {}).get("reason"))
 
 
 @blp.post("/tickets/<reference>/retry")
@@ -152,7 +152,4 @@ def cancel(payload, reference):
 @blp.response(202, TicketOut)
 def retry(payload, reference):
     """Apply a failed ticket again (staff)."""
-    ticket = _access(reference)
-    tickets_service.retry(session=db.session(), access=ticket)
-    db.session.commit()
-    return _detail(ticket)
+    return _act(reference, tickets_service.retry)

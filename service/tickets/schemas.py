@@ -154,8 +154,11 @@ class BatchSummaryOut(Schema):
     delegations = fields.Integer(metadata={"description": "grant_ and revoke_delegate items"})
 
 
-class QueueItemOut(Schema):
+class TicketHeadOut(Schema):
+    """What a queue row and a ticket's detail both say of the ticket."""
+
     reference = fields.String()
+    url = fields.String()
     status = fields.Enum(TicketStatus, by_value=True)
     organization = fields.String()
     organization_name = fields.String()
@@ -164,7 +167,9 @@ class QueueItemOut(Schema):
     assignee = fields.String(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
-    url = fields.String()
+
+
+class QueueItemOut(TicketHeadOut):
     approvals_required = fields.Integer()
     approvals_given = fields.Integer()
     batch = fields.Nested(BatchSummaryOut)
@@ -216,17 +221,7 @@ class FailureOut(Schema):
     message = fields.String(allow_none=True)
 
 
-class TicketOut(Schema):
-    reference = fields.String()
-    url = fields.String()
-    status = fields.Enum(TicketStatus, by_value=True)
-    organization = fields.String()
-    organization_name = fields.String()
-    acting_organization = fields.String(allow_none=True)
-    requester = fields.String()
-    assignee = fields.String(allow_none=True)
-    created_at = UtcDateTime()
-    updated_at = UtcDateTime()
+class TicketOut(TicketHeadOut):
     request_comment = fields.String(allow_none=True)
     base_version = fields.Integer(allow_none=True)
     changes = fields.List(fields.Nested(ChangeLineOut))

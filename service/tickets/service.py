@@ -120,20 +120,17 @@ def comment(
     session.add(note)
     session.flush()
     detail = {"comment_id": note.id}
+    # A question moves an open ticket to the customer; the customer's answer moves it back.
+    moves = None
     if query and ticket.status == TicketStatus.OPEN:
-        event = transition(
-            session=session,
-            ticket=ticket,
-            action="query",
-            actor_id=actor.user.id,
-            actor_organization_id=_acting_org(access),
-            detail=detail,
-        )
+        moves = "query"
     elif not access.is_staff and ticket.status == TicketStatus.AWAITING_CUSTOMER:
+        moves = "reply"
+    if moves is not None:
         event = transition(
             session=session,
             ticket=ticket,
-            action="reply",
+            action=moves,
             actor_id=actor.user.id,
             actor_organization_id=_acting_org(access),
             detail=detail,
@@ -285,32 +282,28 @@ def amend(
 def reject(*, session: Session, access: TicketAccess, reason: str) -> Ticket:
     """Refuse the request, with the reason the requester will read."""
     permissions.require_staff(access.actor, what="reject tickets")
-    ticket = access.ticket
-    event = transition(
-        session=session,
-        ticket=ticket,
-        action="reject",
-        actor_id=access.actor.user.id,
-        actor_organization_id=_acting_org(access),
-        resolution_reason=reason,
-    )
-    notify.rejected(session=session, ticket=ticket, event=event)
-    return ticket
+    return _close(session=session, access=access, action="reject", reason=reason)
 
 
 def cancel(*, session: Session, access: TicketAccess, reason: str | None) -> Ticket:
     """Withdraw the request: its requester, or an admin of the organization, may."""
     permissions.require_cancel(access)
+    return _close(session=session, access=access, action="cancel", reason=reason)
+
+
+def _close(*, session: Session, access: TicketAccess, action: str, reason: str | None) -> Ticket:
+    """End the ticket by `reject` or `cancel`, keeping the reason, and tell who should know."""
     ticket = access.ticket
     event = transition(
         session=session,
         ticket=ticket,
-        action="cancel",
+        action=action,
         actor_id=access.actor.user.id,
         actor_organization_id=_acting_org(access),
         resolution_reason=reason,
     )
-    notify.cancelled(session=session, ticket=ticket, event=event)
+    told = notify.rejected if action == "reject" else notify.cancelled
+    told(session=session, ticket=ticket, event=event)
     return ticket
 
 

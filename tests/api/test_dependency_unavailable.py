@@ -9,8 +9,6 @@ PostgreSQL server itself (`pg_terminate_backend`), only the test database's.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from service import create_app
 from service.config import TestConfig as SuiteConfig
 from service.extensions import db
 from tests.conftest import ON_POSTGRES
-from tests.live_server import live_server
+from tests.live_server import fetch, live_server
 from tests.web.forms import sign_in
 
 ADMIN = "admin@acme.example"
@@ -37,20 +35,6 @@ def fresh_app(app: Flask, tmp_path: Path, **overrides: Any) -> Flask:
     config.SECRET_KEY = app.config["SECRET_KEY"]
     config.WTF_CSRF_ENABLED = False  # type: ignore[attr-defined]
     return create_app(config, **overrides)
-
-
-def fetch(url: str, *, method: str = "GET", body: Any = None, headers: Any = None):
-    """(status, headers, raw body) of a real HTTP exchange; a hang fails after 60 s."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    for key, value in (headers or {}).items():
-        request.add_header(key, value)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 def assert_unavailable_json(status: int, headers: Any, raw: bytes) -> None:

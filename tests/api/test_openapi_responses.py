@@ -32,15 +32,8 @@ from service.extensions import db
 from tests.demo_ids import contact_ids
 from tests.factories import PASSWORD
 from tests.jobs import run_jobs
-from tests.tickets.support import (
-    NO_MANAGE,
-    OUTSIDER,
-    REQUESTER,
-    STAFF,
-    STAFF2,
-    new_contact,
-    raise_ticket,
-)
+from tests.tickets import support
+from tests.tickets.support import new_contact, raise_ticket
 
 # Error statuses the journey must have validated at least once.
 ERRORS_SEEN = {400, 401, 403, 404, 405, 409, 410, 413, 415, 422, 429}
@@ -133,14 +126,18 @@ def test_every_documented_operation_answers_as_the_openapi_document_says(app, fa
 def journey(app: Flask, factory, api: CheckedClient) -> None:
     """Every operation, its success and its usual errors."""
     call = api.call
-    staff, staff2, admin = factory.token(STAFF), factory.token(STAFF2), factory.token(REQUESTER)
-    outsider, viewer = factory.token(OUTSIDER), factory.token(NO_MANAGE)
+    staff, staff2, admin = (
+        factory.token(support.STAFF),
+        factory.token(support.STAFF2),
+        factory.token(support.REQUESTER),
+    )
+    outsider, viewer = factory.token(support.OUTSIDER), factory.token(support.NO_MANAGE)
     ids = contact_ids(factory)
 
     # Signing in, who am I, the errors of any call.
-    call("POST", "/api/auth/token", json={"email": STAFF, "password": PASSWORD})
-    call("POST", "/api/auth/token", json={"email": STAFF, "password": "not it"})
-    call("POST", "/api/auth/token", json={"email": STAFF})
+    call("POST", "/api/auth/token", json={"email": support.STAFF, "password": PASSWORD})
+    call("POST", "/api/auth/token", json={"email": support.STAFF, "password": "not it"})
+    call("POST", "/api/auth/token", json={"email": support.STAFF})
     call("GET", "/api/me", admin)
     call("GET", "/api/me")
     call("GET", "/api/me", "not-a-token")
@@ -205,7 +202,7 @@ def journey(app: Flask, factory, api: CheckedClient) -> None:
     call("POST", f"/api/tickets/{reference}/comments", admin, json={"body": "Because."})
     call("POST", f"/api/tickets/{reference}/comments", staff, json={"body": "ok", "internal": True})
     call("POST", f"/api/tickets/{reference}/comments", admin, json={"body": "x", "internal": True})
-    call("POST", f"/api/tickets/{reference}/assign", staff, json={"assignee": STAFF})
+    call("POST", f"/api/tickets/{reference}/assign", staff, json={"assignee": support.STAFF})
     call("POST", f"/api/tickets/{reference}/assign", admin, json={"assignee": None})
     call("POST", f"/api/tickets/{reference}/retry", staff)
     call("POST", f"/api/tickets/{reference}/approve", staff)
@@ -314,14 +311,14 @@ def journey(app: Flask, factory, api: CheckedClient) -> None:
     call("GET", f"/api/webhooks/{endpoint['id']}", staff)
 
     # Password reset: requested, confirmed, a used link, too many requests.
-    call("POST", "/api/password-reset", json={"email": REQUESTER})
-    admin_id = factory.scalar(select(User.id).where(User.email == REQUESTER))
+    call("POST", "/api/password-reset", json={"email": support.REQUESTER})
+    admin_id = factory.scalar(select(User.id).where(User.email == support.REQUESTER))
     link = _issue(app, admin_id, TokenPurpose.PASSWORD_RESET)
     new_password = "another long and unusual phrase"
     call("POST", "/api/password-reset/confirm", json={"token": link, "password": new_password})
     call("POST", "/api/password-reset/confirm", json={"token": link, "password": new_password})
     for _ in range(6):
-        call("POST", "/api/password-reset", json={"email": STAFF2})
+        call("POST", "/api/password-reset", json={"email": support.STAFF2})
 
     # Signing out: this token, then everywhere.
     call("DELETE", "/api/auth/token", staff)

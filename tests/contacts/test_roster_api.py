@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.demo_ids import contact_ids
+from tests.tickets.support import new_contact
 
 
 def test_role_catalog_lists_the_default_roles_with_their_attributes(factory, client):
@@ -103,17 +104,9 @@ def test_pending_view_shows_current_and_requested_side_by_side(factory, client):
     batch = {
         "base_version": 1,
         "changes": [
-            {
-                "op": "add_contact",
-                "ref": "n1",
-                "contact": {
-                    "salutation": "Ms",
-                    "first_name": "Annabelle",
-                    "last_name": "Greement",
-                    "email": "annabelle@acme.example",
-                },
-                "roles": ["agreement"],
-            },
+            new_contact(
+                "n1", "annabelle@acme.example", name=("Annabelle", "Greement"), roles=("agreement",)
+            ),
             {"op": "grant_role", "contact_id": ids["devon.tran"], "role": "management"},
             {
                 "op": "update_contact",

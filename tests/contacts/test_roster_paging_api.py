@@ -8,6 +8,7 @@ import pytest
 
 from service.contacts.paging import encode_cursor
 from tests.demo_ids import contact_ids
+from tests.tickets.support import new_contact
 
 URL = "/api/orgs/acme/contacts"
 V1_KEYS = {"organization", "version", "required_roles", "pending_ticket", "contacts"}
@@ -201,17 +202,9 @@ def test_pending_view_pages_with_requested_changes_and_new_contacts_first_page_o
     batch = {
         "base_version": 1,
         "changes": [
-            {
-                "op": "add_contact",
-                "ref": "n1",
-                "contact": {
-                    "salutation": "Ms",
-                    "first_name": "Annabelle",
-                    "last_name": "Greement",
-                    "email": "annabelle@acme.example",
-                },
-                "roles": ["agreement"],
-            },
+            new_contact(
+                "n1", "annabelle@acme.example", name=("Annabelle", "Greement"), roles=("agreement",)
+            ),
             {"op": "grant_role", "contact_id": ids["devon.tran"], "role": "management"},
             {"op": "delete_contact", "contact_id": ids["grace.gill"]},
         ],

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from service.requests.models import ChangeRequest
 from service.tickets.models import Ticket
 from tests.live_server import live_server, request_json
+from tests.tickets.support import new_contact
 
 CLIENTS = 8
 
@@ -23,19 +24,7 @@ def test_eight_simultaneous_valid_submissions_give_exactly_one_201(app, factory)
     def submit(i: int) -> tuple[int, dict]:
         body = {
             "base_version": 1,
-            "changes": [
-                {
-                    "op": "add_contact",
-                    "ref": "n1",
-                    "contact": {
-                        "salutation": "Ms",
-                        "first_name": "Racer",
-                        "last_name": f"Number{i}",
-                        "email": f"racer{i}@acme.example",
-                    },
-                    "roles": ["technical"],
-                }
-            ],
+            "changes": [new_contact("n1", f"racer{i}@acme.example", name=("Racer", f"Number{i}"))],
         }
         start.wait()
         return request_json("POST", f"{base}/api/orgs/acme/change-requests", body, headers)

@@ -14,12 +14,25 @@ NO_MANAGE = "boris.banks@acme.example"  # acme's financial contact: no ticket pe
 OUTSIDER = "admin@buyco.example"  # admin of another organization
 
 
-def new_contact(ref: str = "n1", email: str = "nia.new@acme.example") -> dict[str, Any]:
+def new_contact(
+    ref: str = "n1",
+    email: str = "nia.new@acme.example",
+    *,
+    name: tuple[str, str] = ("Nia", "New"),
+    roles: tuple[str, ...] = ("technical",),
+) -> dict[str, Any]:
+    """An `add_contact` item: a new contact with the mandatory fields and its roles."""
+    first_name, last_name = name
     return {
         "op": "add_contact",
         "ref": ref,
-        "contact": {"salutation": "Ms", "first_name": "Nia", "last_name": "New", "email": email},
-        "roles": ["technical"],
+        "contact": {
+            "salutation": "Ms",
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+        },
+        "roles": list(roles),
     }
 
 

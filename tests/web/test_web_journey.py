@@ -85,7 +85,9 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
     # while active, becomes an agreement contact.
     nina.locator('input[data-role="financial"]').check()
     boris.locator('input[data-role="agreement"]').check()
-    expect(admin.locator("#check-status")).to_have_text("No problems found")
+    # Taking a required role from Boris is no problem, but the submitter is warned, before
+    # submitting, that it asks for two approvals.
+    expect(admin.locator("#check-status")).to_have_text("Ready, with 1 warning")
     expect(issue).to_have_count(0)
     expect(financial).to_contain_text("1 active holder")
     expect(admin.locator("#change-count")).to_have_text("3")
@@ -94,6 +96,7 @@ def test_admin_request_reviewed_applied_and_new_contact_activates(
     dialog = admin.get_by_role("dialog")
     expect(dialog).to_contain_text("Add Nina Newman as Financial Contact, Technical Contact")
     expect(dialog).to_contain_text("Revoke Financial Contact from Boris Banks")
+    expect(dialog).to_contain_text("This needs two approvals")
     dialog.get_by_label("Note to the reviewer").fill("Nina takes finance over from Boris.")
     shots(admin, "contacts-review-dialog", full_page=False)
     dialog.get_by_role("button", name="Submit request").click()

@@ -104,6 +104,21 @@ def set_seat_limit(*, session: Session, actor: Actor, org: Organization, limit: 
     session.flush()
 
 
+def delegate_candidates(*, session: Session, org: Organization) -> list[dict[str, str]]:
+    """The organizations this one may give access to (open purchaser organizations, by name),
+    for the delegation picker: full name, short name and kind."""
+    rows = session.execute(
+        select(Organization.slug, Organization.name, Organization.kind)
+        .where(
+            Organization.kind == OrgKind.PURCHASER,
+            Organization.id != org.id,
+            Organization.closed_at.is_(None),
+        )
+        .order_by(Organization.name, Organization.slug)
+    ).all()
+    return [{"slug": slug, "name": name, "kind": kind.value} for slug, name, kind in rows]
+
+
 @dataclass(frozen=True)
 class Delegated:
     """An organization whose admins manage this one's contacts, since when, granted by which

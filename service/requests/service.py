@@ -26,6 +26,7 @@ from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import InvalidTransition, allowed
 from service.validators import check, project, projected_contacts
 from service.validators.projection import counts_after
+from service.validators.references import may_be_delegate
 from service.validators.types import CheckContext, ContactKey, Finding
 from service.vocabulary import DELEGATE_OPS, MANAGING_PERMISSION, ContactStatus, Op
 
@@ -214,7 +215,8 @@ def dry_run(
 
 def _before_submitting(ctx: CheckContext, *, scope: access.OrgScope) -> list[Finding]:
     """What the submitter should know before submitting: that the batch takes their own right
-    to manage the organization away, and that it needs two approvals, and why."""
+    to manage the organization away, whom it gives the right to manage its contacts, and that it
+    needs two approvals, and why."""
     found = []
     if _loses_management(ctx, scope=scope):
         found.append(
@@ -225,6 +227,18 @@ def _before_submitting(ctx: CheckContext, *, scope: access.OrgScope) -> list[Fin
                 severity="warning",
             )
         )
+    for position, item in enumerate(ctx.changes):
+        other = ctx.organizations.get(item["organization"]) if "organization" in item else None
+        if item["op"] == Op.GRANT_DELEGATE and other is not None and may_be_delegate(ctx, other):
+            found.append(
+                Finding(
+                    "delegation_granted",
+                    f"changes/{position}/organization",
+                    f"You are giving {other.name or other.slug} ({other.kind}) the right to "
+                    f"manage {ctx.organization.name or ctx.organization.slug}'s contacts.",
+                    severity="warning",
+                )
+            )
     reasons = why_risky(ctx)
     if reasons:
         found.append(

@@ -7,7 +7,8 @@ from service.validators.types import CheckContext, ContactKey, Finding, OrgInfo
 from service.vocabulary import ASSISTANT, ContactStatus, Op
 
 DELEGATE_KINDS = ("purchaser",)
-UNKNOWN_DELEGATE = "No organization that access can be delegated to has this slug."
+UNKNOWN_DELEGATE = "No purchaser organization has this short name."
+OWN_ORGANIZATION = "This is your own organization: give access to a purchaser organization."
 DELEGATION_MISSING = "This organization has no delegated access to end."
 
 
@@ -67,10 +68,10 @@ def _role_problem(ctx: CheckContext, code: str) -> str | None:
 def delegations(ctx: CheckContext) -> list[Finding]:
     """Delegate items name a purchaser organization, granted once and revoked only if held.
 
-    A slug that names no organization, and one the customer may not name (itself, or any
-    organization that is not a purchaser), get one and the same answer: a batch learns nothing
-    about which organizations exist. Revoking answers alike for every organization that holds
-    no delegation.
+    A slug that names no organization, and one the customer may not name (any organization that
+    is not a purchaser), get one and the same answer: a batch learns nothing about which
+    organizations exist. Its own organization, no secret, gets its own answer. Revoking answers
+    alike for every organization that holds no delegation.
     """
     findings = []
     for position, item in enumerate(ctx.changes):
@@ -81,6 +82,9 @@ def delegations(ctx: CheckContext) -> list[Finding]:
         if item["op"] == Op.REVOKE_DELEGATE:
             if other is None or other.id not in ctx.delegate_ids:
                 findings.append(Finding("delegation_missing", path, DELEGATION_MISSING))
+        elif item["organization"] == ctx.organization.slug:
+            # Not a secret: the admin's own organization gets its own answer.
+            findings.append(Finding("unknown_organization", path, OWN_ORGANIZATION))
         elif not may_be_delegate(ctx, other):
             findings.append(Finding("unknown_organization", path, UNKNOWN_DELEGATE))
         elif other is not None and other.id in ctx.delegate_ids:

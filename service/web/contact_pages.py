@@ -105,6 +105,9 @@ def contacts(slug: str):
         "web/contacts.html",
         editable=may_manage,
         may_delegate=access.can_change_delegations(scope),
+        delegate_candidates=org_service.delegate_candidates(session=session, org=org)
+        if access.can_change_delegations(scope)
+        else [],
         salutations=present.salutations(),
         first_page=view_json(view) if may_manage else None,
         roster_url=url_for("web_json.roster_json", slug=org.slug),

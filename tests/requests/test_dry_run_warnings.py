@@ -55,3 +55,22 @@ def test_a_delegate_ending_its_own_delegation_is_warned(app, client, factory):
     admin = factory.headers(REQUESTER)
     own = dry_run(client, admin, [{"op": "revoke_delegate", "organization": "buyco"}])
     assert "manage_right_lost" not in own
+
+
+def test_granting_access_is_confirmed_by_name_kind_and_organization(client, factory):
+    factory.demo()
+    admin = factory.headers(REQUESTER)
+    warned = dry_run(client, admin, [{"op": "grant_delegate", "organization": "buyco"}])
+    assert warned["delegation_granted"] == (
+        "You are giving BuyCo Procurement (purchaser) the right to manage Acme Widgets plc's "
+        "contacts."
+    )
+    own = client.post(
+        "/api/orgs/acme/change-requests/validate",
+        json={"base_version": 1, "changes": [{"op": "grant_delegate", "organization": "acme"}]},
+        headers=admin,
+    ).get_json()
+    assert [e["message"] for e in own["errors"]] == [
+        "This is your own organization: give access to a purchaser organization."
+    ]
+    assert "delegation_granted" not in {w["code"] for w in own["warnings"]}

@@ -46,17 +46,20 @@ def test_role_for_another_kind_of_organization_is_unknown_here():
     assert "customer" in findings[0].message
 
 
-def test_an_unknown_organization_itself_and_a_non_purchaser_get_one_answer():
+def test_an_unknown_organization_and_a_non_purchaser_get_one_answer_and_itself_its_own():
     changes = [
         {"op": "grant_delegate", "organization": "nowhere"},
-        {"op": "grant_delegate", "organization": "acme"},
         {"op": "grant_delegate", "organization": "vendor"},
+        {"op": "grant_delegate", "organization": "acme"},
     ]
     findings = delegations(ctx(changes))
     assert found(findings) == [
         ("unknown_organization", f"changes/{position}/organization") for position in range(3)
     ]
-    assert len({finding.message for finding in findings}) == 1
+    unknown, not_purchaser, own = (finding.message for finding in findings)
+    assert unknown == not_purchaser == "No purchaser organization has this short name."
+    assert own == "This is your own organization: give access to a purchaser organization."
+    assert not any("slug" in finding.message for finding in findings)
 
 
 def test_revoking_answers_alike_for_every_organization_without_a_delegation():

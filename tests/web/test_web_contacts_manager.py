@@ -95,7 +95,7 @@ def test_the_review_dialog_shows_the_servers_lines_for_the_batch(factory, browse
     boris = page.locator("tbody.contact", has_text="Boris Banks")
     boris.locator('input.role-box[data-role="agreement"]').check()
     page.get_by_label("Give another organization access").fill("BuyCo")
-    expect(page.locator("#check-status")).to_have_text("No problems found")
+    expect(page.locator("#check-status")).to_have_text("Ready, with 1 warning")
     page.get_by_role("button", name="Request Changes").click()
 
     lines = page.locator("#review-lines li")
@@ -140,12 +140,12 @@ def test_delegated_access_is_granted_and_ended_in_the_batch(app, factory, browse
     grant = page.get_by_label("Give another organization access")
     grant.fill("no-such-org")
     expect(page.locator("#grant-delegate-error")).to_contain_text(
-        "No organization that access can be delegated to has this slug"
+        "No purchaser organization has this short name"
     )
     expect(grant).to_have_attribute("aria-invalid", "true")
     expect(request).to_be_disabled()
     grant.fill("buyco")
-    expect(page.locator("#check-status")).to_have_text("No problems found")
+    expect(page.locator("#check-status")).to_have_text("Ready, with 1 warning")
     expect(page.locator("#grant-delegate-error")).to_be_hidden()
     request.click()
     expect(page.locator("#review-lines li")).to_have_text(

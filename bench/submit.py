@@ -69,15 +69,15 @@ def seed_roster(org_slug: str, size: int) -> tuple[int, list[int]]:
     ]
     role_rows += [{"contact_id": cid, "role_code": ROLES[i % 3]} for i, cid in enumerate(ids)]
     db.session.execute(insert(ContactRole), role_rows)
-    db.session.add(
-        User(
-            email=f"admin@{org_slug}.example",
-            password_hash=hash_password(PASSWORD),
-            status=UserStatus.ACTIVE,
-            organization_id=org.id,
-            contact_id=ids[0],
-        )
+    admin = User(
+        email=f"admin@{org_slug}.example",
+        password_hash=hash_password(PASSWORD),
+        status=UserStatus.ACTIVE,
+        organization_id=org.id,
     )
+    db.session.add(admin)
+    db.session.flush()
+    db.session.execute(update(Contact).where(Contact.id == ids[0]).values(user_id=admin.id))
     # The roster's counts (which the validators read) follow rows written behind the app's back.
     roster_counts.repair(session=db.session())
     db.session.commit()

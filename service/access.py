@@ -12,10 +12,12 @@ An actor reaches an organization in one of three ways, and holds there:
   closing organizations). Staff never submit or cancel a customer's request. Adding and
   deactivating staff accounts takes a staff permission of its own (`STAFF_ONLY_PERMISSIONS`),
   listed on the staff account, never granted by a role.
-- **a contact's account**, in its own organization: what its roles grant.
+- **a member**: an account is a contact of any number of organizations (its memberships); in
+  each it holds what that contact's roles grant there, and nothing of it anywhere else.
 - **a delegate**: an account holding `contacts:manage` in a purchaser organization that a customer
   granted access to (`grant_delegate`). In that customer it holds `DELEGATE_POWERS`, whatever
-  else its roles grant at home, until the delegation is revoked.
+  else its roles grant at home, until the delegation is revoked. A membership of the customer
+  itself comes first.
 
 Anything else answers 404, exactly like a missing organization or ticket; a visible one without
 the permission answers 403.
@@ -88,7 +90,12 @@ class OrgScope:
     actor: Actor
     org: Organization
     permissions: frozenset[str]
-    delegated: bool = False
+    # The delegate organization the actor acts from, when it reaches `org` by a delegation.
+    via_id: int | None = None
+
+    @property
+    def delegated(self) -> bool:
+        return self.via_id is not None
 
     @property
     def is_staff(self) -> bool:
@@ -100,34 +107,56 @@ class OrgScope:
     @property
     def acting_organization_id(self) -> int | None:
         """The delegate organization the actor acts from, when it is not the organization."""
-        return self.actor.organization.id if self.delegated else None
+        return self.via_id
+
+    @property
+    def actor_organization_id(self) -> int:
+        """The organization the actor acts for here, as the event log records it: the
+        organization itself for a member, the delegate's own, or the vendor for staff."""
+        if self.actor.is_staff:
+            return self.actor.organization.id
+        return self.via_id if self.via_id is not None else self.org.id
 
 
 # --- Organizations ----------------------------------------------------------------------------
 
 
+def delegations_held(*, session: Session, actor: Actor) -> dict[int, int]:
+    """Organizations whose contacts the actor manages as a delegate, each with the delegate
+    organization (one the actor manages) it acts from."""
+    managing = sorted(
+        m.organization.id for m in actor.memberships if Permission.CONTACTS_MANAGE in m.permissions
+    )
+    if actor.is_staff or not managing:
+        return {}
+    held: dict[int, int] = {}
+    for org_id, via_id in session.execute(
+        select(Delegation.organization_id, Delegation.delegate_organization_id)
+        .where(
+            Delegation.delegate_organization_id.in_(managing),
+            Delegation.revoked_at.is_(None),
+        )
+        .order_by(Delegation.id)
+    ):
+        held.setdefault(org_id, via_id)
+    return held
+
+
 def delegated_org_ids(*, session: Session, actor: Actor) -> set[int]:
     """Organizations whose contacts the actor manages as a delegate."""
-    if actor.is_staff or Permission.CONTACTS_MANAGE not in actor.permissions:
-        return set()
-    return set(
-        session.scalars(
-            select(Delegation.organization_id).where(
-                Delegation.delegate_organization_id == actor.organization.id,
-                Delegation.revoked_at.is_(None),
-            )
-        )
-    )
+    return set(delegations_held(session=session, actor=actor))
 
 
 def scope(*, session: Session, actor: Actor, org: Organization) -> OrgScope | None:
     """What the actor holds in `org`; None when the organization is not theirs to see."""
     if actor.is_staff:
         return OrgScope(actor, org, STAFF_POWERS)
-    if org.id == actor.organization.id:
-        return OrgScope(actor, org, actor.permissions)
-    if org.id in delegated_org_ids(session=session, actor=actor):
-        return OrgScope(actor, org, DELEGATE_POWERS, delegated=True)
+    membership = actor.membership(org.id)
+    if membership is not None:
+        return OrgScope(actor, org, membership.permissions)
+    via_id = delegations_held(session=session, actor=actor).get(org.id)
+    if via_id is not None:
+        return OrgScope(actor, org, DELEGATE_POWERS, via_id=via_id)
     return None
 
 
@@ -228,20 +257,29 @@ def subject_access_org(*, session: Session, actor: Actor, slug: str) -> OrgScope
 
 
 def roster_orgs(*, session: Session, actor: Actor) -> list[Organization]:
-    """The organizations whose roster the actor opens from the navigation: own, then delegated."""
+    """The organizations whose roster the actor opens from the organization switcher: its
+    memberships (home first, then by name), then those delegated to it, by name."""
     if actor.is_staff:
         return []
-    own = scope(session=session, actor=actor, org=actor.organization)
-    others = _orgs(session, delegated_org_ids(session=session, actor=actor), by=Organization.name)
-    return ([actor.organization] if own and can_view_roster(own) else []) + others
+    own = [
+        m.organization
+        for m in actor.memberships
+        if can_view_roster(OrgScope(actor, m.organization, m.permissions))
+    ]
+    member_of = {m.organization.id for m in actor.memberships}
+    delegated = delegated_org_ids(session=session, actor=actor) - member_of
+    return own + _orgs(session, delegated, by=Organization.name)
 
 
 def managed_orgs(*, session: Session, actor: Actor) -> list[Organization]:
-    """The organizations whose contacts the actor may manage, own first, then by slug."""
-    if actor.is_staff or Permission.CONTACTS_MANAGE not in actor.permissions:
+    """The organizations whose contacts the actor may manage: memberships (home first, then by
+    name), then those delegated to it, by slug."""
+    if actor.is_staff:
         return []
-    delegated = delegated_org_ids(session=session, actor=actor)
-    return [actor.organization, *_orgs(session, delegated, by=Organization.slug)]
+    own = [m.organization for m in actor.memberships if Permission.CONTACTS_MANAGE in m.permissions]
+    member_of = {m.organization.id for m in actor.memberships}
+    delegated = delegated_org_ids(session=session, actor=actor) - member_of
+    return own + _orgs(session, delegated, by=Organization.slug)
 
 
 def _orgs(session: Session, ids: set[int], *, by: Any) -> list[Organization]:
@@ -253,10 +291,12 @@ def _orgs(session: Session, ids: set[int], *, by: Any) -> list[Organization]:
 # --- Tickets ----------------------------------------------------------------------------------
 
 
+_TICKET_LISTERS = frozenset({Permission.TICKETS_VIEW, Permission.CONTACTS_MANAGE})
+
+
 def can_see_tickets(actor: Actor) -> bool:
-    """Whether the actor has a ticket list at all (its own organization's, or staff's queue)."""
-    home = actor.permissions
-    return actor.is_staff or bool({Permission.TICKETS_VIEW, Permission.CONTACTS_MANAGE} & set(home))
+    """Whether the actor has a ticket list at all (its organizations', or staff's queue)."""
+    return actor.is_staff or any(_TICKET_LISTERS & m.permissions for m in actor.memberships)
 
 
 def ticket_org_ids(*, session: Session, actor: Actor) -> set[int] | None:
@@ -265,7 +305,8 @@ def ticket_org_ids(*, session: Session, actor: Actor) -> set[int] | None:
         return None
     if not can_see_tickets(actor):
         raise Forbidden("Your roles do not let you see this organization's tickets.")
-    return {actor.organization.id} | delegated_org_ids(session=session, actor=actor)
+    own = {m.organization.id for m in actor.memberships if _TICKET_LISTERS & m.permissions}
+    return own | delegated_org_ids(session=session, actor=actor)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
@@ -13,7 +13,7 @@ from service.contacts.models import Contact
 from service.contacts.service import insert_contacts, load_catalog_file
 from service.models_base import utcnow
 from service.organizations.models import Organization, OrgKind
-from service.sql import insert_rows
+from service.sql import insert_rows, update_rows
 from service.validators.types import RosterContact
 from service.vocabulary import CONTACT_FIELDS, ContactStatus
 
@@ -223,16 +223,23 @@ def seed(*, session: Session, password: str) -> str:
         org = orgs[slug]
         ids = insert_contacts(session=session, org_id=org.id, contacts=[c for c, _ in contacts])
         for contact_id, (contact, account) in zip(ids, contacts, strict=True):
+            if not account:
+                continue
             email = str(contact.fields["email"])
-            if account and _user(session, email) is None:
-                session.add(
-                    User(
-                        email=email,
-                        password_hash=password_hash if account == "active" else None,
-                        status=UserStatus(account),
-                        organization_id=org.id,
-                        contact_id=contact_id,
-                    )
+            # One person, one account: a contact of a second organization joins the first's.
+            user = _user(session, email)
+            if user is None:
+                user = User(
+                    email=email,
+                    password_hash=password_hash if account == "active" else None,
+                    status=UserStatus(account),
+                    organization_id=org.id,
+                )
+                session.add(user)
+                session.flush()
+            if not user.is_staff:
+                session.execute(
+                    update(Contact).where(Contact.id == contact_id).values(user_id=user.id)
                 )
     session.flush()
     logins = ", ".join(
@@ -290,7 +297,7 @@ def seed_large(*, session: Session, slug: str, contacts: int, password: str) -> 
         for i, contact_id in zip(numbers, ids, strict=True)
         if i % 4 == 0
     ]
-    insert_rows(
+    user_ids = insert_rows(
         session,
         User.__table__,
         [
@@ -300,11 +307,20 @@ def seed_large(*, session: Session, slug: str, contacts: int, password: str) -> 
                 "status": status,
                 "is_staff": False,
                 "organization_id": org.id,
-                "contact_id": contact_id,
                 "created_at": utcnow(),
             }
-            for i, contact_id, status in accounts
+            for i, _, status in accounts
         ],
+        returning_ids=True,
+    )
+    update_rows(
+        session,
+        Contact.__table__,
+        [
+            {"id": contact_id, "user_id": user_id}
+            for (_, contact_id, _), user_id in zip(accounts, user_ids, strict=True)
+        ],
+        match=["id"],
     )
     session.flush()
     return (

@@ -202,6 +202,7 @@ def _contacts(session: Session, who: Subjects) -> set[int]:
             status=ContactStatus.ARCHIVED,
             assistant_id=None,
             version=Contact.version + 1,
+            user_id=None,  # the membership ends; the account may live on in others
         )
         .execution_options(synchronize_session=False)
     )
@@ -390,6 +391,24 @@ HOLDINGS: tuple[Holding, ...] = (
 SECRET_COLUMNS = frozenset({"password_hash", "token_hash"})
 
 
+def _accounts_kept(session: Session, user_ids: list[int], purged: list[int]) -> set[int]:
+    """Those of these accounts that keep a membership (a contact not archived) besides the
+    contacts being purged."""
+    if not user_ids:
+        return set()
+    going = set(purged)
+    return {
+        user_id
+        for user_id, contact_id in session.execute(
+            select(Contact.user_id, Contact.id).where(
+                column_in(session, Contact.user_id, user_ids),
+                Contact.status != ContactStatus.ARCHIVED,
+            )
+        )
+        if contact_id not in going and user_id is not None
+    }
+
+
 def purge_contacts(*, session: Session, contact_ids: list[int]) -> list[dict[str, Any]]:
     """Archive the contacts and erase their personal data everywhere; a receipt per contact.
 
@@ -433,11 +452,16 @@ def _subjects(session: Session, contact_ids: list[int]) -> Subjects:
             Contact.id, Contact.organization_id, *(Contact.__table__.c[f] for f in FOUND_IN_TEXT)
         ).where(column_in(session, Contact.id, contact_ids))
     ).all()
-    accounts = session.execute(
-        select(User.id, User.contact_id, User.email).where(
-            column_in(session, User.contact_id, contact_ids)
-        )
+    linked = session.execute(
+        select(User.id, Contact.id, User.email)
+        .join(Contact, Contact.user_id == User.id)
+        .where(column_in(session, Contact.id, contact_ids))
     ).all()
+    # An account that is still a contact elsewhere keeps its email, password, sessions and
+    # emails: only this membership and its data here go. The others are purged with it.
+    kept = _accounts_kept(session, [row[0] for row in linked], contact_ids)
+    accounts = [row for row in linked if row[0] not in kept]
+    kept_emails = {email.lower() for user_id, _, email in linked if user_id in kept and email}
     user_of = {user_id: contact_id for user_id, contact_id, _ in accounts}
     items = ChangeRequestItem.__table__
     named = session.execute(
@@ -478,7 +502,8 @@ def _subjects(session: Session, contact_ids: list[int]) -> Subjects:
     for contact_id, found in addresses.items():
         values[contact_id] |= found
         for address in found:
-            contact_of_email[address.lower()] = contact_id
+            if address.lower() not in kept_emails:  # still the address of a live account
+                contact_of_email[address.lower()] = contact_id
     return Subjects(
         contact_ids=list(contact_ids),
         user_ids=[row[0] for row in accounts],

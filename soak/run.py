@@ -293,6 +293,11 @@ def _seed_organizations(database_url: str, count: int) -> list[Organization]:
     password = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(PASSWORD)
     organizations = []
     with psycopg.connect(database_url, autocommit=False) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM information_schema.columns "
+            "WHERE table_name = 'contacts' AND column_name = 'user_id'"
+        ).fetchone()
+        contacts_name_accounts = found is not None
         for number in range(1, count + 1):
             slug = f"soak{number:02d}"
             org_id = connection.execute(
@@ -315,7 +320,17 @@ def _seed_organizations(database_url: str, count: int) -> list[Organization]:
                     "INSERT INTO contact_roles (contact_id, role_code) VALUES (%s, %s)",
                     (contact_id, role),
                 )
-                if account:
+                if account and contacts_name_accounts:
+                    user_id = connection.execute(
+                        "INSERT INTO users (email, password_hash, status, is_staff, "
+                        "organization_id, created_at) "
+                        "VALUES (%s, %s, 'active', false, %s, now()) RETURNING id",
+                        (email, password, org_id),
+                    ).fetchone()[0]  # type: ignore[index]
+                    connection.execute(
+                        "UPDATE contacts SET user_id = %s WHERE id = %s", (user_id, contact_id)
+                    )
+                elif account:  # a schema of before memberships: the account names its contact
                     connection.execute(
                         "INSERT INTO users (email, password_hash, status, is_staff, "
                         "organization_id, contact_id, created_at) "

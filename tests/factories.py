@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
@@ -76,14 +76,19 @@ class Factory:
                 ],
             )
             if account:
-                db.session.add(
-                    User(
+                # One person, one account: a second organization's contact joins the first's.
+                user = db.session.scalar(select(User).where(User.email == email))
+                if user is None:
+                    user = User(
                         email=email,
                         password_hash=hash_password(PASSWORD) if account == "active" else None,
                         status=UserStatus(account),
                         organization_id=org_id,
-                        contact_id=contact_id,
                     )
+                    db.session.add(user)
+                    db.session.flush()
+                db.session.execute(
+                    update(Contact).where(Contact.id == contact_id).values(user_id=user.id)
                 )
             db.session.commit()
             return contact_id

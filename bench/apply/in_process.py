@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
 
 from bench.apply.api import Bench
 from bench.apply.roster import (
@@ -127,13 +127,19 @@ def timed_floor(
                     "status": UserStatus.INVITED,
                     "is_staff": False,
                     "organization_id": bench.seeded.org_id,
-                    "contact_id": cid,
                     "created_at": now,
                 }
-                for row, cid in zip(contacts, ids, strict=True)
+                for row in contacts
             ]
             statement = insert(users_t).returning(users_t.c.id, sort_by_parameter_order=True)
             user_ids = list(connection.execute(statement, account_rows).scalars())
+            # Each new contact names its account.
+            connection.execute(
+                update(contacts_t)
+                .where(contacts_t.c.id == bindparam("contact"))
+                .values(user_id=bindparam("account")),
+                [{"contact": cid, "account": uid} for cid, uid in zip(ids, user_ids, strict=True)],
+            )
             connection.execute(
                 insert(emails_t),
                 [
@@ -154,7 +160,6 @@ def timed_floor(
     with bench.engine.begin() as connection:
         if user_ids:
             connection.execute(delete(emails_t).where(emails_t.c.recipient_user_id.in_(user_ids)))
-            connection.execute(delete(users_t).where(users_t.c.id.in_(user_ids)))
         if grants:
             pairs = [(row["contact_id"], row["role_code"]) for row in grants]
             connection.execute(
@@ -163,6 +168,8 @@ def timed_floor(
         if ids:
             connection.execute(delete(roles_t).where(roles_t.c.contact_id.in_(ids)))
             connection.execute(delete(contacts_t).where(contacts_t.c.id.in_(ids)))
+        if user_ids:
+            connection.execute(delete(users_t).where(users_t.c.id.in_(user_ids)))
     return seconds
 
 

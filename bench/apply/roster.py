@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bench.apply.settings import MANAGERS, MIX, PASSWORD, ROLES, ROSTER, SLUG, STAFF
@@ -74,18 +74,30 @@ def seed(engine: Engine) -> Seeded:
         ]
         connection.execute(insert(roles_t), role_rows)
         # Every contact has its account, as every contact that came through an apply does.
+        user_ids = (
+            connection.execute(
+                insert(users_t).returning(users_t.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "email": row["email"] if n else f"admin@{SLUG}.example",
+                        "password_hash": password_hash,
+                        "status": UserStatus.ACTIVE,
+                        "is_staff": False,
+                        "organization_id": org_id,
+                    }
+                    for n, row in enumerate(rows)
+                ],
+            )
+            .scalars()
+            .all()
+        )
         connection.execute(
-            insert(User.__table__),
+            update(contacts_t)
+            .where(contacts_t.c.id == bindparam("contact"))
+            .values(user_id=bindparam("account")),
             [
-                {
-                    "email": row["email"] if n else f"admin@{SLUG}.example",
-                    "password_hash": password_hash,
-                    "status": UserStatus.ACTIVE,
-                    "is_staff": False,
-                    "organization_id": org_id,
-                    "contact_id": contact_id,
-                }
-                for n, (row, contact_id) in enumerate(zip(rows, ids, strict=True))
+                {"contact": contact_id, "account": user_id}
+                for contact_id, user_id in zip(ids, user_ids, strict=True)
             ],
         )
         vendor_id = connection.execute(

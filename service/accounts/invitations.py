@@ -46,8 +46,8 @@ def list_invitations(*, session: Session, org_id: int) -> list[dict[str, Any]]:
         .exists()
     )
     rows = session.execute(
-        select(User.id, User.contact_id, User.email, User.status)
-        .join(Contact, Contact.id == User.contact_id)
+        select(User.id, Contact.id, User.email, User.status)
+        .join(Contact, Contact.user_id == User.id)
         .where(
             Contact.organization_id == org_id,
             Contact.status == ContactStatus.ACTIVE,
@@ -99,9 +99,9 @@ def of_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, dict[s
     """Where the invitation of each of these contacts stands (invited accounts only), for the
     roster's rows: its status and when its link expires. Two statements."""
     rows = session.execute(
-        select(User.id, User.contact_id).where(
-            User.contact_id.in_(contact_ids), User.status == UserStatus.INVITED
-        )
+        select(User.id, Contact.id)
+        .join(Contact, Contact.user_id == User.id)
+        .where(Contact.id.in_(contact_ids), User.status == UserStatus.INVITED)
     ).all()
     if not rows:
         return {}
@@ -147,7 +147,7 @@ def _status(
 def _invited_user(*, session: Session, org_id: int, contact_id: int) -> User:
     user = session.scalar(
         select(User)
-        .join(Contact, Contact.id == User.contact_id)
+        .join(Contact, Contact.user_id == User.id)
         .where(Contact.id == contact_id, Contact.organization_id == org_id)
     )
     if user is None or user.status == UserStatus.ARCHIVED:

@@ -20,6 +20,8 @@ class UserStatus(enum.StrEnum):
 
 
 class User(db.Model):  # type: ignore[name-defined]
+    """One person's login: one email, one password, any number of memberships (contacts)."""
+
     __tablename__ = "users"
     __table_args__ = (
         # One account per email address (case-insensitive); purged accounts keep no email.
@@ -45,9 +47,10 @@ class User(db.Model):  # type: ignore[name-defined]
     staff_permissions: Mapped[list[str]] = mapped_column(
         JSONType, default=list, server_default=text("'[]'")
     )
+    # The organization the account was made in: the vendor for staff. What a customer's account
+    # may do comes from its memberships (the contacts linked to it, `Contact.user_id`), in any
+    # number of organizations; this column grants nothing.
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    # Customers' accounts belong to a contact; staff accounts have none.
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -131,7 +131,7 @@ def _set_password(payload: dict, purpose: TokenPurpose) -> dict:
 @blp.get("/me")
 @blp.response(200, MeOut)
 def me():
-    """Who the token belongs to and which organizations it may manage."""
+    """Who the token belongs to, which organizations it may manage, and its memberships."""
     actor = current_actor()
     manages = sorted(org.slug for org in access.managed_orgs(session=db.session(), actor=actor))
     return {
@@ -139,4 +139,12 @@ def me():
         "staff": actor.is_staff,
         "organization": actor.organization.slug,
         "manages": manages,
+        "memberships": [
+            {
+                "organization": m.organization.slug,
+                "contact_id": m.contact_id,
+                "roles": list(m.roles),
+            }
+            for m in actor.memberships
+        ],
     }

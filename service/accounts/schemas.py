@@ -20,11 +20,26 @@ class TokenOut(Schema):
     expires_at = UtcDateTime()
 
 
+class MembershipOut(Schema):
+    organization = fields.String(metadata={"description": "The organization's slug."})
+    contact_id = fields.Integer(metadata={"description": "The account's contact there."})
+    roles = fields.List(fields.String(), metadata={"description": "Codes of the roles held."})
+
+
 class MeOut(Schema):
     email = fields.String()
     staff = fields.Boolean()
-    organization = fields.String()
+    organization = fields.String(
+        metadata={"description": "The home organization: the vendor's for staff."}
+    )
     manages = fields.List(fields.String())
+    memberships = fields.List(
+        fields.Nested(MembershipOut),
+        metadata={
+            "description": "Every organization the account is an active contact of (one login, "
+            "any number of organizations); empty for staff."
+        },
+    )
 
 
 class ActivateIn(Schema):

@@ -21,19 +21,38 @@ INVALID_CREDENTIALS = "The email or password is not correct."
 
 
 @dataclass(frozen=True)
-class Actor:
-    """Who is calling: the account, its organization, and the permissions its roles grant there.
+class Membership:
+    """One organization the account is an active contact of: the contact, its roles, and the
+    permissions those roles grant there."""
 
-    What the actor may do with a given organization or ticket is decided in `service.access`.
+    organization: Organization
+    contact_id: int
+    roles: tuple[str, ...] = ()
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: the account, its memberships, and its home organization.
+
+    A person has one account and may be a contact of any number of organizations (its
+    `memberships`); each grants what the contact's roles grant there, and nothing elsewhere.
+    `organization` is the home one: the vendor for staff, else the organization the account was
+    made in while it is still a member there, else its first membership's. What the actor may do
+    with a given organization or ticket is decided in `service.access`.
     """
 
     user: User
     organization: Organization
-    permissions: frozenset[str] = field(default_factory=frozenset)
+    memberships: tuple[Membership, ...] = ()
 
     @property
     def is_staff(self) -> bool:
         return self.user.is_staff
+
+    def membership(self, org_id: int) -> Membership | None:
+        """The actor's membership of this organization, if it is an active contact there."""
+        return next((m for m in self.memberships if m.organization.id == org_id), None)
 
 
 def check_credentials(*, session: Session, email: str, password: str) -> User:
@@ -76,20 +95,48 @@ def authenticate(*, session: Session, authorization: str | None) -> Actor:
 
 
 def actor_of(*, session: Session, user: User, organization: Organization) -> Actor:
-    """The actor of a signed-in account, whether it came with a bearer token or a web session."""
+    """The actor of a signed-in account, whether it came with a bearer token or a web session;
+    `organization` is the account's own (`User.organization_id`)."""
     logs.annotate(user_id=user.id)
-    return Actor(user=user, organization=organization, permissions=permissions_of(session, user))
+    memberships = memberships_of(session, user)
+    home = next((m for m in memberships if m.organization.id == organization.id), None)
+    if home is None and memberships:
+        home = memberships[0]
+    if home is not None:
+        memberships = (home, *(m for m in memberships if m is not home))
+        organization = home.organization
+    return Actor(user=user, organization=organization, memberships=memberships)
 
 
-def permissions_of(session: Session, user: User) -> frozenset[str]:
-    """Permissions granted by the roles the account's active contact holds (a role that grants
-    everything but a few counts as the matrix's permissions without its exceptions)."""
-    if user.contact_id is None:
-        return frozenset()
-    roles = session.scalars(
-        select(Role)
-        .join(ContactRole, ContactRole.role_code == Role.code)
-        .join(Contact, Contact.id == ContactRole.contact_id)
-        .where(Contact.id == user.contact_id, Contact.status == ContactStatus.ACTIVE)
+def memberships_of(session: Session, user: User) -> tuple[Membership, ...]:
+    """The account's active contacts with their organizations and roles, by organization name;
+    two statements however many there are."""
+    if user.is_staff:
+        return ()
+    contacts = session.execute(
+        select(Contact.id, Organization)
+        .join(Organization, Organization.id == Contact.organization_id)
+        .where(Contact.user_id == user.id, Contact.status == ContactStatus.ACTIVE)
+        .order_by(Organization.name, Contact.id)
+    ).all()
+    if not contacts:
+        return ()
+    # A role that grants everything but a few counts as the matrix's permissions without its
+    # exceptions (`Role.grants`).
+    held: dict[int, list[Role]] = {}
+    for contact_id, role in session.execute(
+        select(ContactRole.contact_id, Role)
+        .join(Role, Role.code == ContactRole.role_code)
+        .where(ContactRole.contact_id.in_([row[0] for row in contacts]))
+        .order_by(Role.code)
+    ).tuples():
+        held.setdefault(contact_id, []).append(role)
+    return tuple(
+        Membership(
+            organization=org,
+            contact_id=contact_id,
+            roles=tuple(role.code for role in held.get(contact_id, [])),
+            permissions=frozenset(p for role in held.get(contact_id, []) for p in role.grants),
+        )
+        for contact_id, org in contacts
     )
-    return frozenset(p for role in roles for p in role.grants)

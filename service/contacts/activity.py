@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service.accounts.models import User
 from service.contacts import service as contacts_service
 from service.contacts.models import Contact, ContactStatus
 from service.errors import NotFound
@@ -72,10 +71,12 @@ def recent_activity(*, session: Session, contact_id: int) -> list[dict[str, Any]
         .join(ChangeRequestItem, ChangeRequestItem.change_request_id == Ticket.change_request_id)
         .where(ChangeRequestItem.contact_id == contact_id)
     )
+    # Requested by the contact's account for this contact's organization (an account may be a
+    # contact of several).
     requested = (
         select(Ticket.id)
-        .join(User, User.id == Ticket.requester_id)
-        .where(User.contact_id == contact_id)
+        .join(Contact, Contact.user_id == Ticket.requester_id)
+        .where(Contact.id == contact_id, Ticket.organization_id == Contact.organization_id)
     )
     rows = session.execute(
         select(TicketEvent, Ticket.kind)

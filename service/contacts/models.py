@@ -108,6 +108,9 @@ class Contact(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The person's account: a contact is one membership of an account, which may be a contact
+    # of other organizations too (one login, any number of organizations). None: no account.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     roles: Mapped[list[ContactRole]] = relationship(
         back_populates="contact", cascade="all, delete-orphan", lazy="selectin"

@@ -178,7 +178,7 @@ def _matching(org_id: int, filters: RosterFilters) -> Select[Any]:
             Contact.assistant_id,
             *(getattr(Contact, name) for name in CONTACT_FIELDS),
         )
-        .outerjoin(User, User.contact_id == Contact.id)
+        .outerjoin(User, User.id == Contact.user_id)
         .where(and_(*conditions))
     )
 

@@ -173,11 +173,15 @@ def roster_rows(
     )
     if ids is not None and not snapshot:
         return []
-    listed = [User.organization_id == org_id, User.contact_id.is_not(None)]
+    listed = [Contact.organization_id == org_id]
     if ids is not None:
-        listed.append(column_in(session, User.contact_id, list(snapshot)))
+        listed.append(column_in(session, Contact.id, list(snapshot)))
     accounts: dict[int | None, UserStatus] = dict(
-        session.execute(select(User.contact_id, User.status).where(*listed)).tuples().all()
+        session.execute(
+            select(Contact.id, User.status).join(User, User.id == Contact.user_id).where(*listed)
+        )
+        .tuples()
+        .all()
     )
     return [
         {

@@ -68,7 +68,14 @@ ACCOUNT_TEMPLATES = {
 }
 # Notices to the review queue about the service itself, rendered from their context alone.
 STAFF_TEMPLATES = frozenset({"webhook_disabled"})
-TEMPLATES = TICKET_TEMPLATES | ACCOUNT_TEMPLATES.keys() | STAFF_TEMPLATES
+# Emails to a person about an organization (from the ticket that made them a contact of it):
+# no link to the ticket, whose workings are the organization's admins' business.
+MEMBERSHIP_TEMPLATES = frozenset({"membership_added"})
+TEMPLATES = TICKET_TEMPLATES | ACCOUNT_TEMPLATES.keys() | STAFF_TEMPLATES | MEMBERSHIP_TEMPLATES
+
+# The key of an account's first contact in `Renderer._members`, whatever the organization: a
+# delegate told about a customer's ticket is greeted by the name its own organization knows.
+ANY_ORGANIZATION = 0
 
 # A 1,000-item batch should not become a 1,000-line email; the ticket page has them all.
 MAX_SUMMARY_LINES = 50
@@ -101,6 +108,8 @@ class Renderer:
         self.session = session
         self._change_counts: dict[int, int] = {}
         self._summaries: dict[int, list[str]] = {}
+        # Each recipient's contact in each organization, read by `preload`.
+        self._members: dict[tuple[int, int], Contact] | None = None
         # The session's identity map holds its objects weakly: these keep the preloaded ones.
         self._loaded: list[Any] = []
 
@@ -111,7 +120,23 @@ class Renderer:
         }
         users = self._load(User, user_ids)
         tickets = self._load(Ticket, {e.ticket_id or e.context.get("ticket_id") for e in emails})
-        self._load(Contact, {u.contact_id for u in users}, noload(Contact.roles))
+        self._members = {}
+        user_ids_found = sorted(u.id for u in users)
+        if user_ids_found:
+            members = self.session.scalars(
+                select(Contact)
+                .where(
+                    column_in(self.session, Contact.user_id, user_ids_found),
+                    Contact.status != ContactStatus.ARCHIVED,
+                )
+                .options(noload(Contact.roles))
+                .order_by(Contact.id)
+            )
+            for contact in members:
+                self._loaded.append(contact)
+                assert contact.user_id is not None
+                self._members.setdefault((contact.user_id, contact.organization_id), contact)
+                self._members.setdefault((contact.user_id, ANY_ORGANIZATION), contact)
         self._load(TicketComment, {e.context.get("comment_id") for e in emails})
         self._load(
             Organization,
@@ -144,6 +169,8 @@ class Renderer:
             values.update(self._account_values(email, link))
         elif email.template in STAFF_TEMPLATES:
             values.update(_staff_values(email))
+        elif email.template in MEMBERSHIP_TEMPLATES:
+            values.update(self._membership_values(email))
         else:
             values.update(self._ticket_values(email))
         environment = _environment()
@@ -173,7 +200,9 @@ class Renderer:
                 if ticket.acting_organization_id
                 else None
             ),
-            "greeting": _greeting(session, email, organization_id=ticket.organization_id),
+            "greeting": _greeting(
+                session, email, organization_id=ticket.organization_id, members=self._members
+            ),
             "to_staff": _to_staff(session, email),
             "reason": ticket.resolution_reason,
             "failure_code": ticket.failure_code,
@@ -229,15 +258,39 @@ class Renderer:
             ]
         return self._summaries[change_request_id]
 
+    def _membership_values(self, email: Email) -> dict[str, Any]:
+        session = self.session
+        user = account_owner(session, email)
+        ticket_id = email.ticket_id or email.context.get("ticket_id")
+        ticket = session.get(Ticket, ticket_id) if ticket_id else None
+        if ticket is None:
+            raise RenderError("ticket_missing")
+        return {
+            "action_url": f"{current_app.config['BASE_URL']}/login",
+            "action_label": "Sign in",
+            "organization": _organization_name(session, ticket.organization_id),
+            "greeting": _greeting(
+                session,
+                email,
+                organization_id=ticket.organization_id,
+                user=user,
+                members=self._members,
+            ),
+        }
+
     def _account_values(self, email: Email, link: str) -> dict[str, Any]:
         session = self.session
         user = account_owner(session, email)
         purpose, _, label = ACCOUNT_TEMPLATES[email.template]
+        # The organization that invited the person (an account may be a contact of several).
+        organization_id = email.context.get("organization_id") or user.organization_id
         return {
             "action_url": link,
             "action_label": label,
-            "organization": _organization_name(session, user.organization_id),
-            "greeting": _greeting(session, email, organization_id=user.organization_id, user=user),
+            "organization": _organization_name(session, organization_id),
+            "greeting": _greeting(
+                session, email, organization_id=organization_id, user=user, members=self._members
+            ),
             "valid_for": _duration(tokens.lifetime(purpose)),
         }
 
@@ -295,8 +348,15 @@ def _author(session: Session, comment: TicketComment) -> str:
     user = session.get(User, comment.author_id) if comment.author_id else None
     if user is None or user.status == UserStatus.ARCHIVED or not user.email:
         return "A former contact"
-    contact = session.get(Contact, user.contact_id) if user.contact_id else None
-    if contact is not None and contact.first_name and contact.status != ContactStatus.ARCHIVED:
+    # The writer's contact in the organization it wrote for, else any of its memberships.
+    contact = session.scalars(
+        select(Contact)
+        .where(Contact.user_id == user.id, Contact.status != ContactStatus.ARCHIVED)
+        .order_by(
+            (Contact.organization_id == (comment.author_organization_id or 0)).desc(), Contact.id
+        )
+    ).first()
+    if contact is not None and contact.first_name:
         return " ".join(p.strip() for p in (contact.first_name, contact.last_name or "") if p)
     return user.email
 
@@ -315,14 +375,28 @@ def _organization_name(session: Session, organization_id: int) -> str:
 
 
 def _greeting(
-    session: Session, email: Email, *, organization_id: int, user: User | None = None
+    session: Session,
+    email: Email,
+    *,
+    organization_id: int,
+    user: User | None = None,
+    members: dict[tuple[int, int], Contact] | None = None,
 ) -> str:
-    """The salutation: with the first name when the recipient is a contact we know."""
+    """The salutation: with the first name when the recipient is a contact we know (the
+    account's contact in this organization; `members` when preloaded)."""
     if user is None and email.recipient_user_id is not None:
         user = session.get(User, email.recipient_user_id)
     contact: Contact | None = None
-    if user is not None and user.contact_id is not None:
-        contact = session.get(Contact, user.contact_id)
+    if user is not None and members is not None:
+        contact = members.get((user.id, organization_id)) or members.get(
+            (user.id, ANY_ORGANIZATION)
+        )
+    elif user is not None:
+        contact = session.scalars(
+            select(Contact)
+            .where(Contact.user_id == user.id, Contact.status != ContactStatus.ARCHIVED)
+            .order_by((Contact.organization_id == organization_id).desc(), Contact.id)
+        ).first()
     elif user is None and email.recipient:
         contact = session.scalars(
             select(Contact).where(

@@ -113,7 +113,7 @@ def org_admins(*, session: Session, org_id: int) -> list[int]:
     return list(
         session.scalars(
             select(User.id)
-            .join(Contact, Contact.id == User.contact_id)
+            .join(Contact, Contact.user_id == User.id)
             .join(ContactRole, ContactRole.contact_id == Contact.id)
             .where(
                 Contact.organization_id == org_id,
@@ -147,18 +147,25 @@ def apply_failed(*, session: Session, ticket: Ticket, event: TicketEvent) -> Non
     _record(session, ticket, event, "apply_failed", [_staff_mailbox()])
 
 
-def account_email(*, session: Session, user: User, template: str) -> Email | None:
+def account_email(
+    *, session: Session, user: User, template: str, organization_id: int | None = None
+) -> Email | None:
     """An email about the account itself (a welcome resent, a password reset): no ticket.
+    `organization_id` names the organization it comes from, for an account that is a contact
+    of several.
 
     The link in it is made at delivery; a newer one voids the older links.
     """
     if not user.email or user.status == UserStatus.ARCHIVED:
         return None
+    context: dict[str, Any] = {"user_id": user.id}
+    if organization_id is not None:
+        context["organization_id"] = organization_id
     email = Email(
         template=template,
         recipient=user.email,
         recipient_user_id=user.id,
-        context={"user_id": user.id},
+        context=context,
     )
     session.add(email)
     session.flush()
@@ -197,7 +204,7 @@ def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:
     holders = session.scalars(
         select(User.id)
         .distinct()
-        .join(Contact, Contact.id == User.contact_id)
+        .join(Contact, Contact.user_id == User.id)
         .join(ContactRole, ContactRole.contact_id == Contact.id)
         .where(
             Contact.organization_id == org_id,
@@ -216,6 +223,15 @@ def welcome_all(
     link in each is made at delivery."""
     new = [(address, user_id) for address, user_id in accounts if address and user_id is not None]
     return _record(session, ticket, event, "welcome", new, with_user_id=True)
+
+
+def memberships_added(
+    *, session: Session, ticket: Ticket, event: TicketEvent, accounts: list[Recipient]
+) -> list[int]:
+    """People who already had an account and became a contact of the ticket's organization are
+    told so (they sign in as before); given as (address, user id)."""
+    joined = [(address, user_id) for address, user_id in accounts if address and user_id]
+    return _record(session, ticket, event, "membership_added", joined, with_user_id=True)
 
 
 def _staff_mailbox() -> Recipient:

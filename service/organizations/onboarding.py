@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
 from service.contacts import service as contacts_service
+from service.contacts.models import Contact
 from service.errors import Conflict, ErrorDetail, Unprocessable
 from service.models_base import utcnow
 from service.notifications import service as notify
@@ -109,10 +110,10 @@ def create(*, session: Session, data: Mapping[str, Any]) -> Onboarded:
         status=UserStatus.INVITED,
         is_staff=False,
         organization_id=org.id,
-        contact_id=contact_id,
     )
     session.add(user)
     session.flush()
+    session.execute(update(Contact).where(Contact.id == contact_id).values(user_id=user.id))
     notify.account_email(session=session, user=user, template="welcome")
     return Onboarded(organization=org, admin_contact_id=contact_id, admin_user_id=user.id)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import String, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts import sessions, tokens
@@ -61,6 +61,8 @@ class ApplyFailed(Exception):
 class Applied:
     ticket_id: int
     new_accounts: list[tuple[str, int | None]] = field(default_factory=list)  # (email, user id)
+    # Existing accounts a new contact joined: (email, user id); told they were added.
+    joined: list[tuple[str, int | None]] = field(default_factory=list)
     receipts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -91,7 +93,7 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
     _update_contacts(session, ctx, projection)
     _change_roles(session, ctx, projection, new_ids)
     _count_changes(session, org, ctx, projection)
-    readdressed = _sync_accounts(session, ctx, projection)
+    _sync_accounts(session, ctx, projection, applied)
     deleted = [
         key.id
         for key, contact in projection.contacts.items()
@@ -117,9 +119,8 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
             session=session, org_id=org.id, email_key="request_implemented"
         ),
     )
-    notify.welcome_all(
-        session=session, ticket=ticket, event=event, accounts=applied.new_accounts + readdressed
-    )
+    notify.welcome_all(session=session, ticket=ticket, event=event, accounts=applied.new_accounts)
+    notify.memberships_added(session=session, ticket=ticket, event=event, accounts=applied.joined)
     notify.delegation_changed(
         session=session, ticket=ticket, event=event, granted=granted, revoked=revoked
     )
@@ -171,8 +172,9 @@ def _new_contacts(projection: Projection) -> list[tuple[str, RosterContact]]:
 def _add_contacts(
     session: Session, org: Organization, projection: Projection, applied: Applied
 ) -> dict[str, int]:
-    """Insert the new contacts with their roles (counted), and their invited accounts: four
-    statements."""
+    """Insert the new contacts with their roles (counted), and link each to its person's
+    account: the existing one of its email (one login, any number of organizations), or a new
+    invited one. A fixed number of statements."""
     new = _new_contacts(projection)
     if not new:
         return {}
@@ -181,23 +183,85 @@ def _add_contacts(
         session=session, org_id=org.id, contacts=[contact for _, contact in new]
     )
     new_ids = {ref: contact_id for (ref, _), contact_id in zip(new, ids, strict=True)}
-    user_rows = [
-        {
-            "email": contact.fields["email"],
-            "status": UserStatus.INVITED,
-            "is_staff": False,
-            "organization_id": org.id,
-            "contact_id": new_ids[ref],
-            "created_at": now,
-        }
-        for ref, contact in new
-    ]
-    user_ids = insert_rows(session, users_t, user_rows, returning_ids=True)
-    applied.new_accounts = [
-        (str(contact.fields["email"]), user_id)
-        for (_, contact), user_id in zip(new, user_ids, strict=True)
-    ]
+    existing = _accounts_by_email(
+        session, {str(contact.fields["email"]).lower() for _, contact in new}
+    )
+    links: dict[int, int] = {}  # contact id -> account id
+    creating: list[tuple[str, str]] = []  # (ref, email) of new contacts needing a new account
+    woken: list[int] = []  # deactivated accounts a new membership brings back
+    for ref, contact in new:
+        email = str(contact.fields["email"])
+        found = existing.get(email.lower())
+        if found is None:
+            if all(e.lower() != email.lower() for _, e in creating):
+                creating.append((ref, email))
+            continue
+        user_id, status, staff, has_password = found
+        if staff:
+            continue  # a staff account is nobody's contact: this contact has no account
+        links[new_ids[ref]] = user_id
+        if status == UserStatus.DEACTIVATED:
+            woken.append(user_id)
+            status = UserStatus.ACTIVE if has_password else UserStatus.INVITED
+        if status == UserStatus.ACTIVE:
+            applied.joined.append((email, user_id))
+        else:  # never activated: a fresh link, for this organization
+            applied.new_accounts.append((email, user_id))
+    user_ids = insert_rows(
+        session,
+        users_t,
+        [
+            {
+                "email": email,
+                "status": UserStatus.INVITED,
+                "is_staff": False,
+                "organization_id": org.id,
+                "created_at": now,
+            }
+            for _, email in creating
+        ],
+        returning_ids=True,
+    )
+    made = {email.lower(): user_id for (_, email), user_id in zip(creating, user_ids, strict=True)}
+    applied.new_accounts += [(email, made[email.lower()]) for _, email in creating]
+    for ref, contact in new:
+        email = str(contact.fields["email"]).lower()
+        if email in made:
+            links[new_ids[ref]] = made[email]
+    update_rows(
+        session,
+        contacts_t,
+        [{"id": contact_id, "user_id": user_id} for contact_id, user_id in links.items()],
+        match=["id"],
+    )
+    if woken:
+        session.execute(
+            update(User)
+            .where(column_in(session, User.id, woken), User.status == UserStatus.DEACTIVATED)
+            .values(status=_status_with_password())
+            .execution_options(synchronize_session=False)
+        )
     return new_ids
+
+
+def _accounts_by_email(
+    session: Session, emails: set[str]
+) -> dict[str, tuple[int, UserStatus, bool, bool]]:
+    """Accounts (not purged) by lower-cased email: id, status, staff, has a password."""
+    if not emails:
+        return {}
+    lowered = func.lower(User.email, type_=String)
+    rows = session.execute(
+        select(lowered, User.id, User.status, User.is_staff, User.password_hash.is_not(None)).where(
+            column_in(session, lowered, emails), User.status != UserStatus.ARCHIVED
+        )
+    )
+    return {email: (user_id, status, staff, bool(pw)) for email, user_id, status, staff, pw in rows}
+
+
+def _status_with_password() -> Any:
+    """An account coming back: active when it has a password, invited otherwise."""
+    return case((User.password_hash.is_not(None), UserStatus.ACTIVE), else_=UserStatus.INVITED)
 
 
 def _link_items(session: Session, items: Any, new_ids: dict[str, int]) -> None:
@@ -272,28 +336,27 @@ def _count_changes(
 
 
 def _sync_accounts(
-    session: Session, ctx: CheckContext, projection: Projection
-) -> list[tuple[str, int | None]]:
-    """Accounts follow their contacts: email, and whether they may sign in.
+    session: Session, ctx: CheckContext, projection: Projection, applied: Applied
+) -> None:
+    """Accounts follow their contacts: the email they sign in with, and whether they may sign
+    in at all (an account with no active membership left may not).
 
     A link mailed to an account dies with the address it went to and with the account's
-    standing: every unused link of an account whose address changed, or whose contact was
-    deactivated, is voided, and its account emails still waiting never go out. An account not
-    yet activated whose address changed gets a fresh welcome at the new address: returned as
-    (address, user id), for the welcome emails of the applied batch.
+    standing: every unused link of an account whose address changed, or that may not sign in
+    any more, is voided, and its account emails still waiting never go out. An account not yet
+    activated whose address changed gets a fresh welcome at the new address (with the welcome
+    emails of the applied batch).
     """
     touched = _touched_existing(ctx, projection)
-    emails = [
-        {"contact_id": cid, "email": after.fields["email"]}
-        for cid, before, after in touched
-        if after.fields["email"] != before.fields["email"]
-    ]
-    update_rows(
+    readdressed = _follow_emails(
         session,
-        users_t,
-        emails,
-        match=["contact_id"],
-        where=[users_t.c.status != UserStatus.ARCHIVED],
+        ctx.organization.id,
+        {
+            cid: str(after.fields["email"])
+            for cid, before, after in touched
+            if after.fields["email"] != before.fields["email"] and after.fields["email"]
+        },
+        applied,
     )
     deactivated = [
         cid for cid, before, after in touched if _became(before, after, ContactStatus.DEACTIVATED)
@@ -301,69 +364,143 @@ def _sync_accounts(
     reactivated = [
         cid for cid, before, after in touched if _became(before, after, ContactStatus.ACTIVE)
     ]
+    ending: list[int] = []
     if deactivated:
-        session.execute(
-            update(User)
-            .where(
-                column_in(session, User.contact_id, deactivated),
-                User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]),
+        # The contacts' new statuses are written: an account still active elsewhere stays.
+        accounts = select(Contact.user_id).where(column_in(session, Contact.id, deactivated))
+        idle = select(User.id).where(
+            User.id.in_(accounts),
+            ~User.id.in_(
+                select(Contact.user_id).where(
+                    Contact.user_id.is_not(None), Contact.status == ContactStatus.ACTIVE
+                )
+            ),
+        )
+        ending = list(session.scalars(idle))
+        if ending:
+            session.execute(
+                update(User)
+                .where(
+                    column_in(session, User.id, ending),
+                    User.status.in_([UserStatus.ACTIVE, UserStatus.INVITED]),
+                )
+                .values(status=UserStatus.DEACTIVATED)
+                .execution_options(synchronize_session=False)
             )
-            .values(status=UserStatus.DEACTIVATED)
-            .execution_options(synchronize_session=False)
-        )
-        # Ended for good: reactivating the contact later does not bring them back.
-        sessions.revoke_all(
-            session=session,
-            user_ids=select(User.id).where(column_in(session, User.contact_id, deactivated)),
-        )
+            # Ended for good: reactivating the contact later does not bring them back.
+            sessions.revoke_all(session=session, user_ids=ending)
     if reactivated:
         session.execute(
             update(User)
             .where(
-                column_in(session, User.contact_id, reactivated),
+                User.id.in_(
+                    select(Contact.user_id).where(column_in(session, Contact.id, reactivated))
+                ),
                 User.status == UserStatus.DEACTIVATED,
             )
-            .values(
-                status=case(
-                    (User.password_hash.is_not(None), UserStatus.ACTIVE),
-                    else_=UserStatus.INVITED,
-                )
-            )
+            .values(status=_status_with_password())
             .execution_options(synchronize_session=False)
         )
-    return _void_links(
-        session,
-        readdressed=[row["contact_id"] for row in emails],
-        deactivated=deactivated,
-    )
+    applied.new_accounts += _void_links(session, readdressed=readdressed, ending=ending)
 
 
 def _void_links(
-    session: Session, *, readdressed: list[int], deactivated: list[int]
+    session: Session, *, readdressed: list[int], ending: list[int]
 ) -> list[tuple[str, int | None]]:
-    """Void the links of these contacts' accounts (a fixed number of statements); the invited
-    accounts among the readdressed ones, to welcome at their new address."""
-    changed = readdressed + deactivated
-    if not changed:
+    """Void the links of these accounts (a fixed number of statements); the invited accounts
+    among the readdressed ones, to welcome at their new address."""
+    user_ids = sorted(set(readdressed + ending))
+    if not user_ids:
         return []
     accounts = session.execute(
-        select(User.id, User.contact_id, User.email, User.status).where(
-            column_in(session, User.contact_id, changed), User.status != UserStatus.ARCHIVED
+        select(User.id, User.email, User.status).where(
+            column_in(session, User.id, user_ids), User.status != UserStatus.ARCHIVED
         )
     ).all()
-    user_ids = [row.id for row in accounts]
-    tokens.void_every(session=session, user_ids=user_ids)
+    live = [row.id for row in accounts]
+    tokens.void_every(session=session, user_ids=live)
     notify.cancel_account_emails(
         session=session,
-        user_ids=user_ids,
+        user_ids=live,
         reason="superseded: the account's address or standing changed",
     )
     moved = set(readdressed)
     return [
         (str(row.email), row.id)
         for row in accounts
-        if row.contact_id in moved and row.status == UserStatus.INVITED and row.email
+        if row.id in moved and row.status == UserStatus.INVITED and row.email
     ]
+
+
+def _follow_emails(
+    session: Session, org_id: int, emails: dict[int, str], applied: Applied
+) -> list[int]:
+    """Contacts whose email changed keep signing in with it. The account follows its contact
+    when that is its only membership; a contact that shares its account with other memberships
+    leaves it for the account of its new email, or a new invited one; an address that already
+    has an account joins that account. The accounts whose address changed."""
+    if not emails:
+        return []
+    owner = dict(
+        session.execute(
+            select(Contact.id, Contact.user_id).where(
+                column_in(session, Contact.id, list(emails)), Contact.user_id.is_not(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    if not owner:
+        return []
+    shared = {
+        user_id
+        for user_id, contact_id in session.execute(
+            select(Contact.user_id, Contact.id).where(
+                column_in(session, Contact.user_id, sorted(set(owner.values()))),
+                Contact.status != ContactStatus.ARCHIVED,
+            )
+        )
+        if contact_id not in emails
+    }
+    existing = _accounts_by_email(session, {email.lower() for email in emails.values()})
+    follow: list[dict[str, Any]] = []  # accounts whose email changes with their contact's
+    relink: list[dict[str, Any]] = []  # contacts moving to another account
+    creating: dict[str, str] = {}  # lower-cased email -> email, of new accounts to make
+    moving: dict[int, str] = {}  # contact id -> the new account's lower-cased email
+    for contact_id, user_id in owner.items():
+        email = emails[contact_id]
+        found = existing.get(email.lower())
+        if found is not None and found[0] != user_id:
+            relink.append({"id": contact_id, "user_id": None if found[2] else found[0]})
+        elif found is None and user_id in shared:
+            creating.setdefault(email.lower(), email)
+            moving[contact_id] = email.lower()
+        elif found is None:
+            follow.append({"id": user_id, "email": email})
+    update_rows(
+        session, users_t, follow, match=["id"], where=[users_t.c.status != UserStatus.ARCHIVED]
+    )
+    made_ids = insert_rows(
+        session,
+        users_t,
+        [
+            {
+                "email": email,
+                "status": UserStatus.INVITED,
+                "is_staff": False,
+                "organization_id": org_id,
+                "created_at": utcnow(),
+            }
+            for email in creating.values()
+        ],
+        returning_ids=True,
+    )
+    made = dict(zip(creating, made_ids, strict=True))
+    relink += [{"id": cid, "user_id": made[key]} for cid, key in moving.items()]
+    applied.new_accounts += [(creating[key], user_id) for key, user_id in made.items()]
+    update_rows(session, contacts_t, relink, match=["id"])
+    return [row["id"] for row in follow]
+    return [row["id"] for row in follow]
 
 
 def _became(before: RosterContact, after: RosterContact, status: ContactStatus) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, case, func, select
+from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
@@ -74,7 +74,6 @@ def build_context(
         catalog=catalog,
         organizations=organizations,
         delegate_ids=delegate_ids,
-        emails_in_use=_emails_in_use(session=session, org_id=org.id, changes=changes),
         manager_accounts=(
             _manager_accounts(session=session, org_id=org.id, catalog=catalog)
             if deletes
@@ -105,7 +104,7 @@ def _manager_accounts(
     return frozenset(
         session.scalars(
             select(Contact.id)
-            .join(User, User.contact_id == Contact.id)
+            .join(User, User.id == Contact.user_id)
             .join(ContactRole, ContactRole.contact_id == Contact.id)
             .where(
                 Contact.organization_id == org_id,
@@ -133,26 +132,3 @@ def _email_holders(*, session: Session, org_id: int, emails: set[str]) -> dict[s
     ):
         holders.setdefault(email, set()).add(contact_id)
     return {email: frozenset(ids) for email, ids in holders.items()}
-
-
-def _emails_in_use(
-    *, session: Session, org_id: int, changes: Sequence[Mapping[str, Any]]
-) -> dict[str, int | None]:
-    """Accounts that already use an email the batch sets, by lower-cased email: the contact of
-    this organization the account belongs to, or None (staff, another organization)."""
-    emails = set()
-    for item in changes:
-        details = item.get("contact") or item.get("fields") or {}
-        email = details.get("email")
-        if isinstance(email, str) and email.strip():
-            emails.add(email.strip().lower())
-    if not emails:
-        return {}
-    own_contact = case((User.organization_id == org_id, User.contact_id), else_=None)
-    rows = session.execute(
-        select(func.lower(User.email), own_contact).where(
-            column_in(session, func.lower(User.email, type_=String), emails),
-            User.status != UserStatus.ARCHIVED,
-        )
-    )
-    return {email: contact_id for email, contact_id in rows}

@@ -258,17 +258,17 @@ def _loses_management(ctx: CheckContext, *, scope: access.OrgScope) -> bool:
     their contact deactivated, deleted or left without a role that manages; for a delegate, the
     delegation of their organization revoked."""
     if scope.delegated:
-        own = scope.actor.organization.id
+        own = scope.via_id
         return any(
             item["op"] == Op.REVOKE_DELEGATE
             and (other := ctx.organizations.get(item["organization"])) is not None
             and other.id == own
             for item in ctx.changes
         )
-    contact_id = scope.actor.user.contact_id
-    if contact_id is None:
+    membership = scope.actor.membership(scope.org.id)
+    if membership is None:
         return False
-    after = project(ctx).contacts.get(ContactKey.of_id(contact_id))
+    after = project(ctx).contacts.get(ContactKey.of_id(membership.contact_id))
     if after is None:
         return False
     managing = any(

@@ -78,7 +78,7 @@ def open_ticket(
         session=session,
         ticket=ticket,
         actor_id=actor.user.id,
-        actor_organization_id=actor.organization.id,
+        actor_organization_id=request.acting_organization_id or request.organization_id,
         action="opened",
         to_status=TicketStatus.OPEN,
         detail={"change_request_id": request.id},
@@ -89,8 +89,8 @@ def open_ticket(
 
 
 def _acting_org(access: TicketAccess) -> int:
-    """The organization the actor acts for, as the event log records it: their own."""
-    return access.actor.organization.id
+    """The organization the actor acts for, as the event log records it."""
+    return access.scope.actor_organization_id
 
 
 def comment(
@@ -111,7 +111,7 @@ def comment(
     note = TicketComment(
         ticket_id=ticket.id,
         author_id=actor.user.id,
-        author_organization_id=actor.organization.id,
+        author_organization_id=access.scope.actor_organization_id,
         body=body,
         internal=internal,
         query=query,

@@ -1,5 +1,9 @@
-"""Emails stay unique (among the organization's active contacts, and among user accounts), and
-an address that mixes writing systems in its local part is pointed out to staff."""
+"""Emails stay unique among the organization's active contacts, and an address that mixes writing
+systems in its local part is pointed out to staff.
+
+Accounts are not looked at: an email that already has an account joins it when the batch is
+applied (one login, any number of organizations), so no answer tells whether an address has an
+account anywhere."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from service.validators.projection import Projection, clean, project
+from service.validators.projection import clean, project
 from service.validators.types import CheckContext, ContactKey, Finding, RosterContact
 from service.vocabulary import ContactStatus, Op
 
@@ -35,7 +39,7 @@ def emails_brought_in(
 
 
 def duplicate_email(ctx: CheckContext) -> list[Finding]:
-    """No two active contacts share an email (case-insensitive), nor an account of someone else."""
+    """No two active contacts of the organization share an email (case-insensitive)."""
     projection = project(ctx)
     sources = _email_sources(ctx)
     groups: dict[str, list[ContactKey]] = {}
@@ -52,27 +56,13 @@ def duplicate_email(ctx: CheckContext) -> list[Finding]:
                 groups.setdefault(email, []).append(key)
 
     findings = []
-    for email, keys in groups.items():
+    for keys in groups.values():
         ordered = sorted(keys, key=lambda k: sources[k][0] if k in sources else -1)
         for key in ordered[1:]:
             if key in sources:
                 findings.append(
                     Finding("duplicate_email", sources[key][1], _clash(ordered[0], sources))
                 )
-        first = ordered[0]
-        # A reactivated contact brings back its own account, so only new emails are checked.
-        if (
-            first in sources
-            and sources[first][1].endswith("/email")
-            and _taken_by_another_account(ctx, projection, first, email)
-        ):
-            findings.append(
-                Finding(
-                    "duplicate_email",
-                    sources[first][1],
-                    "A user account of someone else already has this email.",
-                )
-            )
     return sorted(findings, key=lambda f: f.path)
 
 
@@ -105,25 +95,6 @@ def _email_sources(ctx: CheckContext) -> dict[ContactKey, tuple[int, str]]:
                 ContactKey.of_id(item["contact_id"]), (position, f"changes/{position}")
             )
     return sources
-
-
-def _taken_by_another_account(
-    ctx: CheckContext, projection: Projection, key: ContactKey, email: str
-) -> bool:
-    if email not in ctx.emails_in_use:
-        return False
-    owner = ctx.emails_in_use[email]
-    if owner is None:
-        return True
-    if key == ContactKey.of_id(owner):
-        return False
-    # The account follows its contact: free once that contact is deleted or changes its email.
-    holder = projection.contacts.get(ContactKey.of_id(owner))
-    if holder is None:
-        # Not named by the batch: it keeps its email and status as they are.
-        return owner in ctx.email_holders.get(email, ())
-    holder_email = (holder.fields.get("email") or "").lower()
-    return holder.status == ContactStatus.ACTIVE and holder_email == email
 
 
 # Writing systems that are customarily written together (Unicode TS #39, "highly restrictive"):

@@ -159,8 +159,6 @@ class CheckContext:
     `delegate_ids` are the organizations that currently hold a delegation from this one.
     `manager_accounts` are the organization's active contacts whose active account may manage
     its contacts (gathered only when the batch deletes someone).
-    `emails_in_use` maps lower-cased emails that the batch mentions and that a user account
-    already uses to the contact id of that account (None for staff or another organization).
     """
 
     organization: OrgInfo
@@ -171,7 +169,6 @@ class CheckContext:
     email_holders: Mapping[str, frozenset[int]] = field(default_factory=dict)
     organizations: Mapping[str, OrgInfo] = field(default_factory=dict)
     delegate_ids: frozenset[int] = frozenset()
-    emails_in_use: Mapping[str, int | None] = field(default_factory=dict)
     manager_accounts: frozenset[int] = frozenset()
     max_batch_size: int = 1000
     # Results derived from the context, shared by the rules (the projection, computed once).

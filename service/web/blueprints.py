@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 
 from service import access
 from service.config import PROJECT_ROOT
@@ -32,7 +32,16 @@ def navigation() -> dict[str, Any]:
         actor = g.get("actor")
         if actor is None:
             return []
-        return access.roster_orgs(session=db.session(), actor=actor)
+        if "nav_orgs" not in g:
+            g.nav_orgs = access.roster_orgs(session=db.session(), actor=actor)
+        return list(g.nav_orgs)
+
+    def current_organization() -> Any:
+        """The organization the page is about when it is one of the switcher's, else the
+        first of them (the home one)."""
+        orgs = organizations()
+        slug = (request.view_args or {}).get("slug")
+        return next((org for org in orgs if org.slug == slug), orgs[0] if orgs else None)
 
     def sees_tickets() -> bool:
         actor = g.get("actor")
@@ -46,5 +55,6 @@ def navigation() -> dict[str, Any]:
         "signed_in": g.get("actor"),
         "nav_staff": manages_staff,
         "nav_organizations": organizations,
+        "nav_current_organization": current_organization,
         "nav_tickets": sees_tickets,
     }

@@ -169,12 +169,13 @@ def full_name(contact: dict[str, Any]) -> str:
 
 
 def start_endpoint(*, session: Session, actor: Actor) -> tuple[str, dict[str, Any]]:
-    """Where `/` sends the actor: staff to the queue, customers to their roster."""
+    """Where `/` sends the actor: staff to the queue, customers to the first roster of their
+    organization switcher (home first)."""
     if actor.is_staff:
         return "web.tickets", {}
-    own = access.scope(session=session, actor=actor, org=actor.organization)
-    if own is not None and access.can_view_roster(own):
-        return "web.contacts", {"slug": actor.organization.slug}
+    rosters = access.roster_orgs(session=session, actor=actor)
+    if rosters:
+        return "web.contacts", {"slug": rosters[0].slug}
     if access.can_see_tickets(actor):
         return "web.tickets", {}
     return "web.account", {}

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from service.accounts import tokens
 from service.accounts.models import AccountToken, TokenPurpose, User, UserStatus
 from service.accounts.passwords import token_digest
+from service.contacts.models import Contact
 from service.errors import Gone
 from service.extensions import db
 from service.models_base import utcnow
@@ -23,7 +24,7 @@ RESET = TokenPurpose.PASSWORD_RESET
 def user_id(factory):
     org_id = factory.org("acme")
     contact_id = factory.contact(org_id, "ivy@acme.example", ["management"], account="invited")
-    return factory.scalar(select(User.id).where(User.contact_id == contact_id))
+    return factory.scalar(select(Contact.user_id).where(Contact.id == contact_id))
 
 
 def issue(app, user_id, purpose=ACTIVATION):

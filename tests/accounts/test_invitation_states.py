@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select, update
 
 from service.accounts import tokens
-from service.accounts.models import AccountToken, TokenPurpose, User
+from service.accounts.models import AccountToken, TokenPurpose
+from service.contacts.models import Contact
 from service.extensions import db
 from service.models_base import utcnow
 from tests.factories import PASSWORD
@@ -31,7 +32,7 @@ def invited(app, factory) -> dict[str, int]:
         contact_id = factory.contact(
             org_id, f"{name}@acme.example", ["technical"], account="invited", last_name=name
         )
-        users[name] = factory.scalar(select(User.id).where(User.contact_id == contact_id))
+        users[name] = factory.scalar(select(Contact.user_id).where(Contact.id == contact_id))
     with app.app_context():
         for name in PEOPLE[:4]:
             users[f"{name}_token"] = tokens.issue(  # type: ignore[assignment]

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service import config, create_app
-from service.accounts.models import AccessToken, SessionKind, User
+from service.accounts.models import AccessToken, SessionKind
 from service.contacts.models import Contact
 from tests.demo_ids import contact_ids
 from tests.jobs import run_jobs
@@ -172,7 +172,7 @@ def test_deleting_a_contact_erases_its_sessions(demo, app, factory):
     frank = contact_ids(factory)["frank.fischer"]
     browser = signed_in(app, OTHER_ADMIN)
     factory.headers(OTHER_ADMIN)
-    user_id = factory.scalar(select(User.id).where(User.contact_id == frank))
+    user_id = factory.scalar(select(Contact.user_id).where(Contact.id == frank))
 
     _apply(app, factory, {"op": "delete_contact", "contact_id": frank})
 

@@ -122,4 +122,11 @@ def test_me_describes_the_account(factory, client):
         "staff": False,
         "organization": "acme",
         "manages": ["acme"],
+        "memberships": [
+            {
+                "organization": "acme",
+                "contact_id": body["memberships"][0]["contact_id"],
+                "roles": ["cust_admin"],
+            }
+        ],
     }

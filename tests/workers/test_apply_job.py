@@ -77,5 +77,9 @@ def test_a_deactivated_contact_can_no_longer_sign_in_or_use_its_token(app, clien
         json={"email": "frank.fischer@acme.example", "password": "correct horse battery"},
     )
     assert signed_in.status_code == 401
-    status = factory.scalar(select(User.status).where(User.contact_id == ids["frank.fischer"]))
+    status = factory.scalar(
+        select(User.status)
+        .join(Contact, Contact.user_id == User.id)
+        .where(Contact.id == ids["frank.fischer"])
+    )
     assert status == UserStatus.DEACTIVATED

@@ -22,6 +22,7 @@ class Op(enum.StrEnum):
     DELETE_CONTACT = "delete_contact"
     GRANT_DELEGATE = "grant_delegate"
     REVOKE_DELEGATE = "revoke_delegate"
+    INVITE_CONTACT = "invite_contact"
 
 
 ROLE_OPS = frozenset({Op.GRANT_ROLE, Op.REVOKE_ROLE})

@@ -1,4 +1,6 @@
-"""Invitations: the activation links of contacts whose accounts are not active yet."""
+"""Invitations: the activation links of contacts whose accounts are not active yet, and giving
+a contact without an account one (directly, as a resend is; a batch does it with
+`invite_contact`)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import String, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts import throttle, tokens
@@ -187,6 +189,93 @@ def resend_expired(*, session: Session, org_id: int) -> int:
             continue
         sent += 1
     return sent
+
+
+def without_account(*, session: Session, org_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """Active contacts of the organization that have no account yet, by name (at most `limit`):
+    those added without an invitation, and those from before accounts existed."""
+    rows = session.execute(
+        select(Contact.id, Contact.first_name, Contact.last_name, Contact.email)
+        .where(
+            Contact.organization_id == org_id,
+            Contact.status == ContactStatus.ACTIVE,
+            Contact.user_id.is_(None),
+        )
+        .order_by(
+            func.lower(func.coalesce(Contact.last_name, "")),
+            func.lower(func.coalesce(Contact.first_name, "")),
+            Contact.id,
+        )
+        .limit(limit)
+    )
+    return [
+        {"contact_id": cid, "first_name": first, "last_name": last, "email": email}
+        for cid, first, last, email in rows
+    ]
+
+
+def invite(*, session: Session, org_id: int, contact_id: int) -> None:
+    """Give an active contact without an account its person's account and tell them: the
+    welcome email with a link, or, when the address already has an active account elsewhere,
+    the news that they were added. 404 for no such contact, 409 `not_invitable` for one that is
+    not active, `account_exists` for one whose account is active (a resend is for invited
+    ones); 429 past the contact's limit, as resends."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.organization_id != org_id:
+        raise NotFound("No contact with this id belongs to this organization.", code="not_found")
+    if contact.status != ContactStatus.ACTIVE:
+        raise Conflict("Only an active contact can be invited.", code="not_invitable")
+    if contact.user_id is not None:
+        raise Conflict(
+            "This contact already has an account; send its invitation again instead.",
+            code="account_exists",
+        )
+    if not contact.email:
+        raise Conflict("The contact has no email to invite.", code="not_invitable")
+    throttle.limit_invitation_resend(contact_id)
+    user = account_for(session=session, email=contact.email, org_id=org_id)
+    if user is None:
+        return  # the address is a staff account's: nobody's contact account
+    contact.user_id = user.id
+    session.flush()
+    if user.status == UserStatus.ACTIVE:
+        notify.account_email(
+            session=session, user=user, template="membership_added", organization_id=org_id
+        )
+        return
+    tokens.void_all(session=session, user_id=user.id, purpose=TokenPurpose.ACTIVATION)
+    _cancel_queued_welcomes(session=session, user_id=user.id)
+    notify.account_email(session=session, user=user, template="welcome", organization_id=org_id)
+
+
+def account_for(*, session: Session, email: str, org_id: int) -> User | None:
+    """The account of this address, made (invited) when there is none, brought back when it was
+    deactivated; None when the address is a staff account's."""
+    user = session.scalar(
+        select(User).where(
+            func.lower(User.email, type_=String) == email.lower(),
+            User.status != UserStatus.ARCHIVED,
+        )
+    )
+    if user is None:
+        user = User(email=email, status=UserStatus.INVITED, is_staff=False, organization_id=org_id)
+        session.add(user)
+        session.flush()
+    elif user.is_staff:
+        return None
+    elif user.status == UserStatus.DEACTIVATED:
+        session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(
+                status=case(
+                    (User.password_hash.is_not(None), UserStatus.ACTIVE),
+                    else_=UserStatus.INVITED,
+                )
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+    return user
 
 
 def revoke(*, session: Session, org_id: int, contact_id: int) -> None:

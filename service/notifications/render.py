@@ -65,6 +65,8 @@ STATUS_SENTENCES = {
 ACCOUNT_TEMPLATES = {
     "welcome": (TokenPurpose.ACTIVATION, "activate", "Set your password"),
     "password_reset": (TokenPurpose.PASSWORD_RESET, "reset", "Choose a new password"),
+    # "Forgot password" for an address that is a contact but has no usable account yet.
+    "account_claim": (TokenPurpose.ACTIVATION, "activate", "Set your password"),
 }
 # Notices to the review queue about the service itself, rendered from their context alone.
 STAFF_TEMPLATES = frozenset({"webhook_disabled"})
@@ -261,20 +263,20 @@ class Renderer:
     def _membership_values(self, email: Email) -> dict[str, Any]:
         session = self.session
         user = account_owner(session, email)
-        ticket_id = email.ticket_id or email.context.get("ticket_id")
-        ticket = session.get(Ticket, ticket_id) if ticket_id else None
-        if ticket is None:
-            raise RenderError("ticket_missing")
+        # From the batch that added the person, or from a direct invitation (no ticket).
+        organization_id = email.context.get("organization_id")
+        if not organization_id:
+            ticket_id = email.ticket_id or email.context.get("ticket_id")
+            ticket = session.get(Ticket, ticket_id) if ticket_id else None
+            if ticket is None:
+                raise RenderError("ticket_missing")
+            organization_id = ticket.organization_id
         return {
             "action_url": f"{current_app.config['BASE_URL']}/login",
             "action_label": "Sign in",
-            "organization": _organization_name(session, ticket.organization_id),
+            "organization": _organization_name(session, organization_id),
             "greeting": _greeting(
-                session,
-                email,
-                organization_id=ticket.organization_id,
-                user=user,
-                members=self._members,
+                session, email, organization_id=organization_id, user=user, members=self._members
             ),
         }
 
@@ -282,8 +284,13 @@ class Renderer:
         session = self.session
         user = account_owner(session, email)
         purpose, _, label = ACCOUNT_TEMPLATES[email.template]
-        # The organization that invited the person (an account may be a contact of several).
-        organization_id = email.context.get("organization_id") or user.organization_id
+        # The organization that invited the person (an account may be a contact of several):
+        # the one named, else the ticket's, else the one the account was made in.
+        organization_id = email.context.get("organization_id")
+        ticket_id = email.ticket_id or email.context.get("ticket_id")
+        ticket = session.get(Ticket, ticket_id) if ticket_id and not organization_id else None
+        if not organization_id:
+            organization_id = ticket.organization_id if ticket else user.organization_id
         return {
             "action_url": link,
             "action_label": label,

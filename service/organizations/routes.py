@@ -155,6 +155,25 @@ def resend_expired_invitations(slug):
     return {"resent": resent}
 
 
+@blp.post("/orgs/<slug>/invitations/<int:contact_id>/invite")
+@blp.response(202, AcceptedOut)
+@blp.alt_response(404, description="`not_found`: no such contact in this organization")
+@blp.alt_response(
+    409,
+    description="`not_invitable`: the contact is not active; `account_exists`: it has an "
+    "account already (resend its invitation instead)",
+)
+@blp.alt_response(429, description="`rate_limited`: this contact's links were sent too often")
+def invite_contact(slug, contact_id):
+    """Give an active contact without an account one: it gets the welcome email with an
+    activation link, or, when its address already signs in elsewhere, joins that account and is
+    told so. The same as a batch's `invite_contact`, without a ticket, as a resend is."""
+    org = _managed(slug)
+    invitations.invite(session=db.session(), org_id=org.id, contact_id=contact_id)
+    db.session.commit()
+    return {"status": "accepted"}
+
+
 @blp.post("/orgs/<slug>/invitations/<int:contact_id>/revoke")
 @blp.response(200, AcceptedOut)
 def revoke_invitation(slug, contact_id):

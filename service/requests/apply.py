@@ -38,7 +38,8 @@ from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import InvalidTransition, transition
 from service.validators import check, project
 from service.validators.projection import Projection
-from service.validators.types import CheckContext, RosterContact, count_changes
+from service.validators.types import CheckContext, ContactKey, RosterContact, count_changes
+from service.vocabulary import Op
 from service.webhooks import events as webhooks
 from service.webhooks.models import EventType
 
@@ -89,6 +90,7 @@ def apply(*, session: Session, ticket_id: int) -> Applied | None:
 
     applied = Applied(ticket_id=ticket.id)
     new_ids = _add_contacts(session, org, projection, applied)
+    _give_accounts(session, org, _invitees(session, ctx, projection, new_ids), applied)
     _link_items(session, items, new_ids)
     _update_contacts(session, ctx, projection)
     _change_roles(session, ctx, projection, new_ids)
@@ -172,42 +174,98 @@ def _new_contacts(projection: Projection) -> list[tuple[str, RosterContact]]:
 def _add_contacts(
     session: Session, org: Organization, projection: Projection, applied: Applied
 ) -> dict[str, int]:
-    """Insert the new contacts with their roles (counted), and link each to its person's
-    account: the existing one of its email (one login, any number of organizations), or a new
-    invited one. A fixed number of statements."""
+    """Insert the new contacts with their roles (counted): two statements."""
     new = _new_contacts(projection)
     if not new:
         return {}
-    now = utcnow()
     ids = contacts_service.insert_contacts(
         session=session, org_id=org.id, contacts=[contact for _, contact in new]
     )
-    new_ids = {ref: contact_id for (ref, _), contact_id in zip(new, ids, strict=True)}
-    existing = _accounts_by_email(
-        session, {str(contact.fields["email"]).lower() for _, contact in new}
+    return {ref: contact_id for (ref, _), contact_id in zip(new, ids, strict=True)}
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """A contact that is to have an account: its email, and whether the person is told."""
+
+    contact_id: int
+    email: str
+    tell: bool = True
+
+
+def _invitees(
+    session: Session, ctx: CheckContext, projection: Projection, new_ids: dict[str, int]
+) -> list[Invitee]:
+    """The new contacts (told unless added with `"invite": false`) and the contacts the batch
+    invites. An invited contact whose account waits for activation gets a fresh welcome."""
+    quiet = {
+        item["ref"]
+        for item in ctx.changes
+        if item["op"] == Op.ADD_CONTACT and item.get("invite") is False
+    }
+    wanted = [
+        Invitee(new_ids[ref], str(contact.fields["email"]), tell=ref not in quiet)
+        for ref, contact in _new_contacts(projection)
+    ]
+    invited = sorted(
+        {item["contact_id"] for item in ctx.changes if item["op"] == Op.INVITE_CONTACT}
     )
+    if invited:
+        accounts = dict(
+            session.execute(
+                select(Contact.id, User)
+                .join(User, User.id == Contact.user_id)
+                .where(column_in(session, Contact.id, invited))
+            )
+            .tuples()
+            .all()
+        )
+        for contact_id in invited:
+            user = accounts.get(contact_id)
+            if user is None:
+                email = projection.contacts[ContactKey.of_id(contact_id)].fields["email"]
+                wanted.append(Invitee(contact_id, str(email)))
+            elif user.status == UserStatus.INVITED and user.email:
+                wanted.append(Invitee(contact_id, user.email))
+    return wanted
+
+
+def _give_accounts(
+    session: Session, org: Organization, wanted: list[Invitee], applied: Applied
+) -> None:
+    """Link each contact to its person's account: the existing one of its email (one login, any
+    number of organizations), or a new invited one for those to be told. Who is told gets the
+    welcome (an account not activated yet) or the news that they were added (an active one).
+    A fixed number of statements."""
+    if not wanted:
+        return
+    existing = _accounts_by_email(session, {w.email.lower() for w in wanted})
     links: dict[int, int] = {}  # contact id -> account id
-    creating: list[tuple[str, str]] = []  # (ref, email) of new contacts needing a new account
+    creating: dict[str, str] = {}  # lower-cased email -> email, of accounts to make
+    waiting: dict[int, str] = {}  # contact id -> lower-cased email of an account to make
     woken: list[int] = []  # deactivated accounts a new membership brings back
-    for ref, contact in new:
-        email = str(contact.fields["email"])
-        found = existing.get(email.lower())
+    told: dict[int, str] = {}  # account id -> email, of accounts told
+    for w in wanted:
+        found = existing.get(w.email.lower())
         if found is None:
-            if all(e.lower() != email.lower() for _, e in creating):
-                creating.append((ref, email))
+            if w.tell:
+                creating.setdefault(w.email.lower(), w.email)
+                waiting[w.contact_id] = w.email.lower()
             continue
         user_id, status, staff, has_password = found
         if staff:
             continue  # a staff account is nobody's contact: this contact has no account
-        links[new_ids[ref]] = user_id
+        links[w.contact_id] = user_id
         if status == UserStatus.DEACTIVATED:
             woken.append(user_id)
             status = UserStatus.ACTIVE if has_password else UserStatus.INVITED
-        if status == UserStatus.ACTIVE:
-            applied.joined.append((email, user_id))
-        else:  # never activated: a fresh link, for this organization
-            applied.new_accounts.append((email, user_id))
-    user_ids = insert_rows(
+        if w.tell and user_id not in told:
+            told[user_id] = w.email
+            if status == UserStatus.ACTIVE:
+                applied.joined.append((w.email, user_id))
+            else:  # never activated: a fresh link, for this organization
+                applied.new_accounts.append((w.email, user_id))
+    made_ids = insert_rows(
         session,
         users_t,
         [
@@ -216,18 +274,15 @@ def _add_contacts(
                 "status": UserStatus.INVITED,
                 "is_staff": False,
                 "organization_id": org.id,
-                "created_at": now,
+                "created_at": utcnow(),
             }
-            for _, email in creating
+            for email in creating.values()
         ],
         returning_ids=True,
     )
-    made = {email.lower(): user_id for (_, email), user_id in zip(creating, user_ids, strict=True)}
-    applied.new_accounts += [(email, made[email.lower()]) for _, email in creating]
-    for ref, contact in new:
-        email = str(contact.fields["email"]).lower()
-        if email in made:
-            links[new_ids[ref]] = made[email]
+    made = dict(zip(creating, made_ids, strict=True))
+    applied.new_accounts += [(creating[key], user_id) for key, user_id in made.items()]
+    links.update({contact_id: made[key] for contact_id, key in waiting.items()})
     update_rows(
         session,
         contacts_t,
@@ -241,7 +296,6 @@ def _add_contacts(
             .values(status=_status_with_password())
             .execution_options(synchronize_session=False)
         )
-    return new_ids
 
 
 def _accounts_by_email(

@@ -74,6 +74,10 @@ def build_context(
         catalog=catalog,
         organizations=organizations,
         delegate_ids=delegate_ids,
+        account_statuses=_account_statuses(
+            session=session,
+            ids={item["contact_id"] for item in changes if item["op"] == Op.INVITE_CONTACT},
+        ),
         manager_accounts=(
             _manager_accounts(session=session, org_id=org.id, catalog=catalog)
             if deletes
@@ -115,6 +119,18 @@ def _manager_accounts(
             .distinct()
         )
     )
+
+
+def _account_statuses(*, session: Session, ids: set[int]) -> dict[int, str]:
+    """The status of the account of each of these contacts that has one."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Contact.id, User.status)
+        .join(User, User.id == Contact.user_id)
+        .where(column_in(session, Contact.id, sorted(ids)))
+    )
+    return {contact_id: UserStatus(status).value for contact_id, status in rows}
 
 
 def _email_holders(*, session: Session, org_id: int, emails: set[str]) -> dict[str, frozenset[int]]:

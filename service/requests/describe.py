@@ -143,6 +143,7 @@ SUMMARIES = {
     Op.DELETE_CONTACT: "Delete {who} and erase their personal data",
     Op.GRANT_DELEGATE: "Let {organization} manage this organization's contacts",
     Op.REVOKE_DELEGATE: "End {organization}'s access to this organization's contacts",
+    Op.INVITE_CONTACT: "Invite {who} to set up an account",
 }
 
 
@@ -171,6 +172,8 @@ def _line(
     if op == Op.ADD_CONTACT:
         held = ", ".join(names.roles.get(code, code) for code in change.get("roles", []))
         summary = f"Add {who} as {held}" if held else f"Add {who}"
+        if change.get("invite") is False:
+            summary += ", without an invitation"
         details = change.get("contact")
         after = {k: details.get(k) for k in CONTACT_FIELDS} if details else None
     elif op == Op.UPDATE_CONTACT:

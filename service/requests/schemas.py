@@ -8,7 +8,7 @@ from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contacts.schemas import ContactOut
-from service.fields import CodedMessage, EmailText, SafeText, StrictInt
+from service.fields import CodedMessage, EmailText, SafeText, StrictBool, StrictInt
 from service.models_base import MAX_ID
 from service.vocabulary import Op
 
@@ -54,6 +54,11 @@ class AddContactItem(_Item):
         load_default=list,
         validate=validate.Length(max=50),
     )
+    # False: no account and no email now; the person claims the account later through
+    # "Forgot password" (an address that already has an account joins it silently).
+    invite = StrictBool(
+        metadata={"description": "Send the invitation (default true)."},
+    )
 
 
 class UpdateContactItem(_Item):
@@ -96,6 +101,7 @@ ITEM_SCHEMAS: dict[str, type[_Item]] = {
     Op.DELETE_CONTACT: ContactItem,
     Op.GRANT_DELEGATE: DelegateItem,
     Op.REVOKE_DELEGATE: DelegateItem,
+    Op.INVITE_CONTACT: ContactItem,
 }
 _LOADERS = {op: schema() for op, schema in ITEM_SCHEMAS.items()}
 

@@ -13,6 +13,7 @@ from service.validators.details import invalid_field, missing_field
 from service.validators.emails import duplicate_email, mixed_script_email
 from service.validators.holdings import (
     contact_without_role,
+    invitable,
     last_manager,
     required_roles_held,
     role_holdings,
@@ -43,6 +44,7 @@ RULES: tuple[Rule, ...] = (
     invalid_field,
     conflicting_changes,
     status_unchanged,
+    invitable,
     role_holdings,
     duplicate_email,
     required_roles_held,

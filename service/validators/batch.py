@@ -84,7 +84,7 @@ def _contradict(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
     ops = {first["op"], second["op"]}
     if Op.DELETE_CONTACT in ops or ops <= DELEGATE_OPS:
         return True
-    if ops <= set(STATUS_BY_OP):
+    if ops <= set(STATUS_BY_OP) or ops == {Op.INVITE_CONTACT}:
         return True
     if ops == {Op.UPDATE_CONTACT}:
         return bool(set(first["fields"]) & set(second["fields"]))

@@ -131,6 +131,34 @@ def status_unchanged(ctx: CheckContext) -> list[Finding]:
     return findings
 
 
+def invitable(ctx: CheckContext) -> list[Finding]:
+    """An invitation goes to a contact that is active after the batch and whose account is not
+    active already (none yet, or one whose invitation expired or was revoked)."""
+    projection = project(ctx)
+    findings = []
+    for position, item in enumerate(ctx.changes):
+        if item["op"] != Op.INVITE_CONTACT or item["contact_id"] not in ctx.roster:
+            continue
+        after = projection.contacts.get(ContactKey.of_id(item["contact_id"]))
+        if after is None or after.status != ContactStatus.ACTIVE:
+            findings.append(
+                Finding(
+                    "not_invitable",
+                    f"changes/{position}/contact_id",
+                    "Only an active contact can be invited.",
+                )
+            )
+        elif ctx.account_statuses.get(item["contact_id"]) in ("active", "deactivated"):
+            findings.append(
+                Finding(
+                    "account_exists",
+                    f"changes/{position}/contact_id",
+                    "This contact already has an account that was activated.",
+                )
+            )
+    return findings
+
+
 def required_roles_held(ctx: CheckContext) -> list[Finding]:
     """After the batch, an active contact holds every required role of this organization."""
     required = [

@@ -159,6 +159,8 @@ class CheckContext:
     `delegate_ids` are the organizations that currently hold a delegation from this one.
     `manager_accounts` are the organization's active contacts whose active account may manage
     its contacts (gathered only when the batch deletes someone).
+    `account_statuses` holds the account status ("invited", "active", …) of each contact that an
+    `invite_contact` item names and that has an account.
     """
 
     organization: OrgInfo
@@ -170,6 +172,7 @@ class CheckContext:
     organizations: Mapping[str, OrgInfo] = field(default_factory=dict)
     delegate_ids: frozenset[int] = frozenset()
     manager_accounts: frozenset[int] = frozenset()
+    account_statuses: Mapping[int, str] = field(default_factory=dict)
     max_batch_size: int = 1000
     # Results derived from the context, shared by the rules (the projection, computed once).
     cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)

@@ -160,10 +160,15 @@ def invitations(slug: str):
         {**item, "name": names.get(item["contact_id"], "Unnamed contact")}
         for item in invitations_service.list_invitations(session=session, org_id=org.id)
     ]
+    uninvited = [
+        {**item, "name": present.full_name(item)}
+        for item in invitations_service.without_account(session=session, org_id=org.id)
+    ]
     return render_template(
         "web/invitations.html",
         org=org,
         invitations=items,
+        uninvited=uninvited,
         invitation_labels=present.INVITATION_LABELS,
         link_lifetime=present.duration(tokens.lifetime(TokenPurpose.ACTIVATION)),
     )
@@ -183,6 +188,18 @@ def resend_expired_invitations(slug: str):
         "success",
     )
     return redirect(url_for("web.invitations", slug=org.slug))
+
+
+@bp.post("/orgs/<slug>/invitations/<int:contact_id>/invite")
+@page
+def invite_contact(slug: str, contact_id: int):
+    """Give a contact without an account one: the welcome email goes out now."""
+    return _invitation_action(
+        slug,
+        contact_id,
+        invitations_service.invite,
+        "The invitation is on its way.",
+    )
 
 
 @bp.post("/orgs/<slug>/invitations/<int:contact_id>/resend")

@@ -217,6 +217,12 @@ def journey(app: Flask, factory, api: CheckedClient) -> None:
     nia_contact = factory.scalar(select(Contact.id).where(Contact.user_id == nia.id))
     call("POST", f"/api/orgs/acme/invitations/{nia_contact}/resend", admin)
     call("POST", f"/api/orgs/acme/invitations/{nia_contact}/resend", outsider)
+    # A contact without an account is invited directly; one with an account is refused.
+    acme = factory.scalar(select(Contact.organization_id).where(Contact.id == nia_contact))
+    quiet = factory.contact(acme, "quiet.contact@acme.example", ["technical"])
+    call("POST", f"/api/orgs/acme/invitations/{quiet}/invite", admin)
+    call("POST", f"/api/orgs/acme/invitations/{quiet}/invite", admin)
+    call("POST", f"/api/orgs/acme/invitations/{quiet}/invite", outsider)
     run_jobs(app)
     call("GET", "/api/orgs/acme/invitations", admin)
     link = _issue(app, nia.id, TokenPurpose.ACTIVATION)

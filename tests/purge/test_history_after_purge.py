@@ -68,15 +68,18 @@ def history(app, client, factory) -> dict[str, Any]:
     )
     roster = client.get("/api/orgs/acme/contacts", headers=admin).get_json()["contacts"]
     petra = next(c["id"] for c in roster if c["email"] == EMAIL)
-    (welcome,) = [m for m in outbox(app) if m["To"] == EMAIL]
-    token = re.search(r"/activate/([A-Za-z0-9_-]{43,})", bodies(welcome)).group(1)
-    activated = client.post("/api/activate", json={"token": token, "password": PASSWORD})
-    assert activated.status_code == 200
 
     def on_her(op: str, **item: Any) -> None:
         tickets[op] = implement(
             app, client, factory, admin, [{"op": op, "contact_id": petra, **item}]
         )
+
+    # Invited again before she activates: the newest welcome's link is the one that works.
+    on_her(Op.INVITE_CONTACT)
+    welcome = [m for m in outbox(app) if m["To"] == EMAIL][-1]
+    token = re.search(r"/activate/([A-Za-z0-9_-]{43,})", bodies(welcome)).group(1)
+    activated = client.post("/api/activate", json={"token": token, "password": PASSWORD})
+    assert activated.status_code == 200
 
     on_her(Op.UPDATE_CONTACT, fields={"job_title": "Head of Things", "email": NEW_EMAIL})
     on_her(Op.REVOKE_ROLE, role="agreement")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, and_, case, func, or_, select, update
+from sqlalchemy import CursorResult, String, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts import throttle, tokens
@@ -297,3 +297,60 @@ def _cancel_queued_welcomes(*, session: Session, user_id: int) -> None:
         .values(status=EmailStatus.FAILED, last_error="superseded or revoked invitation")
         .execution_options(synchronize_session=False)
     )
+
+
+def expired_unnoticed(*, session: Session, limit: int = 500) -> list[int]:
+    """Activation links that expired unused while their account still waits, whose
+    organizations' admins were not told yet (oldest first, at most `limit` per sweep)."""
+    return list(
+        session.scalars(
+            select(AccountToken.id)
+            .join(User, User.id == AccountToken.user_id)
+            .where(
+                AccountToken.purpose == TokenPurpose.ACTIVATION,
+                AccountToken.expiry_noticed_at.is_(None),
+                AccountToken.used_at.is_(None),
+                AccountToken.voided_at.is_(None),
+                AccountToken.expires_at <= utcnow(),
+                User.status == UserStatus.INVITED,
+            )
+            .order_by(AccountToken.id)
+            .limit(limit)
+        )
+    )
+
+
+def notice_expired(*, session: Session, token_id: int) -> int:
+    """Mark the expired link noticed and record `invitation_expired` for the admins of each
+    organization the invited person is an active contact of; how many emails. The conditional
+    update is the once-only guard: a second run (or a concurrent one) finds it marked."""
+    now = utcnow()
+    marked = session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.id == token_id,
+            AccountToken.expiry_noticed_at.is_(None),
+            AccountToken.used_at.is_(None),
+            AccountToken.voided_at.is_(None),
+            AccountToken.expires_at <= now,
+        )
+        .values(expiry_noticed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], marked).rowcount != 1:
+        return 0
+    user_id = session.scalar(select(AccountToken.user_id).where(AccountToken.id == token_id))
+    contacts = session.execute(
+        select(Contact.id, Contact.organization_id)
+        .join(User, User.id == Contact.user_id)
+        .where(
+            Contact.user_id == user_id,
+            Contact.status == ContactStatus.ACTIVE,
+            User.status == UserStatus.INVITED,
+        )
+        .order_by(Contact.id)
+    ).all()
+    recorded = 0
+    for contact_id, org_id in contacts:
+        recorded += notify.invitation_expired(session=session, org_id=org_id, contact_id=contact_id)
+    return recorded

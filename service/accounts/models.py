@@ -102,6 +102,9 @@ class AccountToken(db.Model):  # type: ignore[name-defined]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the organizations' admins were told that this activation link expired unused
+    # (`invitation_expired`): set once, in the transaction that records their emails.
+    expiry_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CounterErasure(db.Model):  # type: ignore[name-defined]

@@ -73,7 +73,15 @@ STAFF_TEMPLATES = frozenset({"webhook_disabled"})
 # Emails to a person about an organization (from the ticket that made them a contact of it):
 # no link to the ticket, whose workings are the organization's admins' business.
 MEMBERSHIP_TEMPLATES = frozenset({"membership_added"})
-TEMPLATES = TICKET_TEMPLATES | ACCOUNT_TEMPLATES.keys() | STAFF_TEMPLATES | MEMBERSHIP_TEMPLATES
+# Notices to an organization's admins about one of its contacts, without a ticket.
+NOTICE_TEMPLATES = frozenset({"invitation_expired"})
+TEMPLATES = (
+    TICKET_TEMPLATES
+    | ACCOUNT_TEMPLATES.keys()
+    | STAFF_TEMPLATES
+    | MEMBERSHIP_TEMPLATES
+    | NOTICE_TEMPLATES
+)
 
 # The key of an account's first contact in `Renderer._members`, whatever the organization: a
 # delegate told about a customer's ticket is greeted by the name its own organization knows.
@@ -173,6 +181,8 @@ class Renderer:
             values.update(_staff_values(email))
         elif email.template in MEMBERSHIP_TEMPLATES:
             values.update(self._membership_values(email))
+        elif email.template in NOTICE_TEMPLATES:
+            values.update(self._notice_values(email))
         else:
             values.update(self._ticket_values(email))
         environment = _environment()
@@ -277,6 +287,28 @@ class Renderer:
             "organization": _organization_name(session, organization_id),
             "greeting": _greeting(
                 session, email, organization_id=organization_id, user=user, members=self._members
+            ),
+        }
+
+    def _notice_values(self, email: Email) -> dict[str, Any]:
+        session = self.session
+        organization = session.get(Organization, email.context.get("organization_id") or 0)
+        if organization is None:
+            raise RenderError("organization_missing")
+        contact = session.get(Contact, email.context.get("contact_id") or 0)
+        if contact is None or contact.organization_id != organization.id:
+            raise RenderError("contact_missing")
+        if contact.status == ContactStatus.ARCHIVED:
+            raise RenderError("contact_erased")  # nothing to tell about a former contact
+        name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+        link = f"{current_app.config['BASE_URL']}/orgs/{organization.slug}/invitations"
+        return {
+            "action_url": link,
+            "action_label": "Open the invitations",
+            "organization": organization.name,
+            "contact_name": name or "A contact",
+            "greeting": _greeting(
+                session, email, organization_id=organization.id, members=self._members
             ),
         }
 

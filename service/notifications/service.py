@@ -225,6 +225,26 @@ def welcome_all(
     return _record(session, ticket, event, "welcome", new, with_user_id=True)
 
 
+def invitation_expired(*, session: Session, org_id: int, contact_id: int) -> int:
+    """A contact's invitation expired unused: the holders of roles that ask for
+    "invitation_expired" (the customer administrators) may send a new one. Each email goes on
+    its own (no ticket); how many were recorded."""
+    admins = _users(
+        session, role_holders(session=session, org_id=org_id, email_key="invitation_expired")
+    )
+    for address, user_id in admins:
+        email = Email(
+            template="invitation_expired",
+            recipient=address,
+            recipient_user_id=user_id,
+            context={"organization_id": org_id, "contact_id": contact_id},
+        )
+        session.add(email)
+        session.flush()
+        send_email.after_commit(session, email.id)
+    return len(admins)
+
+
 def memberships_added(
     *, session: Session, ticket: Ticket, event: TicketEvent, accounts: list[Recipient]
 ) -> list[int]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from service.accounts.models import AccessToken, User
+from service.extensions import db
 from service.models_base import utcnow
 from tests.factories import PASSWORD
 
@@ -77,8 +78,6 @@ def test_password_is_hashed_with_argon2id(factory):
 def test_expired_token_is_refused(factory, client, app):
     _seed_admin(factory)
     headers = factory.headers("admin@acme.example")
-    from service.extensions import db
-
     with app.app_context():
         db.session.execute(update(AccessToken).values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service import PROJECT_ROOT
+from service.contacts.schemas import RoleIn, RolePatchIn
 from service.fields import BIDI_CONTROLS, BIDI_MARKS, FullMatch, SafeText
+from service.requests.schemas import AddContactItem, ContactFields
 from tests.tickets.support import STAFF, new_contact, raise_ticket
 from tests.web.browser import ADMIN
 
@@ -219,9 +221,6 @@ def test_prose_keeps_line_breaks_and_direction_marks():
 
 def test_the_names_pages_show_come_only_from_plain_text_fields():
     # Every place a name comes in: contact details, role names, the batch's refs.
-    from service.contacts.schemas import RoleIn, RolePatchIn
-    from service.requests.schemas import AddContactItem, ContactFields
-
     for schema, names in (
         (ContactFields, ["salutation", "first_name", "last_name", "job_title", "email"]),
         (RoleIn, ["name", "description"]),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from service.organizations.models import Organization
 from tests.jobs import run_jobs
 from tests.tickets.support import OUTSIDER, REQUESTER, STAFF, STAFF2, new_contact, raise_ticket
 
@@ -83,10 +85,6 @@ def test_revoking_ends_the_delegates_access_at_once_even_for_issued_tokens(
 
 
 def test_a_delegate_organizations_other_members_get_nothing(client, factory, delegated):
-    from sqlalchemy import select
-
-    from service.organizations.models import Organization
-
     buyco = factory.scalar(select(Organization.id).where(Organization.slug == "buyco"))
     factory.contact(buyco, "viewer@buyco.example", [], account="active")
     viewer = factory.headers("viewer@buyco.example")

@@ -6,11 +6,12 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from service.extensions import db
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.requests.schemas import OPERATIONS
-from service.tickets.models import Ticket
+from service.tickets.models import Ticket, TicketStatus
 
 URL = "/api/orgs/acme/change-requests"
 
@@ -121,11 +122,6 @@ def test_arbitrary_json_never_gets_a_5xx_or_a_partial_request(client, factory):
 
 
 def _cancel_everything(factory):
-    from sqlalchemy import update
-
-    from service.extensions import db
-    from service.tickets.models import TicketStatus
-
     with factory.app.app_context():
         db.session.execute(update(Ticket).values(status=TicketStatus.CANCELLED))
         db.session.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from service.organizations.models import Organization
 from service.requests.policy import MASS_DELETE
 from tests.demo_ids import contact_ids
 from tests.jobs import run_jobs
@@ -57,8 +58,6 @@ def test_deleting_an_administrator_needs_two(client, factory, ids):
 
 
 def test_deleting_many_contacts_needs_two(client, factory, ids):
-    from service.organizations.models import Organization
-
     acme = factory.scalar(select(Organization.id).where(Organization.slug == "acme"))
     extra = [
         factory.contact(acme, f"temp{i}@acme.example", ["technical"])

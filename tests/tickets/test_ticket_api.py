@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from service.extensions import db
 from service.notifications.models import Email
-from service.tickets.models import TicketComment
+from service.tickets.models import TicketComment, TicketEvent
+from tests.demo_ids import contact_ids
 from tests.jobs import bodies, outbox, run_jobs
 from tests.tickets.support import (
     NO_MANAGE,
@@ -260,8 +262,6 @@ def test_approving_twice_gives_one_success(app, client, people, ticket):
 
 
 def test_a_failed_apply_can_be_retried_once_the_roster_allows_it(app, client, people, factory):
-    from tests.demo_ids import contact_ids
-
     devon = contact_ids(factory)["devon.tran"]
     reference = raise_ticket(
         client, people[REQUESTER], [{"op": "grant_role", "contact_id": devon, "role": "agreement"}]
@@ -284,9 +284,6 @@ def test_a_failed_apply_can_be_retried_once_the_roster_allows_it(app, client, pe
 def test_every_event_and_comment_holds_ids_not_personal_data(app, client, people, ticket):
     call(client, people[STAFF], ticket, "/comments", {"body": "Why?", "query": True})
     with app.app_context():
-        from service.extensions import db
-        from service.tickets.models import TicketEvent
-
         for event in db.session.scalars(select(TicketEvent)):
             assert "@" not in str(event.detail)
         assert db.session.scalar(select(TicketComment.author_id)) is not None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
+from service.extensions import db
+from service.tickets.models import Ticket
+from tests.jobs import run_jobs
 from tests.tickets.support import STAFF, STAFF2, new_contact, raise_ticket
 
 ORGS = [("alpha", "Alpha Analytics"), ("bravo", "Bravo Builders"), ("charlie", "Charlie 100% Co")]
@@ -103,11 +107,6 @@ def test_the_queue_needs_a_token(client, queue):
 
 
 def test_the_maintained_counts_match_a_full_recount(app, client, queue):
-    from sqlalchemy import func, select
-
-    from service.extensions import db
-    from service.tickets.models import Ticket
-
     client.post(
         f"/api/tickets/{queue['refs']['bravo']}/comments",
         json={"body": "?", "query": True},
@@ -119,7 +118,6 @@ def test_the_maintained_counts_match_a_full_recount(app, client, queue):
         json={"reason": "no"},
         headers=queue["staff"],
     )
-    from tests.jobs import run_jobs
 
     run_jobs(app)
     with app.app_context():

@@ -13,13 +13,14 @@ from pathlib import Path
 import psycopg
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 
 from service import create_app
 from service.accounts.models import UserStatus
 from service.config import Config
 from service.contacts.service import load_catalog_file
 from service.extensions import db
+from service.tickets.models import UNFINISHED_STATUSES, Ticket, TicketStatus
 
 BENCH_DB = os.environ.get("BENCH_DATABASE", "rolegate_bench")
 SERVER = os.environ.get("BENCH_PG", "127.0.0.1:5432")
@@ -69,6 +70,17 @@ class StatementCounter:
             yield self
         finally:
             event.remove(engine, "before_cursor_execute", self)
+
+
+def cancel_unfinished(org_id: int) -> None:
+    """Cancel the organization's unfinished ticket, so that it may submit again (in an app
+    context)."""
+    db.session.execute(
+        update(Ticket)
+        .where(Ticket.organization_id == org_id, Ticket.status.in_(UNFINISHED_STATUSES))
+        .values(status=TicketStatus.CANCELLED)
+    )
+    db.session.commit()
 
 
 def median_seconds(run: Callable[[], object], *, repeat: int, setup: Callable[[], object]) -> float:

@@ -42,9 +42,15 @@ from typing import Any
 
 from flask import Flask
 from redis import Redis
-from sqlalchemy import exists, insert, select, text, tuple_, update
+from sqlalchemy import exists, insert, select, text, tuple_
 
-from bench.common import StatementCounter, bench_app, median_seconds, staff_rows
+from bench.common import (
+    StatementCounter,
+    bench_app,
+    cancel_unfinished,
+    median_seconds,
+    staff_rows,
+)
 from service.accounts.models import User
 from service.accounts.passwords import hash_password
 from service.contacts.models import Contact, ContactRole
@@ -54,7 +60,7 @@ from service.extensions import db
 from service.jobs import _PENDING_KEY
 from service.organizations.models import Organization, OrgKind
 from service.requests.apply import apply
-from service.tickets.models import Ticket, TicketStatus, parse_reference
+from service.tickets.models import parse_reference
 from service.vocabulary import CONTACT_FIELDS
 
 PASSWORD = "benchmark-password"
@@ -185,15 +191,7 @@ class Sizes:
 
     def cancel_pending(self, org: Org) -> None:
         with self.app.app_context():
-            db.session.execute(
-                update(Ticket)
-                .where(
-                    Ticket.organization_id == org.id,
-                    Ticket.status.in_([TicketStatus.OPEN, TicketStatus.AWAITING_CUSTOMER]),
-                )
-                .values(status=TicketStatus.CANCELLED)
-            )
-            db.session.commit()
+            cancel_unfinished(org.id)
         self.redis.flushdb()
 
     def post(self, org: Org, path: str, body: bytes, expect: int) -> dict[str, Any]:

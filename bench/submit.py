@@ -27,7 +27,7 @@ from flask import Flask
 from redis import Redis
 from sqlalchemy import delete, insert, select, text, update
 
-from bench.common import StatementCounter, bench_app, median_seconds
+from bench.common import StatementCounter, bench_app, cancel_unfinished, median_seconds
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
 from service.contacts import counts as roster_counts
@@ -35,7 +35,6 @@ from service.contacts.models import Contact, ContactRole
 from service.extensions import db, redis_connection
 from service.organizations.models import Organization, OrgKind
 from service.requests.models import ChangeRequest, ChangeRequestItem
-from service.tickets.models import Ticket, TicketStatus
 from service.webhooks.models import EndpointStatus, EventType, WebhookEndpoint, WebhookSubscription
 from service.webhooks.signing import new_secret
 
@@ -120,13 +119,6 @@ def batch(size: int, contact_ids: list[int], round_no: int) -> list[dict]:
     return changes
 
 
-def cancel_pending(org_id: int) -> None:
-    db.session.execute(
-        update(Ticket).where(Ticket.organization_id == org_id).values(status=TicketStatus.CANCELLED)
-    )
-    db.session.commit()
-
-
 def main() -> None:
     app = bench_app(Path(tempfile.mkdtemp()))
     app.config["REDIS_URL"] = REDIS_URL
@@ -198,7 +190,7 @@ def measure(
 
     def prepare() -> None:
         with app.app_context():
-            cancel_pending(org_id)
+            cancel_unfinished(org_id)
             connection = redis_connection()
             assert connection is not None, "the benchmark runs with Redis"
             connection.flushdb()

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from harness.smtp import Inbox
-from service import config as settings
-from service import create_app
-from service.accounts.models import AccessToken, User
-from service.contacts.models import Contact, ContactRole
-from service.extensions import db
+from service.accounts.models import User
+from service.contacts.models import Contact
 from tests.factories import PASSWORD
 from tests.jobs import bodies, run_jobs
 from tests.tickets.support import REQUESTER, STAFF, raise_ticket
@@ -191,39 +186,3 @@ def test_the_pages_switch_between_the_persons_organizations(client, factory):
         switcher
     )
     assert page.count(">Contacts</a>") == 1, "one navigation link, to the chosen organization"
-
-
-def test_the_migration_links_every_contact_to_its_account_and_loses_nothing(tmp_path: Path):
-    """users.contact_id becomes contacts.user_id; roles, sessions and tokens all stay (SQLite
-    rebuilds the tables it alters, which must not cascade into the rows that reference them)."""
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    config = settings.TestConfig(tmp_path)
-    config.SQLALCHEMY_DATABASE_URI = url
-    app = create_app(config)
-    with app.app_context():
-        upgrade(revision="2e7b9c4d1f63")  # the revision before memberships
-        engine = create_engine(url)
-        now = "'2026-01-01'"
-        with engine.begin() as connection:
-            for statement in (
-                "INSERT INTO organizations (id, slug, name, kind, roster_version, created_at) "
-                f"VALUES (1, 'acme', 'Acme', 'customer', 1, {now})",
-                "INSERT INTO roles (code, name, description, audience, permissions, emails, "
-                "required, incompatible_with, position) VALUES "
-                "('technical', 'T', '', 'customer', '[]', '[]', 0, '[]', 0)",
-                "INSERT INTO contacts (id, organization_id, email, status, version, created_at, "
-                f"updated_at) VALUES (1, 1, 'a@x.example', 'active', 1, {now}, {now}), "
-                f"(2, 1, 'b@x.example', 'active', 1, {now}, {now})",
-                "INSERT INTO contact_roles (contact_id, role_code) VALUES (1, 'technical')",
-                "INSERT INTO users (id, email, status, is_staff, organization_id, contact_id, "
-                f"created_at) VALUES (7, 'a@x.example', 'active', 0, 1, 1, {now})",
-                "INSERT INTO access_tokens (user_id, kind, token_hash, created_at, expires_at) "
-                f"VALUES (7, 'bearer', 'h', {now}, '2999-01-01')",
-            ):
-                connection.execute(text(statement))
-        engine.dispose()
-        upgrade()
-        linked = db.session.execute(select(Contact.id, Contact.user_id).order_by(Contact.id))
-        assert linked.all() == [(1, 7), (2, None)]
-        assert db.session.scalar(select(func.count()).select_from(ContactRole)) == 1
-        assert db.session.scalar(select(func.count()).select_from(AccessToken)) == 1

@@ -1,15 +1,10 @@
-"""The roster's maintained counts: kept by every writer, checked and repaired by a command,
-backfilled by their migration, and a large demo organization seeded set-wise."""
+"""The roster's maintained counts: kept by every writer, checked and repaired by a command, and
+a large demo organization seeded set-wise."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from sqlalchemy import insert, select, text, update
 
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, insert, select, text, update
-
-from service import config as settings
-from service import create_app
 from service.contacts import counts
 from service.contacts.models import RosterCount
 from service.extensions import db
@@ -98,60 +93,6 @@ def test_counters_check_reports_drift_and_repair_puts_it_right(app, factory):
     assert "(4 repaired)" in repaired.output
     assert runner.invoke(args=["counters", "check"]).exit_code == 0
     assert stored(app)[CountKey("active", "financial")] == 1
-
-
-def test_the_migration_counts_the_contacts_that_exist_already(tmp_path: Path):
-    """Contacts written before the counts existed are counted by the migration that adds them."""
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    config = settings.TestConfig(tmp_path)
-    config.SQLALCHEMY_DATABASE_URI = url
-    app = create_app(config)
-    with app.app_context():
-        upgrade(revision="7c1e5a9d2b40")  # the revision before roster_counts
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO organizations (id, slug, name, kind, roster_version, created_at) "
-                    "VALUES (1, 'acme', 'Acme', 'customer', 1, '2026-01-01'), "
-                    "(2, 'umbrella', 'U', 'customer', 1, '2026-01-01')"
-                )
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO contacts (id, organization_id, email, status, version, "
-                    "created_at, updated_at) VALUES "
-                    "(1, 1, 'a@x.example', 'active', 1, '2026-01-01', '2026-01-01'),"
-                    "(2, 1, 'b@x.example', 'active', 1, '2026-01-01', '2026-01-01'),"
-                    "(3, 1, 'c@x.example', 'deactivated', 1, '2026-01-01', '2026-01-01'),"
-                    "(4, 1, NULL, 'archived', 1, '2026-01-01', '2026-01-01'),"
-                    "(5, 2, 'e@x.example', 'active', 1, '2026-01-01', '2026-01-01')"
-                )
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO roles (code, name, description, audience, permissions, emails, "
-                    "required, incompatible_with, position) VALUES "
-                    "('financial', 'F', '', 'customer', '[]', '[]', 1, '[]', 0)"
-                )
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO contact_roles (contact_id, role_code) VALUES "
-                    "(1, 'financial'), (3, 'financial'), (5, 'financial')"
-                )
-            )
-        engine.dispose()
-        upgrade()
-        assert counts.check(session=db.session) == []
-        assert dict(counts.read(session=db.session, org_id=1).counts) == {
-            CountKey("active"): 2,
-            CountKey("deactivated"): 1,
-            CountKey("active", "financial"): 1,
-            CountKey("deactivated", "financial"): 1,
-        }
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_seed_demo_builds_a_large_organization_set_wise_once(app, client):

@@ -32,17 +32,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
+from service.contacts.models import Contact, ContactRole
 from service.errors import Forbidden, NotFound
 from service.organizations.models import Delegation, Organization
 from service.tickets.models import FINAL_STATUSES, Ticket, TicketStatus, parse_reference
 from service.tickets.workflow import allowed
-from service.vocabulary import DELEGATE_OPS
+from service.validators.types import RoleInfo
+from service.vocabulary import DELEGATE_OPS, ContactStatus
 
 
 class Permission(enum.StrEnum):
@@ -140,6 +143,35 @@ def delegations_held(*, session: Session, actor: Actor) -> dict[int, int]:
     ):
         held.setdefault(org_id, via_id)
     return held
+
+
+class Manager(NamedTuple):
+    contact_id: int
+    user_id: int
+
+
+def managers(*, session: Session, org_id: int, catalog: Mapping[str, RoleInfo]) -> list[Manager]:
+    """Who manages the organization's contacts: its active contacts whose active account holds
+    a role of the catalog that grants `contacts:manage`. The rules count them (`last_manager`);
+    the notifications write to them."""
+    managing = [
+        code for code, role in catalog.items() if Permission.CONTACTS_MANAGE in role.permissions
+    ]
+    if not managing:
+        return []
+    rows = session.execute(
+        select(Contact.id, User.id)
+        .join(User, User.id == Contact.user_id)
+        .join(ContactRole, ContactRole.contact_id == Contact.id)
+        .where(
+            Contact.organization_id == org_id,
+            Contact.status == ContactStatus.ACTIVE,
+            User.status == UserStatus.ACTIVE,
+            ContactRole.role_code.in_(managing),
+        )
+        .distinct()
+    )
+    return [Manager(*row) for row in rows]
 
 
 def delegated_org_ids(*, session: Session, actor: Actor) -> set[int]:

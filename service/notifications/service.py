@@ -14,8 +14,9 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.access import Permission
+from service import access
 from service.accounts.models import User, UserStatus
+from service.contacts import service as contacts_service
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
@@ -96,34 +97,16 @@ def delegation_changed(
                 ticket,
                 event,
                 template,
-                _users(session, org_admins(session=session, org_id=partner)),
+                _users(session, _managers(session, partner)),
                 partner_organization_id=partner,
             )
 
 
-def org_admins(*, session: Session, org_id: int) -> list[int]:
-    """Active accounts of the organization whose roles let them manage its contacts."""
-    codes = [
-        role.code
-        for role in session.scalars(select(Role))
-        if Permission.CONTACTS_MANAGE in role.grants
-    ]
-    if not codes:
-        return []
-    return list(
-        session.scalars(
-            select(User.id)
-            .join(Contact, Contact.user_id == User.id)
-            .join(ContactRole, ContactRole.contact_id == Contact.id)
-            .where(
-                Contact.organization_id == org_id,
-                Contact.status == ContactStatus.ACTIVE,
-                User.status == UserStatus.ACTIVE,
-                ContactRole.role_code.in_(codes),
-            )
-            .distinct()
-        )
-    )
+def _managers(session: Session, org_id: int) -> list[int]:
+    """The accounts that manage the organization's contacts (its admins)."""
+    catalog = contacts_service.catalog(session=session)
+    found = access.managers(session=session, org_id=org_id, catalog=catalog)
+    return list(dict.fromkeys(m.user_id for m in found))
 
 
 def cancelled(*, session: Session, ticket: Ticket, event: TicketEvent) -> None:

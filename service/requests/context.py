@@ -16,17 +16,18 @@ from flask import current_app
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
+from service import access
 from service.accounts.models import User, UserStatus
 from service.contacts import counts
 from service.contacts import service as contacts_service
-from service.contacts.models import Contact, ContactRole, ContactStatus
+from service.contacts.models import Contact, ContactStatus
 from service.organizations import service as org_service
 from service.organizations.models import Delegation, Organization, OrgKind
 from service.sql import column_in
 from service.validators.emails import emails_brought_in
 from service.validators.references import DELEGATE_KINDS
-from service.validators.types import CheckContext, OrgInfo, RoleInfo
-from service.vocabulary import ASSISTANT, MANAGING_PERMISSION, Op
+from service.validators.types import CheckContext, OrgInfo
+from service.vocabulary import ASSISTANT, Op
 
 
 def build_context(
@@ -79,7 +80,10 @@ def build_context(
             ids={item["contact_id"] for item in changes if item["op"] == Op.INVITE_CONTACT},
         ),
         manager_accounts=(
-            _manager_accounts(session=session, org_id=org.id, catalog=catalog)
+            frozenset(
+                m.contact_id
+                for m in access.managers(session=session, org_id=org.id, catalog=catalog)
+            )
             if deletes
             else frozenset()
         ),
@@ -95,29 +99,6 @@ def org_info(org: Organization) -> OrgInfo:
         seat_limit=org.seat_limit,
         name=org.name,
         required_fields=org_service.required_fields(org),
-    )
-
-
-def _manager_accounts(
-    *, session: Session, org_id: int, catalog: Mapping[str, RoleInfo]
-) -> frozenset[int]:
-    """The organization's active contacts whose active account may manage its contacts."""
-    managing = [code for code, role in catalog.items() if MANAGING_PERMISSION in role.permissions]
-    if not managing:
-        return frozenset()
-    return frozenset(
-        session.scalars(
-            select(Contact.id)
-            .join(User, User.id == Contact.user_id)
-            .join(ContactRole, ContactRole.contact_id == Contact.id)
-            .where(
-                Contact.organization_id == org_id,
-                Contact.status == ContactStatus.ACTIVE,
-                User.status == UserStatus.ACTIVE,
-                ContactRole.role_code.in_(managing),
-            )
-            .distinct()
-        )
     )
 
 

@@ -62,12 +62,50 @@ class ErrorSchema(Schema):
     )
 
 
+# The stable code of each HTTP status, for the service's own errors and those Flask and webargs
+# raise.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+}
+
+
 class AppError(Exception):
-    """An error the client can act on; `code` is stable, `message` is a plain sentence."""
+    """An error the client can act on; `code` is stable, `message` is a plain sentence.
+
+    A kind of error names its status, and its code only when it is not the status's own:
+    `class NotFound(AppError, status=404, message="Not found.")` answers 404 `not_found`.
+    """
 
     status = 400
     code = "bad_request"
     message = "The request could not be understood."
+
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+            cls.code = code or _HTTP_CODES[status]
+        elif code is not None:
+            cls.code = code
+        if message is not None:
+            cls.message = message
 
     def __init__(
         self,
@@ -107,68 +145,48 @@ DEPENDENCY_UNAVAILABLE: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, Re
 RETRY_AFTER_SECONDS = 5
 
 
-class BadRequest(AppError):
-    status = 400
-    code = "bad_request"
+class BadRequest(AppError, status=400):
+    """The request cannot be read: a malformed body or parameter."""
 
 
-class Unauthorized(AppError):
-    status = 401
-    code = "unauthorized"
-    message = "Sign in first: send a valid bearer token."
+class Unauthorized(AppError, status=401, message="Sign in first: send a valid bearer token."):
+    """No valid token or session."""
 
 
-class Forbidden(AppError):
-    status = 403
-    code = "forbidden"
-    message = "You are not allowed to do this."
+class Forbidden(AppError, status=403, message="You are not allowed to do this."):
+    """The actor sees the organization or ticket, but none of its permissions allows this
+    (service/access.py decides)."""
 
 
-class NotFound(AppError):
-    status = 404
-    code = "not_found"
-    message = "Not found."
+class NotFound(AppError, status=404, message="Not found."):
+    """No such thing, or not the actor's to see: the two answer alike, so that an answer never
+    tells an outsider what exists."""
 
 
-class Conflict(AppError):
-    status = 409
-    code = "conflict"
-    message = "The request conflicts with the current state."
+class Conflict(AppError, status=409, message="The request conflicts with the current state."):
+    """Valid, but the current state refuses it: a stale roster, a pending request, a taken
+    name, a transition the ticket cannot make."""
 
 
-class Gone(AppError):
-    status = 410
-    code = "gone"
+class Gone(AppError, status=410, code="gone"):
+    """It was there and is no more: a used, voided or expired link."""
 
 
-class Unprocessable(AppError):
-    status = 422
-    code = "validation_failed"
-    message = "The request is not valid."
+class Unprocessable(AppError, status=422, message="The request is not valid."):
+    """Well formed, but it breaks a rule; `errors` says where (`validation_failed`)."""
 
 
-class Unavailable(AppError):
-    status = 503
-    code = "unavailable"
-    message = "The service is briefly unavailable. Try again in a few seconds."
+class Unavailable(
+    AppError,
+    status=503,
+    code="unavailable",
+    message="The service is briefly unavailable. Try again in a few seconds.",
+):
+    """A dependency is down; the client is told when to try again (`Retry-After`)."""
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message, extra={"retry_after": RETRY_AFTER_SECONDS})
 
-
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_failed",
-    429: "too_many_requests",
-}
 
 # webargs/marshmallow messages mapped to the stable codes of docs/api.md.
 _MESSAGE_CODES = {

@@ -26,10 +26,12 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from service.errors import AppError, BadRequest
 
 
-class UnsupportedMediaType(AppError):
-    status = 415
-    code = "unsupported_media_type"
-    message = "Send the body as JSON, with the header Content-Type: application/json."
+class UnsupportedMediaType(
+    AppError,
+    status=415,
+    message="Send the body as JSON, with the header Content-Type: application/json.",
+):
+    """A JSON endpoint called with another content type."""
 
 
 def _malformed() -> BadRequest:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Enum
 from sqlalchemy.dialects.postgresql import JSONB
@@ -68,3 +70,19 @@ def str_enum(enum_class: type[enum.StrEnum], name: str, length: int = 20) -> Enu
         values_callable=lambda members: [member.value for member in members],
         length=length,
     )
+
+
+ReadModel = TypeVar("ReadModel")
+
+
+def read_model(cls: type[ReadModel], source: object, **given: Any) -> ReadModel:
+    """A read model (a dataclass) of `source`, a model or a row: each field without a default is
+    the attribute of the same name, unless `given`; a field with a default is taken only when
+    given (a model's `secret` never slips into a view's optional one). A field the source lacks
+    is an error, never a silent None."""
+    values = dict(given)
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        required = field.default is dataclasses.MISSING
+        if field.name not in values and required and field.default_factory is dataclasses.MISSING:
+            values[field.name] = getattr(source, field.name)
+    return cls(**values)

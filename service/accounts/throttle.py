@@ -65,10 +65,13 @@ def clock() -> float:
     return time.time()
 
 
-class TooManyRequests(AppError):
-    status = 429
-    code = "rate_limited"
-    message = "Too many attempts. Wait a while before trying again."
+class TooManyRequests(
+    AppError,
+    status=429,
+    code="rate_limited",
+    message="Too many attempts. Wait a while before trying again.",
+):
+    """Sent too often lately (`Retry-After` says how long to wait)."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service import access as permissions
 from service.accounts.service import Actor
+from service.models_base import read_model
 from service.notifications.models import Email, EmailStatus
 from service.tickets.models import Ticket, format_reference
 
@@ -55,21 +56,14 @@ def list_emails(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    items = []
-    for email, kind, ticket_id in rows:
-        items.append(
-            EmailLine(
-                id=email.id,
-                ticket=None if ticket_id is None else format_reference(kind, ticket_id),
-                template=email.template,
-                recipient=email.recipient,
-                status=email.status,
-                attempts=email.attempts,
-                last_error=email.last_error,
-                created_at=email.created_at,
-                sent_at=email.sent_at,
-            )
+    items = [
+        read_model(
+            EmailLine,
+            email,
+            ticket=None if ticket_id is None else format_reference(kind, ticket_id),
         )
+        for email, kind, ticket_id in rows
+    ]
     return EmailPage(items=items, page=page, per_page=per_page, total=int(total or 0))
 
 

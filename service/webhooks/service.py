@@ -7,7 +7,7 @@ when it is rotated, never again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service import access
 from service.accounts.service import Actor
 from service.errors import Conflict, NotFound
-from service.models_base import utcnow
+from service.models_base import read_model, utcnow
 from service.organizations.models import Organization
 from service.sql import column_in
 from service.webhooks import delivery, signing
@@ -129,18 +129,11 @@ def views(session: Session, endpoints: list[WebhookEndpoint]) -> list[EndpointVi
         else {}
     )
     return [
-        EndpointView(
-            id=e.id,
-            url=e.url,
-            description=e.description,
+        read_model(
+            EndpointView,
+            e,
             organization=slugs.get(e.organization_id) if e.organization_id else None,
             events=events[e.id],
-            status=e.status,
-            disabled_reason=e.disabled_reason,
-            disabled_at=e.disabled_at,
-            failing_since=e.failing_since,
-            previous_secret_expires_at=e.previous_secret_expires_at,
-            created_at=e.created_at,
         )
         for e in endpoints
     ]
@@ -152,7 +145,7 @@ def _view(
     (found,) = views(session, [endpoint])
     if secret is None:
         return found
-    return EndpointView(**{**found.__dict__, "secret": secret})
+    return replace(found, secret=secret)
 
 
 def list_endpoints(*, session: Session, actor: Actor) -> list[EndpointView]:
@@ -286,20 +279,7 @@ def list_deliveries(
 
 
 def _delivery_view(d: WebhookDelivery, uid: str, event_type: str, at: datetime) -> DeliveryView:
-    return DeliveryView(
-        id=d.id,
-        event_id=uid,
-        event_type=event_type,
-        event_at=at,
-        status=d.status,
-        attempts=d.attempts,
-        replays=d.replays,
-        last_status_code=d.last_status_code,
-        last_error=d.last_error,
-        last_attempt_at=d.last_attempt_at,
-        next_attempt_at=d.next_attempt_at,
-        delivered_at=d.delivered_at,
-    )
+    return read_model(DeliveryView, d, event_id=uid, event_type=event_type, event_at=at)
 
 
 def replay(*, session: Session, actor: Actor, endpoint_id: int, delivery_id: int) -> int:

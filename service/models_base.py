@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Enum
+from sqlalchemy import JSON, DateTime, Enum, Index, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -69,6 +69,13 @@ def str_enum(enum_class: type[enum.StrEnum], name: str, length: int = 20) -> Enu
         create_constraint=True,
         values_callable=lambda members: [member.value for member in members],
         length=length,
+    )
+
+
+def partial_index(name: str, *columns: Any, where: str, unique: bool = False) -> Index:
+    """An index of the rows that match `where` (SQL), the same on PostgreSQL and SQLite."""
+    return Index(
+        name, *columns, unique=unique, postgresql_where=text(where), sqlite_where=text(where)
     )
 
 

@@ -34,21 +34,12 @@ from service.notifications.outbox import erase_from_outbox
 from service.requests.models import ChangeRequest, ChangeRequestItem
 from service.sql import column_in, update_rows
 from service.tickets.models import Ticket, TicketComment, format_reference
+from service.vocabulary import CONTACT_FIELDS
 
 # table -> columns that hold personal data of the contact the row belongs to.
 PERSONAL: dict[str, frozenset[str]] = {
-    "contacts": frozenset(
-        {
-            "salutation",
-            "first_name",
-            "last_name",
-            "email",
-            "alternate_email",
-            "job_title",
-            "phone",
-            "mobile",
-        }
-    ),
+    # Every detail of a contact is about its person.
+    "contacts": frozenset(CONTACT_FIELDS),
     "users": frozenset({"email", "password_hash"}),
     "access_tokens": frozenset({"token_hash"}),
     "account_tokens": frozenset({"token_hash"}),

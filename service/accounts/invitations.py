@@ -61,16 +61,7 @@ def list_invitations(*, session: Session, org_id: int) -> list[dict[str, Any]]:
         .order_by(User.id)
     ).all()
     user_ids = [row[0] for row in rows]
-    newest: dict[int, AccountToken] = {}
-    for issued in session.scalars(
-        select(AccountToken)
-        .where(
-            AccountToken.user_id.in_(user_ids),
-            AccountToken.purpose == TokenPurpose.ACTIVATION,
-        )
-        .order_by(AccountToken.id)
-    ):
-        newest[issued.user_id] = issued
+    newest = _newest_links(session, user_ids)
     queued = set(
         session.scalars(
             select(Email.recipient_user_id).where(
@@ -108,16 +99,7 @@ def of_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, dict[s
     if not rows:
         return {}
     user_ids = [user_id for user_id, _ in rows]
-    newest: dict[int, AccountToken] = {}
-    for issued in session.scalars(
-        select(AccountToken)
-        .where(
-            AccountToken.user_id.in_(user_ids),
-            AccountToken.purpose == TokenPurpose.ACTIVATION,
-        )
-        .order_by(AccountToken.id)
-    ):
-        newest[issued.user_id] = issued
+    newest = _newest_links(session, user_ids)
     now = utcnow()
     found = {}
     for user_id, contact_id in rows:
@@ -128,6 +110,21 @@ def of_contacts(*, session: Session, contact_ids: list[int]) -> dict[int, dict[s
             "expires_at": isoformat(token.expires_at) if token else None,
         }
     return found
+
+
+def _newest_links(session: Session, user_ids: list[int]) -> dict[int, AccountToken]:
+    """Each account's newest activation link, of those that have one. One statement."""
+    newest: dict[int, AccountToken] = {}
+    for issued in session.scalars(
+        select(AccountToken)
+        .where(
+            AccountToken.user_id.in_(user_ids),
+            AccountToken.purpose == TokenPurpose.ACTIVATION,
+        )
+        .order_by(AccountToken.id)
+    ):
+        newest[issued.user_id] = issued
+    return newest
 
 
 def _status(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, func, text
+from sqlalchemy import Boolean, ForeignKey, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
-from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, partial_index, str_enum, utcnow
 
 
 class UserStatus(enum.StrEnum):
@@ -25,12 +25,11 @@ class User(db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
     __table_args__ = (
         # One account per email address (case-insensitive); purged accounts keep no email.
-        Index(
+        partial_index(
             "uq_users_email",
             func.lower(text("email")),
             unique=True,
-            postgresql_where=text("email IS NOT NULL"),
-            sqlite_where=text("email IS NOT NULL"),
+            where="email IS NOT NULL",
         ),
     )
 

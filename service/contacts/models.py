@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.extensions import db
-from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, partial_index, str_enum, utcnow
 from service.vocabulary import ALL_PERMISSIONS, MODULES, ContactStatus
 
 
@@ -68,24 +68,22 @@ class Contact(db.Model):  # type: ignore[name-defined]
     __tablename__ = "contacts"
     __table_args__ = (
         # Email is unique among an organization's active contacts, whatever its case.
-        Index(
+        partial_index(
             "uq_contacts_active_email",
             "organization_id",
             func.lower(text("email")),
             unique=True,
-            postgresql_where=text("status = 'active'"),
-            sqlite_where=text("status = 'active'"),
+            where="status = 'active'",
         ),
         # The roster's order (service/contacts/paging.py: sort_key), so that a page of a large
         # roster is read from the index in order and stops at its last row.
-        Index(
+        partial_index(
             "ix_contacts_roster_order",
             "organization_id",
             text("lower(coalesce(last_name, ''))"),
             text("lower(coalesce(first_name, ''))"),
             "id",
-            postgresql_where=text("status != 'archived'"),
-            sqlite_where=text("status != 'archived'"),
+            where="status != 'archived'",
         ),
     )
 

@@ -42,14 +42,7 @@ def staff_query(
     *, session: Session, ticket: Ticket, event: TicketEvent, comment: TicketComment
 ) -> None:
     """Staff asked the customer something: the requester must answer."""
-    _record(
-        session,
-        ticket,
-        event,
-        "ticket_query",
-        _users(session, [ticket.requester_id]),
-        comment_id=comment.id,
-    )
+    _to_requester(session, ticket, event, "ticket_query", comment_id=comment.id)
 
 
 def customer_comment(
@@ -71,14 +64,7 @@ def staff_comment(
     *, session: Session, ticket: Ticket, event: TicketEvent, comment: TicketComment
 ) -> None:
     """Staff commented (not a question, not an internal note): the requester reads it too."""
-    _record(
-        session,
-        ticket,
-        event,
-        "staff_comment",
-        _users(session, [ticket.requester_id]),
-        comment_id=comment.id,
-    )
+    _to_requester(session, ticket, event, "staff_comment", comment_id=comment.id)
 
 
 def delegation_changed(
@@ -115,7 +101,7 @@ def cancelled(*, session: Session, ticket: Ticket, event: TicketEvent) -> None:
 
 
 def rejected(*, session: Session, ticket: Ticket, event: TicketEvent) -> None:
-    _record(session, ticket, event, "ticket_rejected", _users(session, [ticket.requester_id]))
+    _to_requester(session, ticket, event, "ticket_rejected")
 
 
 def implemented(
@@ -258,6 +244,12 @@ def _users(session: Session, user_ids: Iterable[int | None]) -> list[Recipient]:
         .all()
     )
     return [(str(found[uid]), uid) for uid in wanted if uid in found]
+
+
+def _to_requester(
+    session: Session, ticket: Ticket, event: TicketEvent, template: str, **context: Any
+) -> None:
+    _record(session, ticket, event, template, _users(session, [ticket.requester_id]), **context)
 
 
 def _record(

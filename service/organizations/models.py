@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
-from service.models_base import JSONType, UTCDateTime, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, partial_index, str_enum, utcnow
 
 # The stable code and message of everything a closed organization refuses.
 ORGANIZATION_CLOSED = "organization_closed"
@@ -51,13 +51,12 @@ class Delegation(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "delegations"
     __table_args__ = (
-        Index(
+        partial_index(
             "uq_delegations_active_pair",
             "organization_id",
             "delegate_organization_id",
             unique=True,
-            postgresql_where=text("revoked_at IS NULL"),
-            sqlite_where=text("revoked_at IS NULL"),
+            where="revoked_at IS NULL",
         ),
     )
 

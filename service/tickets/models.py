@@ -14,12 +14,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
-from service.models_base import JSONType, UTCDateTime, parse_id, str_enum, utcnow
+from service.models_base import JSONType, UTCDateTime, parse_id, partial_index, str_enum, utcnow
 
 
 class TicketStatus(enum.StrEnum):
@@ -50,21 +49,19 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     __tablename__ = "tickets"
     __table_args__ = (
         # At most one unfinished ticket of a kind per organization, enforced by the database.
-        Index(
+        partial_index(
             "uq_tickets_one_unfinished_per_org",
             "organization_id",
             "kind",
             unique=True,
-            postgresql_where=text(_UNFINISHED_SQL),
-            sqlite_where=text(_UNFINISHED_SQL),
+            where=_UNFINISHED_SQL,
         ),
         Index("ix_tickets_status_created", "status", "created_at", "id"),
         # Finished tickets not reduced yet, by age: what the retention job looks for.
-        Index(
+        partial_index(
             "ix_tickets_retention_due",
             "updated_at",
-            postgresql_where=text("reduced_at IS NULL"),
-            sqlite_where=text("reduced_at IS NULL"),
+            where="reduced_at IS NULL",
         ),
     )
 

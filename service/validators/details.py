@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from service.validators.projection import clean
+from service.validators.projection import clean, details_given
 from service.validators.types import CheckContext, Finding
 from service.vocabulary import ASSISTANT, SALUTATIONS, Op
 
@@ -69,17 +69,11 @@ def missing_field(ctx: CheckContext) -> list[Finding]:
 
 def invalid_field(ctx: CheckContext) -> list[Finding]:
     """Every detail given has a valid format."""
-    findings = []
-    for position, item in enumerate(ctx.changes):
-        if item["op"] == Op.ADD_CONTACT:
-            details, prefix = item["contact"], f"changes/{position}/contact"
-        elif item["op"] == Op.UPDATE_CONTACT:
-            details, prefix = item["fields"], f"changes/{position}/fields"
-        else:
-            continue
-        for name, problem in _format_problems(details):
-            findings.append(Finding("invalid_field", f"{prefix}/{name}", problem))
-    return findings
+    return [
+        Finding("invalid_field", f"{prefix}/{name}", problem)
+        for _, details, prefix in details_given(ctx.changes)
+        for name, problem in _format_problems(details)
+    ]
 
 
 def _format_problems(details: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from service.validators.projection import clean, project
+from service.validators.projection import clean, details_given, project
 from service.validators.types import CheckContext, ContactKey, Finding, RosterContact
 from service.vocabulary import ContactStatus, Op
 
@@ -126,15 +126,9 @@ def mixed_script_email(ctx: CheckContext) -> list[Finding]:
 
 
 def _emails_given(ctx: CheckContext) -> Iterator[tuple[str, str]]:
-    for position, item in enumerate(ctx.changes):
-        if item["op"] == Op.ADD_CONTACT:
-            email, path = item["contact"].get("email"), f"changes/{position}/contact/email"
-        elif item["op"] == Op.UPDATE_CONTACT:
-            email, path = item["fields"].get("email"), f"changes/{position}/fields/email"
-        else:
-            continue
-        if email:
-            yield path, email
+    for _, details, prefix in details_given(ctx.changes):
+        if details.get("email"):
+            yield f"{prefix}/email", details["email"]
 
 
 def _scripts(text: str) -> frozenset[str]:

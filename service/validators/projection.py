@@ -8,7 +8,7 @@ rules report them, and the projection stays the best picture of what the request
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,18 @@ def clean(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def details_given(
+    changes: Sequence[Mapping[str, Any]],
+) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any], str]]:
+    """Each item that gives a contact's details (a new contact, or an update's fields), with
+    those details and their path (`changes/<i>/contact` or `changes/<i>/fields`)."""
+    for position, item in enumerate(changes):
+        if item["op"] == Op.ADD_CONTACT:
+            yield item, item["contact"], f"changes/{position}/contact"
+        elif item["op"] == Op.UPDATE_CONTACT:
+            yield item, item["fields"], f"changes/{position}/fields"
 
 
 def first_refs(ctx: CheckContext) -> dict[str, int]:

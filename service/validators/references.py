@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.validators.projection import first_refs, project
+from service.validators.projection import details_given, first_refs, project
 from service.validators.types import CheckContext, ContactKey, Finding, OrgInfo
 from service.vocabulary import ASSISTANT, ContactStatus, Op
 
@@ -106,14 +106,8 @@ def assistant(ctx: CheckContext) -> list[Finding]:
     once the batch is applied."""
     projection = project(ctx)
     findings = []
-    for position, item in enumerate(ctx.changes):
-        if item["op"] == Op.ADD_CONTACT:
-            details, path = item["contact"], f"changes/{position}/contact/{ASSISTANT}"
-        elif item["op"] == Op.UPDATE_CONTACT:
-            details, path = item["fields"], f"changes/{position}/fields/{ASSISTANT}"
-        else:
-            continue
-        chosen = details.get(ASSISTANT)
+    for item, details, prefix in details_given(ctx.changes):
+        chosen, path = details.get(ASSISTANT), f"{prefix}/{ASSISTANT}"
         if chosen is None:
             continue
         other = projection.contacts.get(ContactKey.of_id(chosen))

@@ -30,7 +30,7 @@ person it added a fresh link. Links only ever go to the address that staff appro
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -145,19 +145,14 @@ def delegations_held(*, session: Session, actor: Actor) -> dict[int, int]:
     return held
 
 
-class Manager(NamedTuple):
+class Holder(NamedTuple):
     contact_id: int
     user_id: int
 
 
-def managers(*, session: Session, org_id: int, catalog: Mapping[str, RoleInfo]) -> list[Manager]:
-    """Who manages the organization's contacts: its active contacts whose active account holds
-    a role of the catalog that grants `contacts:manage`. The rules count them (`last_manager`);
-    the notifications write to them."""
-    managing = [
-        code for code, role in catalog.items() if Permission.CONTACTS_MANAGE in role.permissions
-    ]
-    if not managing:
+def holders(*, session: Session, org_id: int, roles: Collection[str]) -> list[Holder]:
+    """The organization's active contacts whose active account holds one of `roles`."""
+    if not roles:
         return []
     rows = session.execute(
         select(Contact.id, User.id)
@@ -167,11 +162,21 @@ def managers(*, session: Session, org_id: int, catalog: Mapping[str, RoleInfo]) 
             Contact.organization_id == org_id,
             Contact.status == ContactStatus.ACTIVE,
             User.status == UserStatus.ACTIVE,
-            ContactRole.role_code.in_(managing),
+            ContactRole.role_code.in_(roles),
         )
         .distinct()
     )
-    return [Manager(*row) for row in rows]
+    return [Holder(*row) for row in rows]
+
+
+def managers(*, session: Session, org_id: int, catalog: Mapping[str, RoleInfo]) -> list[Holder]:
+    """Who manages the organization's contacts: the holders of a role of the catalog that
+    grants `contacts:manage`. The rules count them (`last_manager`); the notifications write to
+    them."""
+    managing = [
+        code for code, role in catalog.items() if Permission.CONTACTS_MANAGE in role.permissions
+    ]
+    return holders(session=session, org_id=org_id, roles=managing)
 
 
 def delegated_org_ids(*, session: Session, actor: Actor) -> set[int]:

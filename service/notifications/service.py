@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service import access
 from service.accounts.models import User, UserStatus
 from service.contacts import service as contacts_service
-from service.contacts.models import Contact, ContactRole, ContactStatus, Role
+from service.contacts.models import Role
 from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
 from service.notifications.render import ACCOUNT_TEMPLATES
@@ -168,21 +168,8 @@ def role_holders(*, session: Session, org_id: int, email_key: str) -> list[int]:
         for code, emails in session.execute(select(Role.code, Role.emails))
         if email_key in (emails or [])
     ]
-    if not codes:
-        return []
-    holders = session.scalars(
-        select(User.id)
-        .distinct()
-        .join(Contact, Contact.user_id == User.id)
-        .join(ContactRole, ContactRole.contact_id == Contact.id)
-        .where(
-            Contact.organization_id == org_id,
-            Contact.status == ContactStatus.ACTIVE,
-            User.status == UserStatus.ACTIVE,
-            ContactRole.role_code.in_(codes),
-        )
-    )
-    return sorted(holders)
+    found = access.holders(session=session, org_id=org_id, roles=codes)
+    return sorted({holder.user_id for holder in found})
 
 
 def welcome_all(

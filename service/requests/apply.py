@@ -11,6 +11,7 @@ fixed number of them whatever the batch size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,6 +231,29 @@ def _invitees(
     return wanted
 
 
+def _invited_accounts(
+    session: Session, emails: Mapping[str, str], *, org_id: int
+) -> dict[str, int]:
+    """A new invited account for each address (`emails`: key -> address), in one insert; the new
+    account's id by key."""
+    ids = insert_rows(
+        session,
+        users_t,
+        [
+            {
+                "email": email,
+                "status": UserStatus.INVITED,
+                "is_staff": False,
+                "organization_id": org_id,
+                "created_at": utcnow(),
+            }
+            for email in emails.values()
+        ],
+        returning_ids=True,
+    )
+    return dict(zip(emails, ids, strict=True))
+
+
 def _give_accounts(
     session: Session, org: Organization, wanted: list[Invitee], applied: Applied
 ) -> None:
@@ -265,22 +289,7 @@ def _give_accounts(
                 applied.joined.append((w.email, user_id))
             else:  # never activated: a fresh link, for this organization
                 applied.new_accounts.append((w.email, user_id))
-    made_ids = insert_rows(
-        session,
-        users_t,
-        [
-            {
-                "email": email,
-                "status": UserStatus.INVITED,
-                "is_staff": False,
-                "organization_id": org.id,
-                "created_at": utcnow(),
-            }
-            for email in creating.values()
-        ],
-        returning_ids=True,
-    )
-    made = dict(zip(creating, made_ids, strict=True))
+    made = _invited_accounts(session, creating, org_id=org.id)
     applied.new_accounts += [(creating[key], user_id) for key, user_id in made.items()]
     links.update({contact_id: made[key] for contact_id, key in waiting.items()})
     update_rows(
@@ -534,22 +543,7 @@ def _follow_emails(
     update_rows(
         session, users_t, follow, match=["id"], where=[users_t.c.status != UserStatus.ARCHIVED]
     )
-    made_ids = insert_rows(
-        session,
-        users_t,
-        [
-            {
-                "email": email,
-                "status": UserStatus.INVITED,
-                "is_staff": False,
-                "organization_id": org_id,
-                "created_at": utcnow(),
-            }
-            for email in creating.values()
-        ],
-        returning_ids=True,
-    )
-    made = dict(zip(creating, made_ids, strict=True))
+    made = _invited_accounts(session, creating, org_id=org_id)
     relink += [{"id": cid, "user_id": made[key]} for cid, key in moving.items()]
     applied.new_accounts += [(creating[key], user_id) for key, user_id in made.items()]
     update_rows(session, contacts_t, relink, match=["id"])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service import access
 from service import access as permissions
-from service.access import TicketAccess
+from service.access import OrgScope, TicketAccess
 from service.accounts.service import Actor
 from service.contacts.service import roster_snapshot
 from service.errors import Conflict, ErrorDetail, Unprocessable
@@ -117,24 +117,7 @@ def submit(*, session: Session, org_slug: str, actor: Actor, data: Mapping[str, 
     org = scope.org
     _refuse_when_closed(org=org)
     _refuse_when_pending(session=session, org=org)
-    _refuse_when_stale(org=org, base_version=data["base_version"])
-    ctx = build_context(session=session, org=org, changes=data["changes"])
-    errors, warnings = check(ctx)
-    if errors:
-        raise ValidationFailed(errors, warnings)
-
-    request = ChangeRequest(
-        organization_id=org.id,
-        acting_organization_id=scope.acting_organization_id,
-        requester_id=actor.user.id,
-        base_version=data["base_version"],
-        comment=data.get("comment"),
-        warnings=[{**w.as_dict(), "severity": "warning"} for w in warnings],
-        **batch_summary(ctx),
-    )
-    session.add(request)
-    session.flush()
-    _store_items(session=session, request=request, ctx=ctx)
+    request, ctx, warnings = _store_batch(session=session, scope=scope, data=data)
     ticket = tickets_service.open_ticket(
         session=session,
         request=request,
@@ -152,7 +135,28 @@ def amend(*, session: Session, access: TicketAccess, data: Mapping[str, Any]) ->
     if not allowed("amend", ticket.status):
         raise InvalidTransition(f"The ticket is {ticket.status.value}; it cannot be amended now.")
     permissions.require_batch_rights(access.scope, data["changes"])
-    org = access.scope.org
+    request, ctx, _ = _store_batch(
+        session=session,
+        scope=access.scope,
+        data=data,
+        revision=ticket.revision + 1,
+        replaces_id=ticket.change_request_id,
+    )
+    return tickets_service.amend(
+        session=session,
+        access=access,
+        request=request,
+        approvals_required=approvals_required(ctx),
+    )
+
+
+def _store_batch(
+    *, session: Session, scope: OrgScope, data: Mapping[str, Any], **revision: int
+) -> tuple[ChangeRequest, CheckContext, list[Finding]]:
+    """Check the batch in full against the roster it was written for (409 `stale_roster`, 422
+    with every finding at once) and store it, with its items, as a change request of the
+    actor's; `revision` and the request it replaces, when it amends a ticket."""
+    org = scope.org
     _refuse_when_stale(org=org, base_version=data["base_version"])
     ctx = build_context(session=session, org=org, changes=data["changes"])
     errors, warnings = check(ctx)
@@ -160,24 +164,18 @@ def amend(*, session: Session, access: TicketAccess, data: Mapping[str, Any]) ->
         raise ValidationFailed(errors, warnings)
     request = ChangeRequest(
         organization_id=org.id,
-        acting_organization_id=access.scope.acting_organization_id,
-        requester_id=access.actor.user.id,
+        acting_organization_id=scope.acting_organization_id,
+        requester_id=scope.actor.user.id,
         base_version=data["base_version"],
         comment=data.get("comment"),
         warnings=[{**w.as_dict(), "severity": "warning"} for w in warnings],
-        revision=ticket.revision + 1,
-        replaces_id=ticket.change_request_id,
+        **revision,
         **batch_summary(ctx),
     )
     session.add(request)
     session.flush()
     _store_items(session=session, request=request, ctx=ctx)
-    return tickets_service.amend(
-        session=session,
-        access=access,
-        request=request,
-        approvals_required=approvals_required(ctx),
-    )
+    return request, ctx, list(warnings)
 
 
 def dry_run(

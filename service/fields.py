@@ -1,4 +1,5 @@
-"""Marshmallow fields shared by the schemas: strict integers, plain text, emails, and moments."""
+"""Marshmallow fields shared by the schemas: strict integers, plain text, emails, and moments;
+and the paging every list of pages shares (`PageQuery`, `page_out`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service.models_base import isoformat
 
@@ -131,3 +132,29 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return isoformat(value)
+
+
+class PageQuery(Schema):
+    """The query of a list read a page at a time: `page` from 1, up to 100 items a page. Any
+    parameter a list does not know is refused (`unknown_field`)."""
+
+    class Meta:
+        unknown = RAISE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+def page_out(name: str, item: type[Schema], **more: fields.Field) -> type[Schema]:
+    """The schema, named `name`, of one page of `item`s: `items`, `page`, `per_page` and
+    `total` (the items of all pages), and `more`."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item)),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+            "total": fields.Integer(),
+            **more,
+        },
+        name=name,
+    )

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import gc
+import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from service import log_redaction, logs, telemetry
+from service import clock, log_redaction, logs, telemetry
 from service.config import PROJECT_ROOT, Config
 from service.extensions import IdConverter
 from service.json_input import JsonProvider
+
+# The offset this process has logged, so that each app it builds does not say it again.
+_announced_offset: timedelta | None = None
+
+
+def _configure_clock(offset: timedelta) -> None:
+    """This process's clock, moved by `CLOCK_OFFSET`; said once, at start, when it is moved."""
+    global _announced_offset
+    clock.configure(offset)
+    if offset and offset != _announced_offset:
+        _announced_offset = offset
+        logging.getLogger("rolegate.clock").warning(
+            "The clock is moved by CLOCK_OFFSET (%s): the service's now is %s.",
+            clock.describe(offset),
+            clock.now().isoformat(),
+        )
 
 
 def create_app(config: type[Config] | Config | None = None, **overrides: Any) -> Flask:
@@ -29,6 +47,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     app.config.from_mapping(settings.as_mapping())
     app.config.update(overrides)
     logs.configure(log_format=app.config["LOG_FORMAT"], level=app.config["LOG_LEVEL"])
+    _configure_clock(app.config["CLOCK_OFFSET"])
     app.json = JsonProvider(app)
     # Before any route is added: every `<int:…>` of every blueprint is a bounded id.
     app.url_map.converters["int"] = IdConverter

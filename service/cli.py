@@ -1,6 +1,7 @@
 """Flask CLI commands of the service: `seed-demo`, `load-roles`, `counters check|repair`,
-`orgs list|create|rename|close`, `staff list|add|deactivate` and `retention [--dry-run]` (`db`
-comes from Flask-Migrate).
+`orgs list|create|rename|close`, `staff list|add|deactivate`, `retention [--dry-run]` and
+`clock` (the service's time, `CLOCK_OFFSET` and the business calendar) (`db` comes from
+Flask-Migrate).
 
 The onboarding commands are the operator's, who holds the shell: they run the same services as
 staff's API calls and pages, with the same checks of the input, and print what they did.
@@ -11,6 +12,7 @@ The `worker` command belongs to the worker process (`workers/cli.py`); Flask add
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -18,6 +20,7 @@ from flask import Flask, current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from service import business_hours, clock
 from service.accounts import staff
 from service.accounts.schemas import StaffAccountIn
 from service.contacts import counts
@@ -25,7 +28,7 @@ from service.contacts.service import load_catalog_file
 from service.demo import seed, seed_large
 from service.errors import AppError, flatten_messages
 from service.extensions import db
-from service.models_base import utcnow
+from service.models_base import isoformat, utcnow
 from service.organizations import onboarding
 from service.organizations import service as org_service
 from service.organizations.models import Organization
@@ -96,6 +99,37 @@ def register_cli(app: Flask) -> None:
             )
         db.session.commit()
         click.echo(summary)
+
+    @app.cli.command("clock")
+    def clock_command() -> None:
+        """Show the service's clock: the real time, CLOCK_OFFSET, the time the service uses,
+        and the business calendar and plans its service levels count on."""
+        real = datetime.now(UTC)
+        moved = clock.offset()
+        now = real + moved
+        calendar = app.config["BUSINESS_CALENDAR"]
+        local = now.astimezone(calendar.zone)
+        window = calendar.window(local.date())
+        working = window is not None and window[0] <= now < window[1]
+        next_open = business_hours.add(calendar, now, timedelta(microseconds=1))
+        plans = ", ".join(
+            f"{name} {t.first_response_hours}h/{t.resolution_hours}h"
+            for name, t in app.config["SLA_PLANS"].items()
+        )
+        click.echo(f"Real time:      {isoformat(real)}")
+        click.echo(f"CLOCK_OFFSET:   {clock.describe(moved)}")
+        click.echo(f"Service time:   {isoformat(now)}")
+        click.echo(f"Calendar:       {calendar.describe()}")
+        click.echo(
+            f"Local time:     {local:%Y-%m-%d %H:%M %A} "
+            + ("(working hours)" if working else "(outside working hours)")
+        )
+        if not working:
+            click.echo(f"Next opening:   {isoformat(next_open - timedelta(microseconds=1))}")
+        click.echo(
+            f"Plans:          {plans} (first response/resolution, business hours); "
+            f"default {app.config['SLA_DEFAULT_PLAN']}"
+        )
 
     @app.cli.command("retention")
     @click.option("--dry-run", is_flag=True, help="Report what would be reduced; change nothing.")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
+from service import clock
+from service.business_hours import Calendar, CalendarError, calendar_from_settings
 from service.logs import FORMATS
 
 Network = IPv4Network | IPv6Network
@@ -53,6 +58,66 @@ def parse_networks(raw: str, name: str) -> tuple[Network, ...]:
 
 def _networks(name: str) -> tuple[Network, ...]:
     return parse_networks(os.environ.get(name, ""), name)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A plan's service levels: business hours to the first response and to the resolution."""
+
+    first_response_hours: int
+    resolution_hours: int
+
+
+# The plans an organization can be on, and the plan of one that names none.
+DEFAULT_PLANS = {"standard": Targets(8, 40), "premium": Targets(2, 16)}
+DEFAULT_PLAN = "standard"
+# The most business hours a target may be: about five years of working days.
+MAX_TARGET_HOURS = 10_000
+_PLAN = re.compile(r"([a-z][a-z0-9_-]{0,39})=([0-9]{1,5})/([0-9]{1,5})")
+
+
+def parse_plans(raw: str | None) -> dict[str, Targets]:
+    """`standard=8/40,premium=2/16`: each plan's first-response and resolution targets."""
+    if raw is None or raw.strip() == "":
+        return dict(DEFAULT_PLANS)
+    plans: dict[str, Targets] = {}
+    for part in (p.strip().lower() for p in raw.split(",")):
+        if not part:
+            continue
+        match = _PLAN.fullmatch(part)
+        if match is None:
+            raise ConfigError(
+                "SLA_PLANS lists plans as name=first_response_hours/resolution_hours, "
+                f"such as standard=8/40,premium=2/16; got {part!r}."
+            )
+        first, resolution = int(match.group(2)), int(match.group(3))
+        if not 1 <= first <= MAX_TARGET_HOURS or not 1 <= resolution <= MAX_TARGET_HOURS:
+            raise ConfigError(
+                f"SLA_PLANS targets are 1 to {MAX_TARGET_HOURS} business hours; got {part!r}."
+            )
+        plans[match.group(1)] = Targets(first, resolution)
+    if not plans:
+        raise ConfigError("SLA_PLANS must name at least one plan.")
+    return plans
+
+
+def _calendar(env: Any) -> Calendar:
+    try:
+        return calendar_from_settings(
+            days=env.get("BUSINESS_DAYS"),
+            hours=env.get("BUSINESS_HOURS"),
+            timezone=env.get("BUSINESS_TIMEZONE"),
+            holidays=env.get("BUSINESS_HOLIDAYS"),
+        )
+    except CalendarError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _clock_offset(env: Any) -> timedelta:
+    try:
+        return clock.parse_offset(env.get(clock.ENV_NAME))
+    except clock.ClockOffsetError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
@@ -115,6 +180,26 @@ class Config:
         # Finished tickets keep what people wrote this long, then only what the audit needs
         # (service/tickets/retention.py).
         self.RETENTION_DAYS = _int("RETENTION_DAYS", 365)
+        # Service levels (service/tickets/sla.py): the working calendar their business hours
+        # count on, the plans and their targets, when a target is "due soon", and whether the
+        # clock stops while a ticket waits on the customer.
+        self.BUSINESS_CALENDAR = _calendar(env)
+        self.SLA_PLANS = parse_plans(env.get("SLA_PLANS"))
+        self.SLA_DEFAULT_PLAN = (env.get("SLA_DEFAULT_PLAN") or DEFAULT_PLAN).strip().lower()
+        if self.SLA_DEFAULT_PLAN not in self.SLA_PLANS:
+            raise ConfigError(
+                f"SLA_DEFAULT_PLAN must be one of SLA_PLANS ({', '.join(self.SLA_PLANS)}); "
+                f"got {self.SLA_DEFAULT_PLAN!r}."
+            )
+        self.SLA_DUE_SOON_HOURS = _int("SLA_DUE_SOON_HOURS", 4)
+        if not 1 <= self.SLA_DUE_SOON_HOURS <= MAX_TARGET_HOURS:
+            raise ConfigError(f"SLA_DUE_SOON_HOURS must be 1 to {MAX_TARGET_HOURS}.")
+        self.SLA_PAUSE_WHILE_AWAITING_CUSTOMER = _bool(
+            env.get("SLA_PAUSE_WHILE_AWAITING_CUSTOMER"), default=True
+        )
+        # Testing and demonstrations only: every process's clock moved by this much
+        # (service/clock.py). Production refuses it.
+        self.CLOCK_OFFSET = _clock_offset(env)
         self.JOB_TIMEOUTS = {"apply": _int("APPLY_JOB_TIMEOUT", 300)}
 
         # Logs: one JSON object per line, or readable text for development (service/logs.py).
@@ -168,6 +253,11 @@ class Config:
             )
         if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             raise ConfigError("ROLEGATE_ENV=production needs a PostgreSQL DATABASE_URL.")
+        if self.CLOCK_OFFSET:
+            raise ConfigError(
+                "CLOCK_OFFSET moves the clock for tests and demonstrations; "
+                "ROLEGATE_ENV=production refuses it."
+            )
         if len(self.SECRET_KEY or "") < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production.")
 

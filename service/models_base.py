@@ -6,11 +6,13 @@ import dataclasses
 import enum
 import re
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Enum, Index, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+
+from service import clock
 
 # JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -33,7 +35,8 @@ def parse_id(text: str) -> int | None:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The service's "now": the real time moved by `CLOCK_OFFSET` (service/clock.py)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -80,17 +83,6 @@ def partial_index(name: str, *columns: Any, where: str, unique: bool = False) ->
 
 
 ReadModel = TypeVar("ReadModel")
-Item = TypeVar("Item")
-
-
-@dataclasses.dataclass(frozen=True)
-class Page(Generic[Item]):
-    """One page of a list (`page` from 1), and how many items all its pages hold."""
-
-    items: list[Item]
-    page: int
-    per_page: int
-    total: int
 
 
 def read_model(cls: type[ReadModel], source: object, **given: Any) -> ReadModel:

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, query_expression
+from sqlalchemy.orm import Mapped, mapped_column
 
 from service.extensions import db
 from service.models_base import JSONType, UTCDateTime, partial_index, str_enum, utcnow
@@ -34,18 +34,17 @@ class Organization(db.Model):  # type: ignore[name-defined]
     # The details a new contact must carry, chosen by staff; None: the default
     # (service/vocabulary.py: MANDATORY_FIELDS).
     required_fields: Mapped[list[str] | None] = mapped_column(JSONType)
+    # The service-level plan (one of SLA_PLANS) and staff's overrides of its targets, in
+    # business hours; null: the plan's (service/tickets/sla.py).
+    plan: Mapped[str] = mapped_column(String(40), default="standard", server_default="standard")
+    sla_first_response_hours: Mapped[int | None] = mapped_column(Integer)
+    sla_resolution_hours: Mapped[int | None] = mapped_column(Integer)
     # Bumped by every change to the roster; a change request names the version it was made on.
     roster_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when staff close the organization: it takes no new requests, and its contacts are
     # purged by a job (service/organizations/tasks.py); its tickets stay readable.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The id of its unfinished change-request ticket, read with the organization only where a
-    # query asks for it (`service.requests.service.with_pending_ticket`); else None.
-    pending_ticket_id: Mapped[int | None] = query_expression()
-    # Its roster's maintained counts as one text, likewise read only where a query asks for them
-    # (`service.contacts.counts.with_counts`, which also reads the text).
-    roster_counts_text: Mapped[str | None] = query_expression()
 
     @property
     def closed(self) -> bool:

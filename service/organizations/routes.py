@@ -81,8 +81,8 @@ def get_organization(slug):
 @blp.response(200, OrganizationPlanOut)
 @blp.alt_response(409, description="`organization_closed`: a closed organization is not renamed")
 def patch_organization(payload, slug):
-    """Rename the organization, change the plan's seat limit (`null` for no limit) or the
-    details a new contact must carry (staff)."""
+    """Rename the organization, change the plan's seat limit (`null` for no limit), the
+    details a new contact must carry, or the service-level plan and its overrides (staff)."""
     org = _visible(slug)
     if "seat_limit" in payload:
         org_service.set_seat_limit(
@@ -91,6 +91,11 @@ def patch_organization(payload, slug):
     if "required_fields" in payload:
         org_service.set_required_fields(
             session=db.session(), actor=current_actor(), org=org, names=payload["required_fields"]
+        )
+    levels = {k: payload[k] for k in org_service.SERVICE_LEVEL_FIELDS if k in payload}
+    if levels:
+        org_service.set_service_level(
+            session=db.session(), actor=current_actor(), org=org, changes=levels
         )
     if "name" in payload:
         access.require_staff(current_actor(), what="rename an organization")

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from service.config import MAX_TARGET_HOURS
 from service.fields import CodedMessage, FullMatch, SafeText, StrictInt, UtcDateTime
 from service.requests.schemas import ContactFields
 from service.vocabulary import CONTACT_FIELDS
@@ -13,6 +14,13 @@ from service.vocabulary import CONTACT_FIELDS
 # A short name: what URLs and scripts call the organization (`/api/orgs/<slug>`).
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 SEAT_LIMIT = validate.Range(min=1, max=1_000_000)
+TARGET_HOURS = validate.Range(min=1, max=MAX_TARGET_HOURS)
+PLAN = r"^[a-z][a-z0-9_-]{0,39}$"
+
+
+class ServiceLevelsOut(Schema):
+    first_response_hours = fields.Integer()
+    resolution_hours = fields.Integer()
 
 
 class OrganizationPlanOut(Schema):
@@ -27,6 +35,18 @@ class OrganizationPlanOut(Schema):
     )
     status = fields.String(metadata={"enum": ["open", "closed"]})
     closed_at = fields.String(allow_none=True)
+    plan = fields.String(metadata={"description": "The service-level plan (one of SLA_PLANS)."})
+    sla_first_response_hours = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Override of the first-response target; null: the plan's."},
+    )
+    sla_resolution_hours = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Staff's override of the resolution target; null: the plan's."},
+    )
+    service_levels = fields.Nested(
+        ServiceLevelsOut, metadata={"description": "The targets that apply, in business hours."}
+    )
 
 
 class OrganizationsOut(Schema):
@@ -34,8 +54,8 @@ class OrganizationsOut(Schema):
 
 
 class OrganizationPatchIn(Schema):
-    """What staff change of an organization: any of its name, its plan's seat limit and the
-    details a new contact must carry."""
+    """What staff change of an organization: any of its name, its plan's seat limit, the
+    details a new contact must carry, its service-level plan and the overrides of its targets."""
 
     class Meta:
         unknown = RAISE
@@ -55,11 +75,30 @@ class OrganizationPatchIn(Schema):
         },
     )
 
+    plan = SafeText(
+        validate=FullMatch(PLAN, error="A plan's name, such as standard or premium."),
+        metadata={"description": "The service-level plan: one of SLA_PLANS (`unknown_plan`)."},
+    )
+    sla_first_response_hours = StrictInt(
+        allow_none=True,
+        validate=TARGET_HOURS,
+        metadata={"description": "First-response target in business hours; `null`: the plan's."},
+    )
+    sla_resolution_hours = StrictInt(
+        allow_none=True,
+        validate=TARGET_HOURS,
+        metadata={"description": "Resolution target in business hours; `null`: the plan's."},
+    )
+
     @validates_schema
     def _something_and_email(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
             raise ValidationError(
-                CodedMessage("Give name, seat_limit, required_fields or more.", "missing_field"),
+                CodedMessage(
+                    "Give name, seat_limit, required_fields, plan, sla_first_response_hours, "
+                    "sla_resolution_hours or more.",
+                    "missing_field",
+                ),
                 "_schema",
             )
         if "required_fields" in data and "email" not in data["required_fields"]:

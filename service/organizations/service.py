@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from service import access
 from service.accounts.service import Actor
 from service.contacts.models import Contact, ContactStatus
+from service.errors import ErrorDetail, Unprocessable
 from service.models_base import isoformat
 from service.organizations.models import Delegation, Organization, OrgKind
+from service.tickets import sla
 from service.tickets.models import format_reference
 from service.vocabulary import CONTACT_FIELDS, MANDATORY_FIELDS
 
@@ -38,6 +40,7 @@ def summary(*, session: Session, org: Organization) -> dict[str, Any]:
         "required_fields": list(required_fields(org)),
         "status": "closed" if org.closed else "open",
         "closed_at": isoformat(org.closed_at) if org.closed_at else None,
+        **service_level(org),
     }
 
 
@@ -68,6 +71,7 @@ def set_required_fields(
 def list_all(*, session: Session, vendor: bool = True) -> list[dict[str, Any]]:
     """Every organization (`vendor=False`: but the vendor) with its plan, seats in use and
     status, by name: two statements."""
+    rules = sla.policy()
     active = dict(
         session.execute(
             select(Contact.organization_id, func.count())
@@ -87,6 +91,7 @@ def list_all(*, session: Session, vendor: bool = True) -> list[dict[str, Any]]:
             "required_fields": list(required_fields(org)),
             "status": "closed" if org.closed else "open",
             "closed_at": isoformat(org.closed_at) if org.closed_at else None,
+            **service_level(org, rules),
         }
         for org in session.scalars(
             select(Organization)
@@ -94,6 +99,51 @@ def list_all(*, session: Session, vendor: bool = True) -> list[dict[str, Any]]:
             .order_by(Organization.name, Organization.slug)
         )
     ]
+
+
+# What staff set of an organization's service levels (`set_service_level`).
+SERVICE_LEVEL_FIELDS = ("plan", "sla_first_response_hours", "sla_resolution_hours")
+
+
+def service_level(org: Organization, rules: sla.Policy | None = None) -> dict[str, Any]:
+    """The organization's plan, staff's overrides of its targets, and the targets that apply."""
+    rules = rules or sla.policy()
+    targets = sla.targets_for(org, rules)
+    return {
+        "plan": sla.plan_of(org, rules),
+        "sla_first_response_hours": org.sla_first_response_hours,
+        "sla_resolution_hours": org.sla_resolution_hours,
+        "service_levels": {
+            "first_response_hours": targets.first_response_hours,
+            "resolution_hours": targets.resolution_hours,
+        },
+    }
+
+
+def set_service_level(
+    *, session: Session, actor: Actor, org: Organization, changes: dict[str, Any]
+) -> None:
+    """Change the plan and the overrides of its targets (staff): `plan`,
+    `sla_first_response_hours`, `sla_resolution_hours` (null: the plan's), any of them.
+
+    Tickets already open keep the due times they were given; new ones use the new targets.
+    Refused with 422 `unknown_plan` when the plan is not one of `SLA_PLANS`.
+    """
+    access.require_staff(actor, what="change an organization's plan")
+    plan = changes.get("plan")
+    if plan is not None:
+        plans = sla.policy().plans
+        if plan not in plans:
+            raise Unprocessable(
+                f"There is no plan {plan!r}; the plans are {', '.join(plans)}.",
+                code="unknown_plan",
+                errors=[ErrorDetail("plan", "unknown_plan", f"Choose one of {', '.join(plans)}.")],
+            )
+        org.plan = plan
+    for name in ("sla_first_response_hours", "sla_resolution_hours"):
+        if name in changes:
+            setattr(org, name, changes[name])
+    session.flush()
 
 
 def set_seat_limit(*, session: Session, actor: Actor, org: Organization, limit: int | None) -> None:

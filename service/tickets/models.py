@@ -41,6 +41,8 @@ _UNFINISHED_SQL = "status IN ({})".format(
     ", ".join(f"'{s.value}'" for s in sorted(UNFINISHED_STATUSES))
 )
 
+_FIRST_RESPONSE_PENDING_SQL = f"first_responded_at IS NULL AND {_UNFINISHED_SQL}"
+
 # Human references by ticket kind: CR-000123.
 REFERENCE_PREFIX = {"change_request": "CR"}
 
@@ -63,6 +65,14 @@ class Ticket(db.Model):  # type: ignore[name-defined]
             "updated_at",
             where="reduced_at IS NULL",
         ),
+        # Unfinished tickets by due time (service/tickets/sla.py): the queue's order and
+        # filters, and the sweep that finds what falls due.
+        partial_index(
+            "ix_tickets_first_response_due",
+            "first_response_due",
+            where=_FIRST_RESPONSE_PENDING_SQL,
+        ),
+        partial_index("ix_tickets_resolution_due", "resolution_due", where=_UNFINISHED_SQL),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +97,13 @@ class Ticket(db.Model):  # type: ignore[name-defined]
     reduced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Per contact deleted by the apply: which tables and fields were erased (never the values).
     erasure_receipt: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    # Service levels (service/tickets/sla.py): when the first response and the resolution are
+    # due, when staff first responded, and since when the clock is stopped while the ticket
+    # waits on the customer.
+    first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -7,7 +7,7 @@ through `service.tickets.workflow.transition`; the emails each action calls for 
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnExpressionArgument, Select, delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,9 +18,10 @@ from service.accounts.service import Actor
 from service.errors import Conflict, Unprocessable
 from service.models_base import utcnow
 from service.notifications import service as notify
+from service.organizations.models import Organization
 from service.requests.models import ChangeRequest
 from service.requests.tasks import apply_ticket
-from service.tickets import counts
+from service.tickets import counts, sla
 from service.tickets.models import (
     FINAL_STATUSES,
     UNFINISHED_STATUSES,
@@ -33,10 +34,7 @@ from service.tickets.workflow import InvalidTransition, hold, record_event, tran
 from service.webhooks import events as webhooks
 
 
-def unfinished_query(
-    *, org_id: int | ColumnExpressionArgument[int], kind: str
-) -> Select[tuple[Ticket]]:
-    """The organization's unfinished tickets of this kind (`org_id` may be a column)."""
+def unfinished_query(*, org_id: int, kind: str) -> Select[tuple[Ticket]]:
     return select(Ticket).where(
         Ticket.organization_id == org_id,
         Ticket.kind == kind,
@@ -60,6 +58,9 @@ def open_ticket(
         created_at=now,
         updated_at=now,
     )
+    org = session.get(Organization, request.organization_id)
+    assert org is not None  # the request's organization: its row is what the request names
+    sla.start(ticket, org, now)
     session.add(ticket)
     try:
         session.flush()
@@ -147,6 +148,8 @@ def comment(
             action="internal_note" if internal else ("query" if query else "commented"),
             detail=detail,
         )
+    if access.is_staff and not internal:
+        sla.responded(session, ticket, note.created_at)
     if query:
         notify.staff_query(session=session, ticket=ticket, event=event, comment=note)
     elif access.is_staff and not internal:
@@ -208,11 +211,13 @@ def approve(*, session: Session, access: TicketAccess) -> bool:
             "You have already approved this ticket; another staff member must approve it too.",
             code="already_approved",
         )
-    session.add(TicketApproval(ticket_id=ticket.id, staff_id=actor.user.id, at=utcnow()))
+    approved_at = utcnow()
+    session.add(TicketApproval(ticket_id=ticket.id, staff_id=actor.user.id, at=approved_at))
     try:
         session.flush()
     except IntegrityError as exc:
         raise Conflict("You have already approved this ticket.", code="already_approved") from exc
+    sla.responded(session, ticket, approved_at)
     count = session.scalar(
         select(func.count())
         .select_from(TicketApproval)
@@ -297,6 +302,8 @@ def cancel(*, session: Session, access: TicketAccess, reason: str | None) -> Tic
 def _close(*, session: Session, access: TicketAccess, action: str, reason: str | None) -> Ticket:
     """End the ticket by `reject` or `cancel`, keeping the reason, and tell who should know."""
     ticket = access.ticket
+    if access.is_staff:
+        sla.responded(session, ticket, utcnow())
     event = transition(
         session=session,
         ticket=ticket,

@@ -7,6 +7,9 @@ open → approved → applying → implemented
 open | awaiting_customer → cancelled | rejected
 ```
 
+Each move also moves the ticket's service levels in the same update: into `awaiting_customer`
+the clock stops, out of it the due times move later by the time waited (`sla.changes_for_move`).
+
 A transition is one conditional `UPDATE … WHERE id = ? AND status IN (…)`; a row count of 0
 means someone else moved the ticket first. That decides races without row locks, so it holds
 on SQLite (which ignores FOR UPDATE) as on PostgreSQL.
@@ -28,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from service.errors import Conflict
 from service.models_base import utcnow
-from service.tickets import counts
+from service.tickets import counts, sla
 from service.tickets.models import Ticket, TicketEvent, TicketStatus
 from service.webhooks import events as webhooks
 
@@ -91,6 +94,8 @@ def transition(
     """
     step = TRANSITIONS[action]
     now = utcnow()
+    # The service levels move with the status: a pause starts or ends (service/tickets/sla.py).
+    changes = {**sla.changes_for_move(ticket, step.target, now), **changes}
     previous = _move(session=session, ticket=ticket, step=step, now=now, changes=changes)
     set_committed_value(ticket, "status", step.target)
     set_committed_value(ticket, "updated_at", now)

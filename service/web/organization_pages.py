@@ -17,6 +17,8 @@ from service.organizations import onboarding
 from service.organizations import service as org_service
 from service.organizations.models import Organization
 from service.organizations.schemas import OrganizationCreateIn, OrganizationPatchIn
+from service.organizations.service import SERVICE_LEVEL_FIELDS
+from service.tickets import sla
 from service.web import presenters as present
 from service.web.blueprints import bp
 from service.web.forms import CloseForm, OrganizationForm, RenameForm, load_into
@@ -109,6 +111,13 @@ def _organizations_page(form: OrganizationForm, status: int = 200):
     return render_template("web/organizations.html", organizations=listed, form=form), status
 
 
+# How the settings page names a field in its errors, where the field's name would not do.
+SETTING_LABELS = {
+    "sla_first_response_hours": "First-response target",
+    "sla_resolution_hours": "Resolution target",
+}
+
+
 @bp.route("/organizations/<slug>", methods=["GET", "POST"])
 @page
 def organization_settings(slug: str):
@@ -119,18 +128,21 @@ def organization_settings(slug: str):
     org = access.visible_org(session=session, actor=actor, slug=slug).org
     errors: list[str] = []
     if request.method == "POST":
-        raw = request.form.get("seat_limit", "").strip()
         data: dict[str, Any] = {
-            "seat_limit": int(raw) if raw.isascii() and raw.isdigit() else (raw or None),
+            "seat_limit": _number(request.form.get("seat_limit", "")),
             # The email is always required: the box is shown ticked and cannot be unticked.
             "required_fields": sorted({"email", *request.form.getlist("required_field")}),
+            "plan": request.form.get("plan", "").strip() or sla.policy().default_plan,
+            "sla_first_response_hours": _number(request.form.get("sla_first_response_hours", "")),
+            "sla_resolution_hours": _number(request.form.get("sla_resolution_hours", "")),
         }
         try:
             loaded = OrganizationPatchIn().load(data)
         except ValidationError as exc:
             messages = exc.messages if isinstance(exc.messages, dict) else {}
             errors = [
-                f"{name.replace('_', ' ').capitalize()}: {' '.join(map(str, texts))}"
+                f"{SETTING_LABELS.get(name) or name.replace('_', ' ').capitalize()}: "
+                f"{' '.join(map(str, texts))}"
                 for name, texts in messages.items()
             ]
         else:
@@ -140,19 +152,42 @@ def organization_settings(slug: str):
             org_service.set_required_fields(
                 session=session, actor=actor, org=org, names=loaded["required_fields"]
             )
-            session.commit()
-            flash(f"The settings of {org.name} are saved.", "success")
-            return redirect(url_for("web.organization_settings", slug=org.slug))
+            try:
+                org_service.set_service_level(
+                    session=session,
+                    actor=actor,
+                    org=org,
+                    changes={k: loaded[k] for k in SERVICE_LEVEL_FIELDS},
+                )
+            except AppError as exc:
+                session.rollback()
+                errors = [f"Plan: {exc.message}"]
+            else:
+                session.commit()
+                flash(f"The settings of {org.name} are saved.", "success")
+                return redirect(url_for("web.organization_settings", slug=org.slug))
     return _settings_page(org, errors=errors, status=422 if errors else 200)
+
+
+def _number(raw: str) -> int | str | None:
+    """A whole number typed in a box; other text as typed, for the schema to refuse; empty: None."""
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else (raw or None)
 
 
 def _settings_page(org: Organization, *, errors: list[str], status: int = 200, **forms: Any):
     summary = org_service.summary(session=db.session(), org=org)
+    typed = {
+        name: (request.form.get(name) if errors else summary[name])
+        for name in ("seat_limit", *SERVICE_LEVEL_FIELDS)
+    }
     return render_template(
         "web/organization_settings.html",
         org=summary,
         fields=present.contact_fields(org_service.required_fields(org)),
-        form_seat_limit=request.form.get("seat_limit") if errors else summary["seat_limit"],
+        plans=sla.policy().plans,
+        typed=typed,
+        form_seat_limit=typed["seat_limit"],
         errors=errors,
         rename_form=forms.get("rename_form")
         or RenameForm(prefix="rename", formdata=None, data={"name": org.name}),

@@ -18,7 +18,7 @@ from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
 from service.contacts import service as contacts_service
 from service.contacts.models import Role
-from service.models_base import isoformat
+from service.models_base import isoformat, utcnow
 from service.organizations.models import Organization
 from service.requests.describe import ChangeLine
 from service.requests.schemas import ContactFields
@@ -324,7 +324,7 @@ def age(value: datetime | str | None, now: datetime | None = None) -> str:
     moment = parse_time(value)
     if moment is None:
         return ""
-    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
+    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
     if seconds < 60:
         return "just now"
     if seconds < 3600:
@@ -339,7 +339,7 @@ def until(value: datetime | str | None, now: datetime | None = None) -> str:
     moment = parse_time(value)
     if moment is None:
         return ""
-    seconds = max(0, int((moment - (now or datetime.now(UTC))).total_seconds()))
+    seconds = max(0, int((moment - (now or utcnow())).total_seconds()))
     if seconds < 3600:
         return f"{max(1, seconds // 60)} min"
     if seconds < 86400:

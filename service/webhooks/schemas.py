@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.fields import PageQuery, SafeText, page_out
+from service.fields import SafeText
 from service.webhooks.models import DeliveryStatus, EndpointStatus, EventType
 
 
@@ -87,8 +87,13 @@ class EndpointsOut(Schema):
     items = fields.List(fields.Nested(EndpointOut))
 
 
-class DeliveryQuery(PageQuery):
+class DeliveryQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
     status = fields.Enum(DeliveryStatus, by_value=True, load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
 class DeliveryOut(Schema):
@@ -108,7 +113,11 @@ class DeliveryOut(Schema):
     delivered_at = fields.DateTime(allow_none=True)
 
 
-DeliveriesOut = page_out("DeliveriesOut", DeliveryOut)
+class DeliveriesOut(Schema):
+    items = fields.List(fields.Nested(DeliveryOut))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
 
 
 class ReplayedOut(Schema):

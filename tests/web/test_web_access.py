@@ -83,9 +83,11 @@ def test_a_customer_without_the_roles_for_a_page_gets_403(app, factory, browser,
 
 
 def test_a_contact_who_may_only_view_sees_the_roster_read_only_and_cannot_submit(
-    base_url, demo_page
+    factory, browser, base_url
 ):
-    page = demo_page(VIEWER)
+    factory.demo()
+    page = new_page(browser)
+    sign_in(page, base_url, VIEWER)
     expect(page).to_have_url(f"{base_url}/orgs/acme/contacts")
     expect(page.get_by_role("heading", name="Contacts and roles")).to_be_visible()
     expect(page.get_by_role("button", name="Add contact")).to_have_count(0)

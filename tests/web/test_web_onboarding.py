@@ -13,9 +13,11 @@ FIRST_ADMIN = "gina.green@greenco.example"
 
 
 def test_staff_onboard_rename_and_close_an_organization_in_the_pages(
-    app, browser, base_url, shots, demo_page
+    app, factory, browser, base_url, shots
 ):
-    page = demo_page(STAFF)
+    factory.demo()
+    page = new_page(browser)
+    sign_in(page, base_url, STAFF)
     page.get_by_role("link", name="Organizations").click()
     expect(page.get_by_role("heading", name="Organizations", exact=True)).to_be_visible()
     expect(page.locator("#organizations")).to_contain_text("Acme Widgets plc")

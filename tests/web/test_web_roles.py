@@ -63,9 +63,11 @@ def test_role_info_and_all_roles_read_without_javascript(factory, browser, base_
 
 
 def test_staff_edit_a_roles_matrix_and_an_organizations_seat_limit(
-    client, factory, browser, base_url, shots, demo_page
+    client, factory, browser, base_url, shots
 ):
-    page = demo_page(STAFF)
+    factory.demo()
+    page = new_page(browser)
+    sign_in(page, base_url, STAFF)
     page.get_by_role("link", name="Roles").click()
     page.get_by_role("link", name="Edit Technical Contact").click()
     page.get_by_label("Support: view").check()
@@ -98,6 +100,8 @@ def test_staff_edit_a_roles_matrix_and_an_organizations_seat_limit(
     page.get_by_role("link", name="Settings of Acme Widgets plc").click()
     page.get_by_label("Seat limit").fill("25")
     page.get_by_label("Phone").check()
+    page.get_by_label("Plan").select_option("premium")
+    page.get_by_label("Resolution target (business hours)").fill("12")
     shots(page, "organization-settings")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("status")).to_contain_text(
@@ -106,6 +110,17 @@ def test_staff_edit_a_roles_matrix_and_an_organizations_seat_limit(
     plan = client.get("/api/orgs/acme", headers=staff).get_json()
     assert plan["seat_limit"] == 25
     assert plan["required_fields"] == ["salutation", "first_name", "last_name", "email", "phone"]
+    assert (plan["plan"], plan["sla_first_response_hours"], plan["sla_resolution_hours"]) == (
+        "premium",
+        None,
+        12,
+    )
+    expect(page.get_by_label("Plan")).to_have_value("premium")
+    page.get_by_label("Resolution target (business hours)").fill("0")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("alert")).to_contain_text("Resolution target")
+    assert client.get("/api/orgs/acme", headers=staff).get_json()["sla_resolution_hours"] == 12
+    page.get_by_label("Resolution target (business hours)").fill("")
     page.get_by_label("Seat limit").fill("none")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("alert")).to_contain_text("Seat limit")

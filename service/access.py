@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ORMOption
 
 from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
@@ -197,9 +198,15 @@ def scope(*, session: Session, actor: Actor, org: Organization) -> OrgScope | No
     return None
 
 
-def visible_org(*, session: Session, actor: Actor, slug: str) -> OrgScope:
-    """The organization as the actor may see it; 404 when it does not exist or is not theirs."""
-    org = session.scalar(select(Organization).where(Organization.slug == slug))
+def visible_org(
+    *, session: Session, actor: Actor, slug: str, options: Sequence[ORMOption] = ()
+) -> OrgScope:
+    """The organization as the actor may see it; 404 when it does not exist or is not theirs.
+    `options` read more with it in the same statement (`with_expression`)."""
+    query = select(Organization).where(Organization.slug == slug)
+    if options:
+        query = query.options(*options).execution_options(populate_existing=True)
+    org = session.scalar(query)
     found = scope(session=session, actor=actor, org=org) if org is not None else None
     if found is None:
         raise NotFound(ORGANIZATION_NOT_FOUND, code="organization_not_found")
@@ -248,9 +255,11 @@ def require_batch_rights(scope: OrgScope, changes: Sequence[Mapping[str, Any]]) 
         )
 
 
-def roster_org(*, session: Session, actor: Actor, slug: str) -> OrgScope:
+def roster_org(
+    *, session: Session, actor: Actor, slug: str, options: Sequence[ORMOption] = ()
+) -> OrgScope:
     """The organization whose roster the actor reads: 404 if not theirs, 403 without the role."""
-    return require_roster(visible_org(session=session, actor=actor, slug=slug))
+    return require_roster(visible_org(session=session, actor=actor, slug=slug, options=options))
 
 
 def managed_org(*, session: Session, actor: Actor, slug: str) -> OrgScope:

@@ -1,12 +1,14 @@
-"""Marshmallow fields shared by the schemas: strict integers, plain text, emails, and moments."""
+"""Marshmallow fields shared by the schemas: strict integers, plain text, emails, and moments;
+and the paging every list of pages shares (`PageQuery`, `page_out`)."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 
 from service.models_base import isoformat
 
@@ -131,3 +133,94 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return isoformat(value)
+
+
+class PageQuery(Schema):
+    """The query of a list read a page at a time: `page` from 1, up to 100 items a page. Any
+    parameter a list does not know is refused (`unknown_field`)."""
+
+    class Meta:
+        unknown = RAISE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+def page_out(name: str, item: type[Schema], **more: fields.Field) -> type[Schema]:
+    """The schema, named `name`, of one page of `item`s: `items`, `page`, `per_page` and
+    `total` (the items of all pages), and `more`."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item)),
+            "page": fields.Integer(),
+            "per_page": fields.Integer(),
+            "total": fields.Integer(),
+            **more,
+        },
+        name=name,
+    )
+
+
+class Rows(fields.List):
+    """A list of plain rows (dicts) dumped by a flat schema: exactly what
+    `List(Nested(schema))` answers, and documented as that, without marshmallow's per-value
+    machinery for the schema's text, integer and list-of-text fields (a roster's page dumps
+    hundreds of them); any other field, or a row that is not a dict, goes through it."""
+
+    def __init__(self, schema: type[Schema], **kwargs: Any) -> None:
+        super().__init__(fields.Nested(schema), **kwargs)
+        self._plan: list[tuple[str, str, fields.Field, Callable[[Any], Any] | None]] | None = None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        if not all(isinstance(row, dict) for row in value):
+            return super()._serialize(value, attr, obj, **kwargs)
+        plan = self._plan if self._plan is not None else self._compile()
+        dumped = []
+        for row in value:
+            out: dict[str, Any] = {}
+            for key, source, field, fast in plan:
+                if fast is None:
+                    result = field.serialize(source, row)
+                    if result is not missing:
+                        out[key] = result
+                elif source in row:
+                    out[key] = fast(row[source])
+            dumped.append(out)
+        return dumped
+
+    def _compile(self) -> list[tuple[str, str, fields.Field, Callable[[Any], Any] | None]]:
+        """(output key, row key, field, its fast dump or None) for each field of the schema."""
+        assert isinstance(self.inner, fields.Nested)
+        schema = self.inner.schema
+        plan = []
+        for name, field in schema.dump_fields.items():
+            fast = None if schema._hooks or field.dump_default is not missing else _fast(field)
+            plan.append((field.data_key or name, field.attribute or name, field, fast))
+        self._plan = plan
+        return plan
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _texts(value: Any) -> list[str | None] | None:
+    return None if value is None else [_text(item) for item in value]
+
+
+def _fast(field: fields.Field) -> Callable[[Any], Any] | None:
+    """The dump of a field whose marshmallow dump is a plain conversion; else None."""
+    kind = type(field)
+    if kind is fields.String:
+        return _text
+    if kind is fields.Integer and not field.as_string:  # type: ignore[attr-defined]
+        return _integer
+    if kind is fields.List and type(field.inner) is fields.String:  # type: ignore[attr-defined]
+        return _texts
+    return None

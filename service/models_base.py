@@ -6,7 +6,7 @@ import dataclasses
 import enum
 import re
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import JSON, DateTime, Enum, Index, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -83,6 +83,17 @@ def partial_index(name: str, *columns: Any, where: str, unique: bool = False) ->
 
 
 ReadModel = TypeVar("ReadModel")
+Item = TypeVar("Item")
+
+
+@dataclasses.dataclass(frozen=True)
+class Page(Generic[Item]):
+    """One page of a list (`page` from 1), and how many items all its pages hold."""
+
+    items: list[Item]
+    page: int
+    per_page: int
+    total: int
 
 
 def read_model(cls: type[ReadModel], source: object, **given: Any) -> ReadModel:

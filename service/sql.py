@@ -7,12 +7,15 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    ColumnExpressionArgument,
+    String,
     Table,
     any_,
     bindparam,
     delete,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -141,6 +144,15 @@ def delete_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         delete(table).where(*(table.c[name] == bindparam(f"match_{name}") for name in names)),
         [{f"match_{name}": row[name] for name in names} for row in rows],
     )
+
+
+def joined_text(session: Session, column: ColumnExpressionArgument[Any]) -> ColumnElement[str]:
+    """An aggregate: the group's values of `column` as one text, joined by commas, in no
+    particular order (the `','` is a literal, so that a statement's text stays the same)."""
+    comma: ColumnElement[str] = literal_column("','")
+    if _postgresql(session):
+        return func.string_agg(column, comma, type_=String)
+    return func.group_concat(column, comma, type_=String)
 
 
 def _postgresql(session: Session) -> bool:

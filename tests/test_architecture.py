@@ -21,7 +21,7 @@ registers every part); and only the factory imports a `routes` module.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,15 +105,22 @@ def graph() -> dict[str, list[tuple[str, int, bool]]]:
     return {name: list(imports(path, known)) for name, path in known.items()}
 
 
-def test_nothing_under_service_imports_workers():
-    offenders = [
-        f"{module}:{line} imports {target}"
+def offending_imports(wrong: Callable[[str, str, bool], bool]) -> list[str]:
+    """`module:line imports target` for each import for which `wrong(module, target, inside a
+    function)` holds."""
+    return [
+        f"{module}:{line} imports {target}{' inside a function' if inside else ''}"
         for module, edges in graph().items()
-        if module.startswith("service")
-        for target, line, _ in edges
-        if target.startswith("workers")
+        for target, line, inside in edges
+        if wrong(module, target, inside)
     ]
-    assert offenders == []
+
+
+def test_nothing_under_service_imports_workers():
+    found = offending_imports(
+        lambda module, target, _: module.startswith("service") and target.startswith("workers")
+    )
+    assert found == []
 
 
 def test_every_import_points_down_or_sideways():
@@ -127,36 +134,25 @@ def test_every_import_points_down_or_sideways():
 
 
 def test_rules_import_nothing_of_the_project_but_themselves_and_the_vocabulary():
-    offenders = [
-        f"{module}:{line} imports {target}"
-        for module, edges in graph().items()
-        if module.startswith("service.validators")
-        for target, line, _ in edges
-        if not (target.startswith("service.validators") or target == "service.vocabulary")
-    ]
-    assert offenders == []
+    found = offending_imports(
+        lambda module, target, _: (
+            module.startswith("service.validators")
+            and not (target.startswith("service.validators") or target == "service.vocabulary")
+        )
+    )
+    assert found == []
 
 
 def test_no_import_inside_a_function_between_our_own_modules():
-    offenders = [
-        f"{module}:{line} imports {target} inside a function"
-        for module, edges in graph().items()
-        if module not in FACTORY
-        for target, line, inside in edges
-        if inside
-    ]
-    assert offenders == []
+    found = offending_imports(lambda module, _, inside: module not in FACTORY and inside)
+    assert found == []
 
 
 def test_only_the_factory_imports_routes():
-    offenders = [
-        f"{module}:{line} imports {target}"
-        for module, edges in graph().items()
-        if module not in FACTORY
-        for target, line, _ in edges
-        if target.endswith(".routes")
-    ]
-    assert offenders == []
+    found = offending_imports(
+        lambda module, target, _: module not in FACTORY and target.endswith(".routes")
+    )
+    assert found == []
 
 
 def test_no_circle_among_our_modules():

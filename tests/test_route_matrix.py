@@ -13,7 +13,6 @@ account is active (409), and calls that end a session get a fresh sign-in of the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from service.extensions import db
 from service.models_base import utcnow
 from service.organizations.models import Delegation, Organization
 from tests.factories import PASSWORD, Factory
+from tests.routes import fill, parameters, route_methods
 from tests.tickets.support import NO_MANAGE, OUTSIDER, REQUESTER, STAFF, new_contact, raise_ticket
 from tests.web.forms import csrf_token, sign_in
 
@@ -317,10 +317,7 @@ def world(app, factory, monkeypatch) -> World:
 def route_keys(app: Flask) -> list[str]:
     """Every route of the app as `<METHOD> <rule>`, in the URL map's order; those that end a
     session last (signing out everywhere ends the actor's other sessions too)."""
-    keys = []
-    for rule in app.url_map.iter_rules():
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            keys.append(f"{method} {rule.rule}")
+    keys = [f"{method} {rule}" for method, rule in route_methods(app)]
     return sorted(keys, key=lambda key: CALLS.get(key, Call()).ends_session)
 
 
@@ -328,12 +325,12 @@ def answer(world: World, key: str, actor: str) -> str:
     method, rule = key.split(" ", 1)
     how = CALLS.get(key, Call())
     values = {**world.params, **{k: world.params.get(v, v) for k, v in how.params.items()}}
-    unknown = set(re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)) - set(values)
+    unknown = parameters(rule) - set(values)
     assert not unknown, (
         f"{key}: no value for the path parameter(s) {sorted(unknown)}; give one in the world "
         "fixture's params (tests/test_route_matrix.py) or in the route's entry in CALLS"
     )
-    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
+    path = fill(rule, values)
     if how.ends_session:
         client, csrf, token = world.fresh(actor, api=path.startswith("/api"))
     else:

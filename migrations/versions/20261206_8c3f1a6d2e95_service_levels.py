@@ -1,7 +1,7 @@
 """service levels: organizations' plans and overrides, tickets' due times and pause
 
 Revision ID: 8c3f1a6d2e95
-Revises: e3a9c51f7d20
+Revises: 7c1e5a9d3b42
 Create Date: 2026-11-27 22:45:00.000000
 
 Every organization is on the default plan (`standard`) until staff choose another. Unfinished
@@ -21,7 +21,7 @@ from service import business_hours
 
 # revision identifiers, used by Alembic.
 revision = '8c3f1a6d2e95'
-down_revision = 'e3a9c51f7d20'
+down_revision = '7c1e5a9d3b42'
 branch_labels = None
 depends_on = None
 

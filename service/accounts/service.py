@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from service import logs
 from service.accounts import sessions
-from service.accounts.models import SessionKind, User, UserStatus
+from service.accounts.models import AccessToken, SessionKind, User, UserStatus
 from service.accounts.passwords import verify_password
-from service.contacts.models import Contact, ContactRole, ContactStatus, Role
+from service.contacts import catalog
+from service.contacts.catalog import version_column
+from service.contacts.models import Contact, ContactRole, ContactStatus
 from service.errors import Unauthorized
 from service.fields import normalize_email
 from service.organizations.models import Organization
+from service.validators.types import RoleInfo
 
 INVALID_CREDENTIALS = "The email or password is not correct."
 
@@ -88,17 +92,63 @@ def authenticate(*, session: Session, authorization: str | None) -> Actor:
     token = bearer_token(authorization)
     if token is None:
         raise Unauthorized()
-    found = sessions.account_of(session=session, secret=token, kind=SessionKind.BEARER)
-    if found is None:
+    actor = signed_in(session=session, secret=token, kind=SessionKind.BEARER)
+    if actor is None:
         raise Unauthorized("The token is missing, expired or revoked.", code="invalid_token")
-    return actor_of(session=session, user=found[0], organization=found[1])
+    return actor
+
+
+def signed_in(*, session: Session, secret: str, kind: SessionKind) -> Actor | None:
+    """The actor of a live session of this kind (a bearer token or the pages'), or None: the
+    account, its organization, its memberships with their roles and the role catalog's version
+    come in one statement; the catalog itself from the process's copy while that is current."""
+    member_org = aliased(Organization)
+    rows = session.execute(
+        select(User, Organization, Contact.id, member_org, ContactRole.role_code, version_column())
+        .join(AccessToken, AccessToken.user_id == User.id)
+        .join(Organization, Organization.id == User.organization_id)
+        .outerjoin(Contact, _active_contact_of(User))
+        .outerjoin(member_org, member_org.id == Contact.organization_id)
+        .outerjoin(ContactRole, ContactRole.contact_id == Contact.id)
+        .where(*sessions.live(secret=secret, kind=kind))
+        .order_by(member_org.name, Contact.id, ContactRole.role_code)
+    ).all()
+    if not rows:
+        return None
+    user, organization, version = rows[0][0], rows[0][1], rows[0][5]
+    roles = catalog.as_dict(catalog.current(session=session, version=version))
+    held = [(contact_id, org, code) for _, _, contact_id, org, code, _ in rows]
+    return _actor(user, organization, _memberships(held, roles))
 
 
 def actor_of(*, session: Session, user: User, organization: Organization) -> Actor:
-    """The actor of a signed-in account, whether it came with a bearer token or a web session;
-    `organization` is the account's own (`User.organization_id`)."""
+    """The actor of an account; `organization` is the account's own (`User.organization_id`)."""
+    rows = session.execute(
+        select(Contact.id, Organization, ContactRole.role_code)
+        .select_from(User)
+        .join(Contact, _active_contact_of(User))
+        .join(Organization, Organization.id == Contact.organization_id)
+        .outerjoin(ContactRole, ContactRole.contact_id == Contact.id)
+        .where(User.id == user.id)
+        .order_by(Organization.name, Contact.id, ContactRole.role_code)
+    ).tuples()
+    roles = catalog.as_dict(catalog.current(session=session))
+    return _actor(user, organization, _memberships(list(rows), roles))
+
+
+def _active_contact_of(user: type[User]) -> ColumnElement[bool]:
+    """The account's active contacts; staff have none that count."""
+    return and_(
+        Contact.user_id == user.id,
+        Contact.status == ContactStatus.ACTIVE,
+        user.is_staff.is_(False),
+    )
+
+
+def _actor(user: User, organization: Organization, memberships: tuple[Membership, ...]) -> Actor:
+    """The actor, its home membership first: the account's own organization while it is a
+    member there, else its first membership's."""
     logs.annotate(user_id=user.id)
-    memberships = memberships_of(session, user)
     home = next((m for m in memberships if m.organization.id == organization.id), None)
     if home is None and memberships:
         home = memberships[0]
@@ -108,35 +158,26 @@ def actor_of(*, session: Session, user: User, organization: Organization) -> Act
     return Actor(user=user, organization=organization, memberships=memberships)
 
 
-def memberships_of(session: Session, user: User) -> tuple[Membership, ...]:
-    """The account's active contacts with their organizations and roles, by organization name;
-    two statements however many there are."""
-    if user.is_staff:
-        return ()
-    contacts = session.execute(
-        select(Contact.id, Organization)
-        .join(Organization, Organization.id == Contact.organization_id)
-        .where(Contact.user_id == user.id, Contact.status == ContactStatus.ACTIVE)
-        .order_by(Organization.name, Contact.id)
-    ).all()
-    if not contacts:
-        return ()
-    # A role that grants everything but a few counts as the matrix's permissions without its
-    # exceptions (`Role.grants`).
-    held: dict[int, list[Role]] = {}
-    for contact_id, role in session.execute(
-        select(ContactRole.contact_id, Role)
-        .join(Role, Role.code == ContactRole.role_code)
-        .where(ContactRole.contact_id.in_([row[0] for row in contacts]))
-        .order_by(Role.code)
-    ).tuples():
-        held.setdefault(contact_id, []).append(role)
+def _memberships(
+    held: Sequence[tuple[int | None, Organization | None, str | None]],
+    roles: Mapping[str, RoleInfo],
+) -> tuple[Membership, ...]:
+    """Memberships from (contact, organization, role code) rows in their order, a contact with
+    no role once with None. A role that grants everything but a few counts as the matrix's
+    permissions without its exceptions (`Role.grants`)."""
+    contacts: dict[int, tuple[Organization, list[str]]] = {}
+    for contact_id, org, code in held:
+        if contact_id is None or org is None:
+            continue
+        codes = contacts.setdefault(contact_id, (org, []))[1]
+        if code is not None and code in roles:
+            codes.append(code)
     return tuple(
         Membership(
             organization=org,
             contact_id=contact_id,
-            roles=tuple(role.code for role in held.get(contact_id, [])),
-            permissions=frozenset(p for role in held.get(contact_id, []) for p in role.grants),
+            roles=tuple(codes),
+            permissions=frozenset(p for code in codes for p in roles[code].permissions),
         )
-        for contact_id, org in contacts
+        for contact_id, (org, codes) in contacts.items()
     )

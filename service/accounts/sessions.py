@@ -51,15 +51,21 @@ def account_of(
         select(User, Organization)
         .join(AccessToken, AccessToken.user_id == User.id)
         .join(Organization, Organization.id == User.organization_id)
-        .where(
-            AccessToken.token_hash == token_digest(secret),
-            AccessToken.kind == kind,
-            AccessToken.revoked_at.is_(None),
-            AccessToken.expires_at > utcnow(),
-            User.status == UserStatus.ACTIVE,
-        )
+        .where(*live(secret=secret, kind=kind))
     ).one_or_none()
     return None if row is None else (row[0], row[1])
+
+
+def live(*, secret: str, kind: SessionKind) -> tuple[ColumnElement[bool], ...]:
+    """What makes a session live: this secret and kind, not revoked or expired, and its account
+    active (a query joining `access_tokens` to `users`)."""
+    return (
+        AccessToken.token_hash == token_digest(secret),
+        AccessToken.kind == kind,
+        AccessToken.revoked_at.is_(None),
+        AccessToken.expires_at > utcnow(),
+        User.status == UserStatus.ACTIVE,
+    )
 
 
 def revoke(*, session: Session, secret: str, kind: SessionKind) -> None:

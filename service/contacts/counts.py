@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     Select,
+    String,
+    cast,
     delete,
     func,
     literal,
@@ -34,11 +36,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, with_expression
+from sqlalchemy.orm.interfaces import ORMOption
 
 from service.contacts.models import Contact, ContactRole, RosterCount
 from service.organizations.models import Organization
-from service.sql import column_in
+from service.sql import column_in, joined_text
 from service.validators.types import CountKey, RosterContact, RosterCounts, count_changes
 from service.vocabulary import ContactStatus
 
@@ -71,6 +74,34 @@ def read(*, session: Session, org_id: int) -> RosterCounts:
         )
     ).all()
     return RosterCounts({CountKey(str(status), role): n for status, role, n in rows})
+
+
+def with_counts(*, session: Session) -> ORMOption:
+    """Read the organization's counts with it (an option of its query): `of(org)` then gives
+    them without a statement of their own."""
+    entry = (
+        cast(RosterCount.status, String)
+        + ":"
+        + RosterCount.role_code
+        + ":"
+        + cast(RosterCount.n, String)
+    )
+    return with_expression(
+        Organization.roster_counts_text,
+        select(joined_text(session, entry))
+        .where(RosterCount.organization_id == Organization.id, RosterCount.n != 0)
+        .scalar_subquery(),
+    )
+
+
+def of(org: Organization) -> RosterCounts:
+    """The counts read with the organization by `with_counts`."""
+    found: dict[CountKey, int] = {}
+    for entry in (org.roster_counts_text or "").split(","):
+        if entry:
+            status, role, n = entry.split(":")
+            found[CountKey(status, role)] = int(n)
+    return RosterCounts(found)
 
 
 def add(*, session: Session, org_id: int, changes: Mapping[CountKey, int]) -> None:

@@ -148,3 +148,14 @@ class RosterCount(db.Model):  # type: ignore[name-defined]
     # "" counts the contacts themselves; a role code counts those of them holding the role.
     role_code: Mapped[str] = mapped_column(String(50), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class RoleCatalogVersion(db.Model):  # type: ignore[name-defined]
+    """One row naming the role catalog's current state: every write to `roles` sets a new random
+    `version` in the writer's transaction (service/contacts/catalog.py), so that a process may
+    keep the catalog it read for as long as the version it read it with is current."""
+
+    __tablename__ = "role_catalog_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))

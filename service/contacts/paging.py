@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
 from service.contacts.models import Contact, ContactRole
+from service.sql import joined_text
 from service.validators.types import CountKey, RosterCounts
 from service.vocabulary import CONTACT_FIELDS, ContactStatus
 
@@ -204,9 +205,8 @@ def _prefix_of_name_or_email(q: str) -> ColumnElement[bool]:
 
 def _roles_of_contact(session: Session) -> ColumnElement[Any]:
     """The contact's role codes as one comma-separated text (codes are `[a-z0-9_]`)."""
-    codes = ContactRole.role_code
-    if session.get_bind().dialect.name == "postgresql":
-        joined = func.string_agg(codes, literal_column("','"))
-    else:
-        joined = func.group_concat(codes, ",")
-    return select(joined).where(ContactRole.contact_id == Contact.id).scalar_subquery()
+    return (
+        select(joined_text(session, ContactRole.role_code))
+        .where(ContactRole.contact_id == Contact.id)
+        .scalar_subquery()
+    )

@@ -6,7 +6,8 @@ from typing import Any
 
 from service import access, personal_data
 from service.accounts.caller import current_actor, load_actor
-from service.contacts import activity
+from service.contacts import activity, counts
+from service.contacts import catalog as role_catalog
 from service.contacts import service as contacts_service
 from service.contacts.paging import DEFAULT_LIMIT, RosterFilters
 from service.contacts.schemas import (
@@ -23,6 +24,7 @@ from service.contacts.schemas import (
 )
 from service.extensions import Blueprint, db
 from service.requests import service as requests_service
+from service.tickets.models import format_reference
 from service.vocabulary import ContactStatus
 
 blp = Blueprint("contacts", __name__, description="Role catalog and rosters")
@@ -92,16 +94,25 @@ def roster(query, slug):
     """The organization's roster, whole or a page at a time (`limit`, `cursor`, filters), in the
     order last name, first name, id; `?view=pending` adds what the pending request asks for."""
     session = db.session()
-    org = access.roster_org(session=session, actor=current_actor(), slug=slug).org
-    pending = requests_service.pending_ticket(session=session, org_id=org.id)
-    roles = contacts_service.list_roles(session=session)
+    paged = any(name in query for name in PAGING)
+    # One statement reads the organization, its pending ticket and (for a page) its counts.
+    read_with = [requests_service.with_pending_ticket()]
+    if paged:
+        read_with.append(counts.with_counts(session=session))
+    org = access.roster_org(
+        session=session, actor=current_actor(), slug=slug, options=read_with
+    ).org
+    roles = role_catalog.current(session=session)
     body: dict[str, Any] = {
         "organization": org,
         "version": org.roster_version,
         "required_roles": contacts_service.required_role_codes(roles=roles, org=org),
-        "pending_ticket": pending.reference if pending else None,
+        "pending_ticket": (
+            format_reference("change_request", org.pending_ticket_id)
+            if org.pending_ticket_id is not None
+            else None
+        ),
     }
-    paged = any(name in query for name in PAGING)
     if paged:
         body |= contacts_service.roster_page(
             session=session,
@@ -115,10 +126,16 @@ def roster(query, slug):
             ),
             limit=query.get("limit", DEFAULT_LIMIT),
             after=query.get("cursor"),
+            stored=counts.of(org),
         )
     else:
         body["contacts"] = contacts_service.roster_rows(session=session, org_id=org.id)
-    if query["view"] == "pending" and pending is not None:
+    pending = (
+        requests_service.pending_ticket(session=session, org_id=org.id)
+        if query["view"] == "pending" and org.pending_ticket_id is not None
+        else None
+    )
+    if pending is not None:
         items = requests_service.pending_items(session=session, ticket=pending)
         projected = requests_service.pending_projection(session=session, org=org, items=items)
         body["contacts"] = contacts_service.with_requested(

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contacts.paging import ACCOUNT_STATUSES, DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
-from service.fields import CodedMessage, FullMatch, SafeText, StrictBool
+from service.fields import CodedMessage, FullMatch, Rows, SafeText, StrictBool
 from service.vocabulary import ALL_PERMISSIONS, ContactStatus
 
 PERMISSION = r"^[a-z][a-z_]{0,30}:(view|edit|manage|comment)$"
@@ -194,7 +194,7 @@ class RosterOut(Schema):
     version = fields.Integer()
     required_roles = fields.List(fields.String())
     pending_ticket = fields.String(allow_none=True)
-    contacts = fields.List(fields.Nested(RosterContactOut))
+    contacts = Rows(RosterContactOut)
     total = fields.Integer(
         metadata={"description": "Contacts matching the filters, on every page together."}
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +11,14 @@ from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from service.accounts.models import User, UserStatus
+from service.contacts import catalog as role_catalog
 from service.contacts import counts, paging
 from service.contacts.models import Contact, ContactRole, ContactStatus, Role
 from service.errors import Conflict, ErrorDetail, NotFound, Unprocessable
 from service.models_base import utcnow
 from service.organizations.models import Organization
 from service.sql import column_in, insert_rows
-from service.validators.types import RoleInfo, RosterContact
+from service.validators.types import RoleInfo, RosterContact, RosterCounts
 from service.vocabulary import CONTACT_FIELDS
 
 ROLES_FILE = Path(__file__).with_name("roles.json")
@@ -29,21 +30,11 @@ def list_roles(*, session: Session) -> list[Role]:
 
 
 def catalog(*, session: Session) -> dict[str, RoleInfo]:
-    """The catalog as the validators read it."""
-    return {
-        role.code: RoleInfo(
-            code=role.code,
-            name=role.name,
-            audience=role.audience,
-            required=role.required,
-            incompatible_with=frozenset(role.incompatible_with or ()),
-            permissions=role.grants,
-        )
-        for role in list_roles(session=session)
-    }
+    """The catalog as the validators read it (service/contacts/catalog.py keeps it)."""
+    return role_catalog.as_dict(role_catalog.current(session=session))
 
 
-def required_role_codes(*, roles: list[Role], org: Organization) -> list[str]:
+def required_role_codes(*, roles: Iterable[Role | RoleInfo], org: Organization) -> list[str]:
     """The codes of the catalog's `roles` that `org` must always have a holder of."""
     return [
         role.code for role in roles if role.required and role.audience in ("any", org.kind.value)
@@ -205,13 +196,15 @@ def roster_page(
     *,
     session: Session,
     org: Organization,
-    roles: list[Role],
+    roles: Sequence[Role | RoleInfo],
     filters: paging.RosterFilters,
     limit: int,
     after: int | None,
+    stored: RosterCounts | None = None,
 ) -> dict[str, Any]:
     """One page of the roster: its contacts, `next_cursor`, the `total` of matching contacts,
-    and the active `holders` of each role of the catalog (`roles`) open to the organization.
+    and the active `holders` of each role of the catalog (`roles`) open to the organization,
+    from its maintained counts (`stored` when they were read with the organization).
     422 for an unknown role."""
     if filters.role is not None and filters.role not in {role.code for role in roles}:
         raise Unprocessable(
@@ -220,7 +213,8 @@ def roster_page(
             errors=[ErrorDetail("role", "unknown_role", "Not a role of the catalog.")],
         )
     found = paging.page(session=session, org_id=org.id, filters=filters, limit=limit, after=after)
-    stored = counts.read(session=session, org_id=org.id)
+    if stored is None:
+        stored = counts.read(session=session, org_id=org.id)
     return {
         "contacts": found.contacts,
         "next_cursor": found.next_cursor,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from service import access as permissions
 from service.accounts.service import Actor
-from service.models_base import read_model
+from service.models_base import Page, read_model
 from service.notifications.models import Email, EmailStatus
 from service.tickets.models import Ticket, format_reference
 
@@ -34,17 +34,9 @@ class EmailLine:
     sent_at: datetime | None
 
 
-@dataclass(frozen=True)
-class EmailPage:
-    items: list[EmailLine]
-    page: int
-    per_page: int
-    total: int
-
-
 def list_emails(
     *, session: Session, actor: Actor, status: EmailStatus, page: int, per_page: int
-) -> EmailPage:
+) -> Page[EmailLine]:
     """One page of the emails in `status` (staff only): two statements."""
     permissions.require_staff(actor, what="see the emails the service sends")
     total = session.scalar(select(func.count()).select_from(Email).where(Email.status == status))
@@ -64,7 +56,7 @@ def list_emails(
         )
         for email, kind, ticket_id in rows
     ]
-    return EmailPage(items=items, page=page, per_page=per_page, total=int(total or 0))
+    return Page[EmailLine](items=items, page=page, per_page=per_page, total=int(total or 0))
 
 
 def failed_count(*, session: Session) -> int:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields
 
+from service.fields import PageQuery, page_out
 from service.notifications.models import EmailStatus
 
 
-class EmailQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
+class EmailQuery(PageQuery):
     status = fields.Enum(EmailStatus, by_value=True, load_default=EmailStatus.FAILED)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
 class EmailOut(Schema):
@@ -28,8 +24,4 @@ class EmailOut(Schema):
     sent_at = fields.DateTime(allow_none=True)
 
 
-class EmailsOut(Schema):
-    items = fields.List(fields.Nested(EmailOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+EmailsOut = page_out("EmailsOut", EmailOut)

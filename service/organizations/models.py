@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from service.extensions import db
 from service.models_base import JSONType, UTCDateTime, partial_index, str_enum, utcnow
@@ -45,6 +45,12 @@ class Organization(db.Model):  # type: ignore[name-defined]
     # Set when staff close the organization: it takes no new requests, and its contacts are
     # purged by a job (service/organizations/tasks.py); its tickets stay readable.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The id of its unfinished change-request ticket, read with the organization only where a
+    # query asks for it (`service.requests.service.with_pending_ticket`); else None.
+    pending_ticket_id: Mapped[int | None] = query_expression()
+    # Its roster's maintained counts as one text, likewise read only where a query asks for them
+    # (`service.contacts.counts.with_counts`, which also reads the text).
+    roster_counts_text: Mapped[str | None] = query_expression()
 
     @property
     def closed(self) -> bool:

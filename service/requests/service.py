@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, with_expression
+from sqlalchemy.orm.interfaces import ORMOption
 
 from service import access
 from service import access as permissions
@@ -312,6 +313,17 @@ def batch_summary(ctx: CheckContext) -> dict[str, int]:
         ),
         "delegations": sum(1 for op in ops if op in DELEGATE_OPS),
     }
+
+
+def with_pending_ticket() -> ORMOption:
+    """Read the organization's `pending_ticket_id` with it (an option of its query)."""
+    return with_expression(
+        Organization.pending_ticket_id,
+        tickets_service.unfinished_query(org_id=Organization.id, kind="change_request")
+        .with_only_columns(Ticket.id)
+        .limit(1)
+        .scalar_subquery(),
+    )
 
 
 def pending_ticket(*, session: Session, org_id: int) -> Ticket | None:

@@ -7,7 +7,7 @@ through `service.tickets.workflow.transition`; the emails each action calls for 
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import ColumnExpressionArgument, Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,10 @@ from service.tickets.workflow import InvalidTransition, hold, record_event, tran
 from service.webhooks import events as webhooks
 
 
-def unfinished_query(*, org_id: int, kind: str) -> Select[tuple[Ticket]]:
+def unfinished_query(
+    *, org_id: int | ColumnExpressionArgument[int], kind: str
+) -> Select[tuple[Ticket]]:
+    """The organization's unfinished tickets of this kind (`org_id` may be a column)."""
     return select(Ticket).where(
         Ticket.organization_id == org_id,
         Ticket.kind == kind,

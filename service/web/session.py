@@ -17,7 +17,7 @@ from flask import current_app, g, redirect, request, session, url_for
 
 from service.accounts import sessions
 from service.accounts.models import SessionKind, User
-from service.accounts.service import Actor, actor_of
+from service.accounts.service import Actor, signed_in
 from service.errors import Unauthorized
 from service.extensions import db
 
@@ -63,9 +63,7 @@ def load_actor() -> Actor | None:
     g.actor = None
     secret = session.get(SESSION_KEY)
     if isinstance(secret, str):
-        found = sessions.account_of(session=db.session(), secret=secret, kind=SessionKind.WEB)
-        if found is not None:
-            g.actor = actor_of(session=db.session(), user=found[0], organization=found[1])
+        g.actor = signed_in(session=db.session(), secret=secret, kind=SessionKind.WEB)
     if g.actor is None and SESSION_KEY in session:
         session.clear()
     return cast(Actor | None, g.actor)

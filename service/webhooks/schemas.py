@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.fields import SafeText
+from service.fields import PageQuery, SafeText, page_out
 from service.webhooks.models import DeliveryStatus, EndpointStatus, EventType
 
 
@@ -87,13 +87,8 @@ class EndpointsOut(Schema):
     items = fields.List(fields.Nested(EndpointOut))
 
 
-class DeliveryQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
+class DeliveryQuery(PageQuery):
     status = fields.Enum(DeliveryStatus, by_value=True, load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
 class DeliveryOut(Schema):
@@ -113,11 +108,7 @@ class DeliveryOut(Schema):
     delivered_at = fields.DateTime(allow_none=True)
 
 
-class DeliveriesOut(Schema):
-    items = fields.List(fields.Nested(DeliveryOut))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
+DeliveriesOut = page_out("DeliveriesOut", DeliveryOut)
 
 
 class ReplayedOut(Schema):

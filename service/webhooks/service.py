@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service import access
 from service.accounts.service import Actor
 from service.errors import Conflict, NotFound
-from service.models_base import read_model, utcnow
+from service.models_base import Page, read_model, utcnow
 from service.organizations.models import Organization
 from service.sql import column_in
 from service.webhooks import delivery, signing
@@ -66,14 +66,6 @@ class DeliveryView:
     last_attempt_at: datetime | None
     next_attempt_at: datetime | None
     delivered_at: datetime | None
-
-
-@dataclass(frozen=True)
-class DeliveryPage:
-    items: list[DeliveryView]
-    page: int
-    per_page: int
-    total: int
 
 
 def _staff(actor: Actor, what: str) -> None:
@@ -254,7 +246,7 @@ def list_deliveries(
     status: DeliveryStatus | None,
     page: int,
     per_page: int,
-) -> DeliveryPage:
+) -> Page[DeliveryView]:
     """One page of an endpoint's deliveries, newest first (staff)."""
     _staff(actor, "see webhook deliveries")
     _endpoint(session, endpoint_id)
@@ -270,7 +262,7 @@ def list_deliveries(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return DeliveryPage(
+    return Page[DeliveryView](
         items=[_delivery_view(d, uid, event_type, at) for d, uid, event_type, at in rows],
         page=page,
         per_page=per_page,

@@ -10,14 +10,13 @@ corrected gets a fresh link at the new address, and only that link works.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from service.organizations.models import Organization
 from tests.jobs import bodies, outbox, run_jobs
-from tests.tickets.support import REQUESTER, STAFF, STAFF2, raise_ticket
+from tests.tickets.support import REQUESTER, implement
 from tests.web.forms import csrf_token
 
 INVITED = "ivy.invited@acme.example"
@@ -34,17 +33,6 @@ def links_to(app, address: str, kind: str) -> list[str]:
         if str(message["To"]).lower() == address.lower():
             found += re.findall(rf"/{kind}/([A-Za-z0-9_-]{{43,}})", bodies(message))
     return list(dict.fromkeys(found))  # each email carries its link in text and HTML
-
-
-def implement(app, client, factory, changes: list[dict[str, Any]]) -> None:
-    reference = raise_ticket(client, factory.headers(REQUESTER), changes)
-    for staff in (STAFF, STAFF2):
-        answer = client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(staff))
-        if answer.status_code == 202:
-            break
-    run_jobs(app)
-    detail = client.get(f"/api/tickets/{reference}", headers=factory.headers(STAFF)).get_json()
-    assert detail["status"] == "implemented", detail
 
 
 def assert_dead(app, kind: str, token: str) -> None:

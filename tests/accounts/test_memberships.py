@@ -35,11 +35,19 @@ def person(email: str = PERSON, roles: tuple[str, ...] = ("technical",)) -> dict
     }
 
 
-def globex(factory) -> int:
+def globex_org(factory) -> int:
     """A second customer with an administrator of its own, holding every required role."""
     org_id = factory.org("globex", name="Globex Corporation")
     factory.contact(org_id, GLOBEX_ADMIN, ["cust_admin", "financial"], account="active")
     return org_id
+
+
+def person_in_acme_and_globex(factory, *, acme: list[str], globex: list[str]) -> None:
+    """PERSON, with an active account, a contact of Acme and of Globex with these roles."""
+    org_id = globex_org(factory)
+    acme_id = factory.scalar(select(Contact.organization_id).where(Contact.email == REQUESTER))
+    factory.contact(acme_id, PERSON, acme, account="active")
+    factory.contact(org_id, PERSON, globex, account="active")
 
 
 def applied(app, client, factory, org: str, admin: str, changes: list[dict[str, Any]]) -> None:
@@ -65,7 +73,7 @@ def test_one_email_made_a_contact_of_two_customers_deleted_from_one_still_signs_
     app, client, factory, smtp
 ):
     factory.demo()
-    globex(factory)
+    globex_org(factory)
     applied(app, client, factory, "acme", REQUESTER, [person()])
     (welcome,) = mails_to(smtp, PERSON)
     token = re.search(r"/activate/([A-Za-z0-9_-]{43,})", welcome)
@@ -126,7 +134,7 @@ def test_one_email_made_a_contact_of_two_customers_deleted_from_one_still_signs_
 
 def test_a_validation_answer_is_the_same_whether_or_not_the_email_has_an_account(client, factory):
     factory.demo()
-    org_id = globex(factory)
+    org_id = globex_org(factory)
     factory.contact(org_id, "known@elsewhere.example", ["technical"], account="active")
     admin = factory.headers(REQUESTER)
     version = client.get("/api/orgs/acme/contacts", headers=admin).get_json()["version"]
@@ -152,10 +160,7 @@ def test_a_validation_answer_is_the_same_whether_or_not_the_email_has_an_account
 def test_each_membership_grants_only_in_its_own_organization(client, factory):
     """A technical contact of Acme who administers Globex manages Globex only."""
     factory.demo()
-    org_id = globex(factory)
-    acme_id = factory.scalar(select(Contact.organization_id).where(Contact.email == REQUESTER))
-    factory.contact(acme_id, PERSON, ["technical"], account="active")
-    factory.contact(org_id, PERSON, ["cust_admin"], account="active")
+    person_in_acme_and_globex(factory, acme=["technical"], globex=["cust_admin"])
     pat = factory.headers(PERSON)
     me = client.get("/api/me", headers=pat).get_json()
     assert me["manages"] == ["globex"]
@@ -174,10 +179,7 @@ def test_each_membership_grants_only_in_its_own_organization(client, factory):
 
 def test_the_pages_switch_between_the_persons_organizations(client, factory):
     factory.demo()
-    org_id = globex(factory)
-    acme_id = factory.scalar(select(Contact.organization_id).where(Contact.email == REQUESTER))
-    factory.contact(acme_id, PERSON, ["cust_admin"], account="active")
-    factory.contact(org_id, PERSON, ["technical"], account="active")
+    person_in_acme_and_globex(factory, acme=["cust_admin"], globex=["technical"])
     sign_in(client, PERSON, PASSWORD)
     page = client.get("/orgs/globex/contacts").get_data(as_text=True)
     switcher = page[page.index('class="orgswitch"') : page.index("</details>")]

@@ -3,8 +3,6 @@ API alike. The walk goes over the URL map, so a new route cannot miss them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,6 +11,7 @@ from werkzeug.routing import Rule
 
 from service.contacts.models import Contact
 from service.web import ticket_pages
+from tests.routes import fill, routes
 from tests.tickets.support import raise_ticket
 from tests.web.browser import ADMIN, STAFF
 from tests.web.forms import sign_in
@@ -57,12 +56,6 @@ def assert_not_cached(response, what: str) -> None:
     assert response.headers.get("Cache-Control") == "no-store", what
 
 
-def get_rules(app: Flask) -> Iterator[Rule]:
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "GET" in (rule.methods or ()):
-            yield rule
-
-
 def url_for_rule(rule: Rule, samples: dict[str, object]) -> str:
     values = {}
     for name in rule.arguments:
@@ -71,13 +64,7 @@ def url_for_rule(rule: Rule, samples: dict[str, object]) -> str:
         else:
             assert name in samples, f"add a sample value for <{name}> ({rule.rule})"
             values[name] = samples[name]
-    path = rule.rule
-    for name, value in values.items():
-        path = path.replace(f"<{name}>", str(value))
-        for converter in ("int", "path", "string", "id"):
-            path = path.replace(f"<{converter}:{name}>", str(value))
-    assert "<" not in path, path
-    return path
+    return fill(rule.rule, values)
 
 
 @pytest.fixture
@@ -107,7 +94,7 @@ def test_every_get_route_answers_with_the_protective_headers(app, factory, sampl
     client = signed_in(app, who)
     bearer = {"Authorization": f"Bearer {factory.token(who)}"}
     walked = 0
-    for rule in get_rules(app):
+    for rule in sorted(routes(app, "GET"), key=lambda r: r.rule):
         path = url_for_rule(rule, samples)
         response = client.get(path, headers=bearer if path.startswith("/api") else None)
         assert response.status_code < 500, path

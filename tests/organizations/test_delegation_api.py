@@ -8,22 +8,15 @@ import pytest
 from sqlalchemy import select
 
 from service.organizations.models import Organization
-from tests.jobs import run_jobs
-from tests.tickets.support import OUTSIDER, REQUESTER, STAFF, STAFF2, new_contact, raise_ticket
+from tests.tickets.support import (
+    OUTSIDER,
+    REQUESTER,
+    implement,
+    new_contact,
+    raise_ticket,
+)
 
 DELEGATE = OUTSIDER  # admin@buyco.example
-
-
-def implement(app, client, factory, changes, headers=None):
-    reference = raise_ticket(client, headers or factory.headers(REQUESTER), changes)
-    for staff in (STAFF, STAFF2):
-        response = client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(staff))
-        if response.status_code == 202:
-            break
-    run_jobs(app)
-    detail = client.get(f"/api/tickets/{reference}", headers=factory.headers(STAFF)).get_json()
-    assert detail["status"] == "implemented", detail
-    return reference
 
 
 @pytest.fixture

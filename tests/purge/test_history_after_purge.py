@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from service.vocabulary import Op
-from tests.jobs import bodies, outbox, run_jobs
-from tests.tickets.support import REQUESTER, STAFF, STAFF2, raise_ticket
+from tests.jobs import bodies, outbox
+from tests.tickets.support import REQUESTER, STAFF, implement
 from tests.web.forms import sign_in
 
 EMAIL = "petra.purgeable@acme.example"
@@ -25,18 +25,6 @@ FIRST, LAST = "Petra", "Purgeable"
 PASSWORD = "a long and unusual passphrase"
 # What must not be readable anywhere once she is purged.
 HERS = (FIRST, LAST, EMAIL, NEW_EMAIL, "7946 0123")
-
-
-def implement(app, client, factory, headers, changes, comment=None) -> str:
-    reference = raise_ticket(client, headers, changes, comment=comment)
-    for staff in (STAFF, STAFF2):
-        answer = client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(staff))
-        if answer.status_code == 202:
-            break
-    run_jobs(app)
-    detail = client.get(f"/api/tickets/{reference}", headers=factory.headers(STAFF)).get_json()
-    assert detail["status"] == "implemented", detail
-    return reference
 
 
 @pytest.fixture
@@ -49,7 +37,6 @@ def history(app, client, factory) -> dict[str, Any]:
         app,
         client,
         factory,
-        admin,
         [
             {
                 "op": "add_contact",
@@ -65,13 +52,14 @@ def history(app, client, factory) -> dict[str, Any]:
             },
             {"op": "grant_role", "ref": "p1", "role": "agreement"},
         ],
+        headers=admin,
     )
     roster = client.get("/api/orgs/acme/contacts", headers=admin).get_json()["contacts"]
     petra = next(c["id"] for c in roster if c["email"] == EMAIL)
 
     def on_her(op: str, **item: Any) -> None:
         tickets[op] = implement(
-            app, client, factory, admin, [{"op": op, "contact_id": petra, **item}]
+            app, client, factory, [{"op": op, "contact_id": petra, **item}], headers=admin
         )
 
     # Invited again before she activates: the newest welcome's link is the one that works.
@@ -92,8 +80,8 @@ def history(app, client, factory) -> dict[str, Any]:
             app,
             client,
             factory,
-            hers,
             [{"op": op, "organization": "buyco"}],
+            headers=hers,
             comment="Our partner manages our contacts from now on.",
         )
         said = client.post(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+
+from tests.factories import Factory
+from tests.jobs import run_jobs
 
 STAFF = "staff@vendor.example"
 STAFF2 = "staff2@vendor.example"
@@ -51,4 +55,27 @@ def raise_ticket(
     response = client.post(f"/api/orgs/{org}/change-requests", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     reference: str = response.get_json()["ticket"]["reference"]
+    return reference
+
+
+def implement(
+    app: Flask,
+    client: FlaskClient,
+    factory: Factory,
+    changes: list[dict[str, Any]],
+    headers: dict[str, str] | None = None,
+    comment: str | None = None,
+) -> str:
+    """Raise a batch (as the requester unless `headers` say who), approve it (twice where it
+    needs four eyes), run the jobs, and check it is implemented; the ticket's reference."""
+    reference = raise_ticket(
+        client, headers or factory.headers(REQUESTER), changes, comment=comment
+    )
+    for staff in (STAFF, STAFF2):
+        answer = client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(staff))
+        if answer.status_code == 202:
+            break
+    run_jobs(app)
+    detail = client.get(f"/api/tickets/{reference}", headers=factory.headers(STAFF)).get_json()
+    assert detail["status"] == "implemented", detail
     return reference

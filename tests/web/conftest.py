@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.factories import Factory
 from tests.live_server import live_server
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, SCRIPT_ERRORS, Shots
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, SCRIPT_ERRORS, Shots, new_page, sign_in
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,19 @@ def browser() -> Iterator[Browser]:
 def base_url(app: Flask) -> Iterator[str]:
     with live_server(app) as url:
         yield url
+
+
+@pytest.fixture
+def demo_page(factory: Factory, browser: Browser, base_url: str) -> Callable[[str], Page]:
+    """The demo data, and a new page signed in as one of its people: `demo_page(ADMIN)`."""
+    factory.demo()
+
+    def signed_in_as(email: str) -> Page:
+        page = new_page(browser)
+        sign_in(page, base_url, email)
+        return page
+
+    return signed_in_as
 
 
 @pytest.fixture(scope="session")

@@ -83,11 +83,9 @@ def test_a_customer_without_the_roles_for_a_page_gets_403(app, factory, browser,
 
 
 def test_a_contact_who_may_only_view_sees_the_roster_read_only_and_cannot_submit(
-    factory, browser, base_url
+    base_url, demo_page
 ):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, VIEWER)
+    page = demo_page(VIEWER)
     expect(page).to_have_url(f"{base_url}/orgs/acme/contacts")
     expect(page.get_by_role("heading", name="Contacts and roles")).to_be_visible()
     expect(page.get_by_role("button", name="Add contact")).to_have_count(0)

@@ -16,6 +16,7 @@ from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import Browser
 
+from tests.routes import routes
 from tests.tickets.support import raise_ticket
 from tests.web.browser import ADMIN, DESKTOP, PHONE, STAFF, new_page, sign_in
 
@@ -51,10 +52,8 @@ PAGES: dict[str, tuple[str | None, str]] = {
 def page_routes(app: Flask) -> set[str]:
     return {
         rule.rule
-        for rule in app.url_map.iter_rules()
-        if "GET" in (rule.methods or set())
-        and not rule.rule.startswith(("/api", "/web/", "/assets"))
-        and rule.rule not in NOT_PAGES
+        for rule in routes(app, "GET")
+        if not rule.rule.startswith(("/api", "/web/", "/assets")) and rule.rule not in NOT_PAGES
     }
 
 

@@ -8,15 +8,11 @@ from playwright.sync_api import Response, expect
 
 from tests.jobs import run_jobs
 from tests.tickets.support import new_contact, raise_ticket
-from tests.web.browser import ADMIN, STAFF, new_page, sign_in
+from tests.web.browser import ADMIN, STAFF
 
 
-def test_each_edit_becomes_one_item_of_the_batch_and_discard_undoes_them_all(
-    factory, browser, base_url
-):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, ADMIN)
+def test_each_edit_becomes_one_item_of_the_batch_and_discard_undoes_them_all(demo_page):
+    page = demo_page(ADMIN)
     count = page.locator("#change-count")
 
     # Keyboard only: tab to a contact, open its details, edit a field.
@@ -73,10 +69,8 @@ def test_each_edit_becomes_one_item_of_the_batch_and_discard_undoes_them_all(
     expect(page.get_by_role("button", name="Request Changes")).to_be_disabled()
 
 
-def test_the_review_dialog_shows_the_servers_lines_for_the_batch(factory, browser, base_url):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, ADMIN)
+def test_the_review_dialog_shows_the_servers_lines_for_the_batch(demo_page):
+    page = demo_page(ADMIN)
     answers: list[Response] = []
     page.on(
         "response",
@@ -112,12 +106,8 @@ def test_the_review_dialog_shows_the_servers_lines_for_the_batch(factory, browse
     assert lines.all_inner_texts() == summaries
 
 
-def test_a_request_submitted_elsewhere_meanwhile_is_reported_in_the_action_bar(
-    factory, browser, base_url
-):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, ADMIN)
+def test_a_request_submitted_elsewhere_meanwhile_is_reported_in_the_action_bar(factory, demo_page):
+    page = demo_page(ADMIN)
     raise_ticket(factory.client, factory.headers("frank.fischer@acme.example"), [new_contact()])
 
     page.locator("tbody.contact", has_text="Devon Tran").get_by_role(
@@ -128,10 +118,10 @@ def test_a_request_submitted_elsewhere_meanwhile_is_reported_in_the_action_bar(
     expect(page.get_by_role("button", name="Request Changes")).to_be_disabled()
 
 
-def test_delegated_access_is_granted_and_ended_in_the_batch(app, factory, browser, base_url, shots):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, ADMIN)
+def test_delegated_access_is_granted_and_ended_in_the_batch(
+    app, factory, base_url, shots, demo_page
+):
+    page = demo_page(ADMIN)
     panel = page.locator("#delegations")
     expect(panel).to_contain_text("No other organization manages these contacts.")
     request = page.get_by_role("button", name="Request Changes")

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.web.browser import ADMIN, new_page, sign_in
+from tests.web.browser import ADMIN
 
 
-def test_the_review_warns_an_admin_who_deactivates_themselves(factory, browser, base_url):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, ADMIN)
+def test_the_review_warns_an_admin_who_deactivates_themselves(demo_page):
+    page = demo_page(ADMIN)
     ada = page.locator("tbody.contact", has_text="Ada Ackland")
     ada.get_by_role("button", name="Deactivate").click()
     request = page.get_by_role("button", name="Request Changes")
@@ -24,12 +22,8 @@ def test_the_review_warns_an_admin_who_deactivates_themselves(factory, browser, 
     expect(warnings).to_contain_text("it takes a required role away from someone")
 
 
-def test_the_delegation_picker_offers_purchasers_by_name_and_confirms_the_grant(
-    factory, browser, base_url
-):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, ADMIN)
+def test_the_delegation_picker_offers_purchasers_by_name_and_confirms_the_grant(demo_page):
+    page = demo_page(ADMIN)
     options = page.locator("#delegate-options option")
     expect(options).to_have_count(1)
     expect(options.first).to_have_attribute("value", "buyco")

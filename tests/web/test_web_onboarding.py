@@ -13,11 +13,9 @@ FIRST_ADMIN = "gina.green@greenco.example"
 
 
 def test_staff_onboard_rename_and_close_an_organization_in_the_pages(
-    app, factory, browser, base_url, shots
+    app, browser, base_url, shots, demo_page
 ):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, STAFF)
+    page = demo_page(STAFF)
     page.get_by_role("link", name="Organizations").click()
     expect(page.get_by_role("heading", name="Organizations", exact=True)).to_be_visible()
     expect(page.locator("#organizations")).to_contain_text("Acme Widgets plc")

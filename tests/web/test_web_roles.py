@@ -63,11 +63,9 @@ def test_role_info_and_all_roles_read_without_javascript(factory, browser, base_
 
 
 def test_staff_edit_a_roles_matrix_and_an_organizations_seat_limit(
-    client, factory, browser, base_url, shots
+    client, factory, browser, base_url, shots, demo_page
 ):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, STAFF)
+    page = demo_page(STAFF)
     page.get_by_role("link", name="Roles").click()
     page.get_by_role("link", name="Edit Technical Contact").click()
     page.get_by_label("Support: view").check()

@@ -57,10 +57,8 @@ def test_the_queue_filters_clear_stays_inside_the_filters(factory, browser, base
     no_sideways_scroll(page)
 
 
-def test_focus_stays_on_the_page_after_discard(factory, browser, base_url):
-    factory.demo()
-    page = new_page(browser)
-    sign_in(page, base_url, ADMIN)
+def test_focus_stays_on_the_page_after_discard(demo_page):
+    page = demo_page(ADMIN)
     devon = page.locator("tbody.contact", has_text="Devon Tran")
     devon.get_by_role("button", name="Delete").click()
     discard = page.get_by_role("button", name="Discard", exact=True)

@@ -43,12 +43,20 @@ ALL_EVENTS = [
 ]
 
 
-def test_a_submission_reaches_the_endpoint_signed_with_ids_only(app, client, factory, receiver):
+def one_submission(app, client, factory, receiver, answering: int = 204) -> tuple[dict, str]:
+    """The demo data, an endpoint for ticket.submitted whose receiver answers `answering`, and
+    one ticket raised and its delivery tried once: the endpoint and the ticket's reference."""
     factory.demo()
     endpoint = register(client, factory, receiver.url(), ["ticket.submitted"])
-    assert endpoint["secret"].startswith("whsec_")
+    receiver.status = answering
     reference = raise_ticket(client, factory.headers(REQUESTER))
     deliver(app)
+    return endpoint, reference
+
+
+def test_a_submission_reaches_the_endpoint_signed_with_ids_only(app, client, factory, receiver):
+    endpoint, reference = one_submission(app, client, factory, receiver)
+    assert endpoint["secret"].startswith("whsec_")
     (received,) = receiver.received
     payload = verify(endpoint["secret"], received)
     assert payload["type"] == "ticket.submitted"
@@ -160,11 +168,7 @@ def test_a_purge_sends_a_signed_contact_purged_named_in_the_erasure_receipt(
 def test_an_outage_is_retried_after_the_backoff_with_the_same_webhook_id(
     app, client, factory, receiver
 ):
-    factory.demo()
-    endpoint = register(client, factory, receiver.url(), ["ticket.submitted"])
-    receiver.status = 503
-    raise_ticket(client, factory.headers(REQUESTER))
-    deliver(app)
+    endpoint, _ = one_submission(app, client, factory, receiver, answering=503)
     (first,) = deliveries(app)
     assert first.status == DeliveryStatus.PENDING and first.attempts == 1
     assert first.last_error == "HTTP 503" and first.next_attempt_at is not None
@@ -203,11 +207,7 @@ def test_a_refused_connection_counts_as_a_failed_attempt(app, client, factory, r
 def test_a_day_of_failures_gives_up_disables_the_endpoint_and_tells_staff_then_replay_works(
     app, client, factory, receiver
 ):
-    factory.demo()
-    endpoint = register(client, factory, receiver.url(), ["ticket.submitted"])
-    receiver.status = 500
-    raise_ticket(client, factory.headers(REQUESTER))
-    deliver(app)
+    endpoint, _ = one_submission(app, client, factory, receiver, answering=500)
     for _ in range(MAX_ATTEMPTS - 1):
         move_time_forward(app)
         attempt_pending(app)

@@ -45,6 +45,26 @@ def column_in(
     return column.in_(values)
 
 
+def update_in(
+    session: Session,
+    column: QueryableAttribute[Any],
+    values: Sequence[Any],
+    *where: ColumnElement[bool],
+    **changes: Any,
+) -> None:
+    """Set `changes` on the rows of `column`'s model whose `column` is one of `values` (`column_in`)
+    and that match `where`: one statement, none at all without values. A bulk update: objects the
+    session holds are not refreshed."""
+    if not values:
+        return
+    session.execute(
+        update(column.class_)
+        .where(column_in(session, column, values), *where)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def insert_rows(
     session: Session,
     table: Table,

@@ -15,7 +15,7 @@ from service.accounts.models import AccountToken, TokenPurpose, User, UserStatus
 from service.accounts.passwords import token_digest
 from service.errors import Gone
 from service.models_base import utcnow
-from service.sql import column_in, insert_rows
+from service.sql import column_in, insert_rows, update_in
 
 # One answer for unknown, expired, used, voided and wrong-purpose tokens: a caller learns nothing
 # about which links exist.
@@ -96,17 +96,13 @@ def void_all(*, session: Session, user_id: int, purpose: TokenPurpose) -> int:
 def void_every(*, session: Session, user_ids: Sequence[int]) -> None:
     """Void every unused link of these accounts, of every purpose: their address changed, or
     they may not act any more. One statement."""
-    if not user_ids:
-        return
-    session.execute(
-        update(AccountToken)
-        .where(
-            column_in(session, AccountToken.user_id, user_ids),
-            AccountToken.used_at.is_(None),
-            AccountToken.voided_at.is_(None),
-        )
-        .values(voided_at=utcnow())
-        .execution_options(synchronize_session=False)
+    update_in(
+        session,
+        AccountToken.user_id,
+        user_ids,
+        AccountToken.used_at.is_(None),
+        AccountToken.voided_at.is_(None),
+        voided_at=utcnow(),
     )
 
 

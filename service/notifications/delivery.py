@@ -53,7 +53,7 @@ from service.notifications.render import (
     RenderError,
     account_owner,
 )
-from service.sql import column_in
+from service.sql import column_in, update_in
 
 log = logging.getLogger(__name__)
 
@@ -297,13 +297,15 @@ def message_id(email: Email, domain: str) -> str:
 
 def record_sent(*, session: Session, email_ids: Sequence[int]) -> None:
     """The server accepted these emails (those a purge erased meanwhile stay erased)."""
-    if not email_ids:
-        return
-    session.execute(
-        update(Email)
-        .where(column_in(session, Email.id, email_ids), Email.status == EmailStatus.PENDING)
-        .values(status=EmailStatus.SENT, sent_at=utcnow(), last_error=None, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
+    update_in(
+        session,
+        Email.id,
+        email_ids,
+        Email.status == EmailStatus.PENDING,
+        status=EmailStatus.SENT,
+        sent_at=utcnow(),
+        last_error=None,
+        next_attempt_at=None,
     )
 
 
@@ -357,13 +359,13 @@ def record_failure(
 
 def release(*, session: Session, email_ids: Sequence[int]) -> None:
     """Claimed emails that were not attempted after all: the claim and its count are undone."""
-    if not email_ids:
-        return
-    session.execute(
-        update(Email)
-        .where(column_in(session, Email.id, email_ids), Email.status == EmailStatus.PENDING)
-        .values(attempts=Email.attempts - 1, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
+    update_in(
+        session,
+        Email.id,
+        email_ids,
+        Email.status == EmailStatus.PENDING,
+        attempts=Email.attempts - 1,
+        next_attempt_at=None,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import access
@@ -22,7 +22,7 @@ from service.models_base import utcnow
 from service.notifications.models import Email, EmailStatus
 from service.notifications.render import ACCOUNT_TEMPLATES
 from service.notifications.tasks import send_email, send_event_emails
-from service.sql import column_in, insert_rows
+from service.sql import column_in, insert_rows, update_in
 from service.tickets.models import Ticket, TicketComment, TicketEvent
 
 Recipient = tuple[str, int | None]  # (address, user id or None for a shared mailbox)
@@ -146,17 +146,15 @@ def cancel_account_emails(*, session: Session, user_ids: Sequence[int], reason: 
     """Account emails (welcome, password reset) still waiting for these accounts never go
     out: the link each would carry is made at delivery, and must not be made any more.
     `reason` holds no personal data."""
-    if not user_ids:
-        return
-    session.execute(
-        update(Email)
-        .where(
-            column_in(session, Email.recipient_user_id, user_ids),
-            Email.template.in_(list(ACCOUNT_TEMPLATES)),
-            Email.status == EmailStatus.PENDING,
-        )
-        .values(status=EmailStatus.FAILED, last_error=reason[:500], next_attempt_at=None)
-        .execution_options(synchronize_session=False)
+    update_in(
+        session,
+        Email.recipient_user_id,
+        user_ids,
+        Email.template.in_(list(ACCOUNT_TEMPLATES)),
+        Email.status == EmailStatus.PENDING,
+        status=EmailStatus.FAILED,
+        last_error=reason[:500],
+        next_attempt_at=None,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from service import access
 from service.accounts import invitations
 from service.accounts.caller import current_actor, load_actor
@@ -37,6 +39,13 @@ def _roster(slug: str) -> Organization:
 
 def _managed(slug: str) -> Organization:
     return access.managed_org(session=db.session(), actor=current_actor(), slug=slug).org
+
+
+def _invitation_step(slug: str, contact_id: int, step: Callable[..., None]) -> None:
+    """Send, resend or revoke one contact's invitation, as the organization's manager."""
+    org = _managed(slug)
+    step(session=db.session(), org_id=org.id, contact_id=contact_id)
+    db.session.commit()
 
 
 @blp.get("/orgs")
@@ -143,9 +152,7 @@ def list_invitations(slug):
 @blp.alt_response(429, description="`rate_limited`: this contact's links were sent too often")
 def resend_invitation(slug, contact_id):
     """Send a new activation link; every older link of the contact stops working."""
-    org = _managed(slug)
-    invitations.resend(session=db.session(), org_id=org.id, contact_id=contact_id)
-    db.session.commit()
+    _invitation_step(slug, contact_id, invitations.resend)
     return {"status": "accepted"}
 
 
@@ -173,9 +180,7 @@ def invite_contact(slug, contact_id):
     """Give an active contact without an account one: it gets the welcome email with an
     activation link, or, when its address already signs in elsewhere, joins that account and is
     told so. The same as a batch's `invite_contact`, without a ticket, as a resend is."""
-    org = _managed(slug)
-    invitations.invite(session=db.session(), org_id=org.id, contact_id=contact_id)
-    db.session.commit()
+    _invitation_step(slug, contact_id, invitations.invite)
     return {"status": "accepted"}
 
 
@@ -183,7 +188,5 @@ def invite_contact(slug, contact_id):
 @blp.response(200, AcceptedOut)
 def revoke_invitation(slug, contact_id):
     """Void every activation link of the contact."""
-    org = _managed(slug)
-    invitations.revoke(session=db.session(), org_id=org.id, contact_id=contact_id)
-    db.session.commit()
+    _invitation_step(slug, contact_id, invitations.revoke)
     return {"status": "revoked"}

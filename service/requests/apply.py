@@ -34,7 +34,7 @@ from service.organizations.models import (
 from service.personal_data import purge_contacts
 from service.requests.context import build_context
 from service.requests.models import ChangeRequestItem
-from service.sql import column_in, delete_rows, insert_rows, update_rows
+from service.sql import column_in, delete_rows, insert_rows, update_in, update_rows
 from service.tickets.models import Ticket, TicketStatus
 from service.tickets.workflow import InvalidTransition, transition
 from service.validators import check, project
@@ -298,13 +298,13 @@ def _give_accounts(
         [{"id": contact_id, "user_id": user_id} for contact_id, user_id in links.items()],
         match=["id"],
     )
-    if woken:
-        session.execute(
-            update(User)
-            .where(column_in(session, User.id, woken), User.status == UserStatus.DEACTIVATED)
-            .values(status=_status_with_password())
-            .execution_options(synchronize_session=False)
-        )
+    update_in(
+        session,
+        User.id,
+        woken,
+        User.status == UserStatus.DEACTIVATED,
+        status=_status_with_password(),
+    )
 
 
 def _accounts_by_email(

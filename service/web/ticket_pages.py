@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+from flask_wtf import FlaskForm
+from marshmallow import Schema, ValidationError
 
 from service.access import TicketAccess, ticket_access
 from service.errors import Conflict, Unprocessable
@@ -176,18 +177,10 @@ def comment(reference: str):
     form = CommentForm(prefix="comment")
     kind = request.form.get("kind", "")
     internal, query, done = COMMENT_KINDS.get(kind, COMMENT_KINDS["comment"])
-    data = None
-    if form.validate_on_submit():
-        payload = {"body": form.body.data, "internal": internal, "query": query}
-        data = load_into(form, CommentIn(), payload)
-    if data is None:
-        return _ticket_page(access, comment_form=form, status=422)
-
-    def run() -> str:
-        tickets_service.comment(session=db.session(), access=access, **data)
-        return done
-
-    return _act(access, run)
+    payload = {"body": form.body.data, "internal": internal, "query": query}
+    return _form_action(
+        access, "comment_form", form, CommentIn(), payload, tickets_service.comment, done
+    )
 
 
 @bp.post("/tickets/<reference>/assign")
@@ -251,17 +244,11 @@ def reject(reference: str):
     """Reject with a reason the requester will read (staff)."""
     access = _access(reference)
     form = RejectForm(prefix="reject")
-    data = None
-    if form.validate_on_submit():
-        data = load_into(form, RejectIn(), {"reason": form.reason.data})
-    if data is None:
-        return _ticket_page(access, reject_form=form, status=422)
-
-    def run() -> str:
-        tickets_service.reject(session=db.session(), access=access, **data)
-        return "The request is rejected; the requester is told why."
-
-    return _act(access, run)
+    done = "The request is rejected; the requester is told why."
+    payload = {"reason": form.reason.data}
+    return _form_action(
+        access, "reject_form", form, RejectIn(), payload, tickets_service.reject, done
+    )
 
 
 @bp.post("/tickets/<reference>/cancel")
@@ -270,18 +257,11 @@ def cancel(reference: str):
     """Withdraw the request (its requester or an admin of the organization)."""
     access = _access(reference)
     form = CancelForm(prefix="cancel")
-    data = None
-    if form.validate_on_submit():
-        reason = (form.reason.data or "").strip() or None
-        data = load_into(form, CancelIn(), {"reason": reason})
-    if data is None:
-        return _ticket_page(access, cancel_form=form, status=422)
-
-    def run() -> str:
-        tickets_service.cancel(session=db.session(), access=access, **data)
-        return "The request is cancelled. The roster can be edited again."
-
-    return _act(access, run)
+    done = "The request is cancelled. The roster can be edited again."
+    payload = {"reason": (form.reason.data or "").strip() or None}
+    return _form_action(
+        access, "cancel_form", form, CancelIn(), payload, tickets_service.cancel, done
+    )
 
 
 @bp.post("/tickets/<reference>/retry")
@@ -299,6 +279,28 @@ def retry(reference: str):
 
 def _access(reference: str) -> Access:
     return ticket_access(session=db.session(), actor=current_actor(), reference=reference)
+
+
+def _form_action(
+    access: Access,
+    name: str,
+    form: FlaskForm,
+    schema: Schema,
+    payload: dict[str, Any],
+    action: Callable[..., object],
+    done: str,
+):
+    """An action whose form the API's schema checks too: the ticket page again with the form
+    (`name`) and its errors (422), or the action run with what the schema loaded."""
+    data = load_into(form, schema, payload) if form.validate_on_submit() else None
+    if data is None:
+        return _ticket_page(access, status=422, **{name: form})
+
+    def run() -> str:
+        action(session=db.session(), access=access, **data)
+        return done
+
+    return _act(access, run)
 
 
 def _act(access: Access, run: Callable[[], str | Callable[[], str]]):

@@ -30,11 +30,12 @@ person it added a fresh link. Links only ever go to the address that staff appro
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -203,14 +204,21 @@ def visible_org(
 ) -> OrgScope:
     """The organization as the actor may see it; 404 when it does not exist or is not theirs.
     `options` read more with it in the same statement (`with_expression`)."""
-    query = select(Organization).where(Organization.slug == slug)
-    if options:
-        query = query.options(*options).execution_options(populate_existing=True)
-    org = session.scalar(query)
+    org = session.scalar(_org_by_slug(tuple(options)), {"slug": slug})
     found = scope(session=session, actor=actor, org=org) if org is not None else None
     if found is None:
         raise NotFound(ORGANIZATION_NOT_FOUND, code="organization_not_found")
     return found
+
+
+@functools.lru_cache(maxsize=16)
+def _org_by_slug(options: tuple[ORMOption, ...]) -> Select[tuple[Organization]]:
+    """The organization named by `:slug`, with what `options` read with it; built once for
+    each set of options (they are made once too)."""
+    query = select(Organization).where(Organization.slug == bindparam("slug"))
+    if options:
+        query = query.options(*options).execution_options(populate_existing=True)
+    return query
 
 
 def can_view_roster(scope: OrgScope) -> bool:

@@ -166,11 +166,12 @@ def delete_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     )
 
 
-def joined_text(session: Session, column: ColumnExpressionArgument[Any]) -> ColumnElement[str]:
-    """An aggregate: the group's values of `column` as one text, joined by commas, in no
-    particular order (the `','` is a literal, so that a statement's text stays the same)."""
+def joined_text(dialect: str, column: ColumnExpressionArgument[Any]) -> ColumnElement[str]:
+    """An aggregate in the SQL of `dialect` (its name): the group's values of `column` as one
+    text, joined by commas, in no particular order (the `','` is a literal, so that a
+    statement's text stays the same)."""
     comma: ColumnElement[str] = literal_column("','")
-    if _postgresql(session):
+    if dialect == "postgresql":
         return func.string_agg(column, comma, type_=String)
     return func.group_concat(column, comma, type_=String)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from service import logs
@@ -102,23 +104,29 @@ def signed_in(*, session: Session, secret: str, kind: SessionKind) -> Actor | No
     """The actor of a live session of this kind (a bearer token or the pages'), or None: the
     account, its organization, its memberships with their roles and the role catalog's version
     come in one statement; the catalog itself from the process's copy while that is current."""
-    member_org = aliased(Organization)
-    rows = session.execute(
-        select(User, Organization, Contact.id, member_org, ContactRole.role_code, version_column())
-        .join(AccessToken, AccessToken.user_id == User.id)
-        .join(Organization, Organization.id == User.organization_id)
-        .outerjoin(Contact, _active_contact_of(User))
-        .outerjoin(member_org, member_org.id == Contact.organization_id)
-        .outerjoin(ContactRole, ContactRole.contact_id == Contact.id)
-        .where(*sessions.live(secret=secret, kind=kind))
-        .order_by(member_org.name, Contact.id, ContactRole.role_code)
-    ).all()
+    rows = session.execute(_signed_in(), sessions.live(secret=secret, kind=kind)).all()
     if not rows:
         return None
     user, organization, version = rows[0][0], rows[0][1], rows[0][5]
     roles = catalog.as_dict(catalog.current(session=session, version=version))
     held = [(contact_id, org, code) for _, _, contact_id, org, code, _ in rows]
     return _actor(user, organization, _memberships(held, roles))
+
+
+@functools.cache
+def _signed_in() -> Select[Any]:
+    """`signed_in`'s statement, built once (its values are `sessions.live(…)`)."""
+    member_org = aliased(Organization)
+    return (
+        select(User, Organization, Contact.id, member_org, ContactRole.role_code, version_column())
+        .join(AccessToken, AccessToken.user_id == User.id)
+        .join(Organization, Organization.id == User.organization_id)
+        .outerjoin(Contact, _active_contact_of(User))
+        .outerjoin(member_org, member_org.id == Contact.organization_id)
+        .outerjoin(ContactRole, ContactRole.contact_id == Contact.id)
+        .where(*sessions.LIVE)
+        .order_by(member_org.name, Contact.id, ContactRole.role_code)
+    )
 
 
 def actor_of(*, session: Session, user: User, organization: Organization) -> Actor:

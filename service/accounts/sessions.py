@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.accounts.models import AccessToken, SessionKind, User, UserStatus
@@ -51,21 +52,26 @@ def account_of(
         select(User, Organization)
         .join(AccessToken, AccessToken.user_id == User.id)
         .join(Organization, Organization.id == User.organization_id)
-        .where(*live(secret=secret, kind=kind))
+        .where(*LIVE),
+        live(secret=secret, kind=kind),
     ).one_or_none()
     return None if row is None else (row[0], row[1])
 
 
-def live(*, secret: str, kind: SessionKind) -> tuple[ColumnElement[bool], ...]:
-    """What makes a session live: this secret and kind, not revoked or expired, and its account
-    active (a query joining `access_tokens` to `users`)."""
-    return (
-        AccessToken.token_hash == token_digest(secret),
-        AccessToken.kind == kind,
-        AccessToken.revoked_at.is_(None),
-        AccessToken.expires_at > utcnow(),
-        User.status == UserStatus.ACTIVE,
-    )
+# What makes a session live: its secret and kind, not revoked or expired, and its account
+# active (in a query joining `access_tokens` to `users`; the values are `live(…)`).
+LIVE = (
+    AccessToken.token_hash == bindparam("token_hash"),
+    AccessToken.kind == bindparam("session_kind"),
+    AccessToken.revoked_at.is_(None),
+    AccessToken.expires_at > bindparam("now"),
+    User.status == UserStatus.ACTIVE,
+)
+
+
+def live(*, secret: str, kind: SessionKind) -> dict[str, Any]:
+    """The values of `LIVE`'s parameters for this secret and kind, now."""
+    return {"token_hash": token_digest(secret), "session_kind": kind, "now": utcnow()}
 
 
 def revoke(*, session: Session, secret: str, kind: SessionKind) -> None:

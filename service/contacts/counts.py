@@ -18,6 +18,7 @@ the rows that differ, under a lock that makes writers wait until it is done.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -79,16 +80,16 @@ def read(*, session: Session, org_id: int) -> RosterCounts:
 def with_counts(*, session: Session) -> ORMOption:
     """Read the organization's counts with it (an option of its query): `of(org)` then gives
     them without a statement of their own."""
-    entry = (
-        cast(RosterCount.status, String)
-        + ":"
-        + RosterCount.role_code
-        + ":"
-        + cast(RosterCount.n, String)
-    )
+    return _with_counts(session.get_bind().dialect.name)
+
+
+@functools.cache
+def _with_counts(dialect: str) -> ORMOption:
+    status, n = cast(RosterCount.status, String), cast(RosterCount.n, String)
+    entry = status + ":" + RosterCount.role_code + ":" + n
     return with_expression(
         Organization.roster_counts_text,
-        select(joined_text(session, entry))
+        select(joined_text(dialect, entry))
         .where(RosterCount.organization_id == Organization.id, RosterCount.n != 0)
         .scalar_subquery(),
     )

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
     and_,
+    bindparam,
     exists,
     func,
     literal_column,
@@ -99,22 +102,26 @@ def page(
     limit: int,
     after: int | None = None,
 ) -> RosterPage:
-    """One page of the roster in its stable order: one statement, whatever the roster size."""
-    roles = _roles_of_contact(session)
-    statement = (
-        _matching(org_id, filters)
-        .add_columns(roles.label("role_codes"), User.status.label("account"))
-        .order_by(*sort_key())
-        .limit(limit + 1)
-    )
+    """One page of the roster in its stable order: one statement, whatever the roster size.
+    Without a search the statement is built once per shape of filters and reused (building
+    and keying it costs more than running it)."""
+    dialect = session.get_bind().dialect.name
+    params = _params(org_id, filters) | {"limit": limit + 1}
     if after is not None:
-        mark = (
-            select(*(column.label(f"k{i}") for i, column in enumerate(sort_key())))
-            .where(Contact.id == after, Contact.organization_id == org_id)
-            .subquery()
+        params["after"] = after
+    if filters.q:
+        statement = _page_statement(dialect, filters, after is not None)
+    else:
+        statement = _page_of_shape(
+            dialect,
+            filters.role is not None,
+            filters.status is not None,
+            NO_ACCOUNT
+            if filters.account_status == NO_ACCOUNT
+            else filters.account_status is not None,
+            after is not None,
         )
-        statement = statement.join(mark, tuple_(*sort_key()) > tuple_(*mark.c))
-    rows = session.execute(statement).all()
+    rows = session.execute(statement, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
     contacts = [
@@ -137,8 +144,9 @@ def total(*, session: Session, org_id: int, filters: RosterFilters, stored: Rost
     """How many contacts match the filters, all pages together: from the maintained counts
     when they say it (status and role filters), else one count over the matching contacts."""
     if filters.q or filters.account_status is not None:
-        matching = _matching(org_id, filters).subquery()
-        return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+        matching = _matching(filters).subquery()
+        count = select(func.count()).select_from(matching)
+        return int(session.scalar(count, _params(org_id, filters)) or 0)
     statuses = (
         [filters.status] if filters.status else [ContactStatus.ACTIVE, ContactStatus.DEACTIVATED]
     )
@@ -152,18 +160,64 @@ def account_status(status: UserStatus | str | None) -> str:
     return UserStatus(status).value
 
 
-def _matching(org_id: int, filters: RosterFilters) -> Select[Any]:
-    """The org's listed contacts that match the filters, with their account joined in."""
+@functools.lru_cache(maxsize=64)
+def _page_of_shape(
+    dialect: str, role: bool, status: bool, account: bool | str, after: bool
+) -> Select[Any]:
+    """The page's statement for filters of this shape (which are set; `account` is the
+    `none` filter itself, or whether another account status is asked), built once."""
+    filters = RosterFilters(
+        role="" if role else None,
+        status=ContactStatus.ACTIVE if status else None,
+        account_status=account if isinstance(account, str) else ("active" if account else None),
+    )
+    return _page_statement(dialect, filters, after)
+
+
+def _page_statement(dialect: str, filters: RosterFilters, after: bool) -> Select[Any]:
+    """The page: the matching contacts with their roles and account, in the roster's order,
+    `:limit` of them, from just after the contact `:after` when `after`."""
+    statement = (
+        _matching(filters)
+        .add_columns(_roles_of_contact(dialect).label("role_codes"), User.status.label("account"))
+        .order_by(*sort_key())
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if after:
+        mark = (
+            select(*(column.label(f"k{i}") for i, column in enumerate(sort_key())))
+            .where(Contact.id == bindparam("after"), Contact.organization_id == bindparam("org_id"))
+            .subquery()
+        )
+        statement = statement.join(mark, tuple_(*sort_key()) > tuple_(*mark.c))
+    return statement
+
+
+def _params(org_id: int, filters: RosterFilters) -> dict[str, Any]:
+    """The values of the bound parameters of `_matching(filters)`."""
+    params: dict[str, Any] = {"org_id": org_id}
+    if filters.role is not None:
+        params["role"] = filters.role
+    if filters.status is not None:
+        params["status"] = filters.status
+    if filters.account_status is not None and filters.account_status != NO_ACCOUNT:
+        params["account_status"] = UserStatus(filters.account_status)
+    return params
+
+
+def _matching(filters: RosterFilters) -> Select[Any]:
+    """The org's (`:org_id`) listed contacts that match the filters, with their account joined
+    in; the filters' values are bound parameters (`_params`) but for the search's prefix."""
     conditions: list[ColumnElement[bool]] = [
-        Contact.organization_id == org_id,
+        Contact.organization_id == bindparam("org_id"),
         Contact.status != ContactStatus.ARCHIVED,
     ]
     if filters.status is not None:
-        conditions.append(Contact.status == filters.status)
+        conditions.append(Contact.status == bindparam("status"))
     if filters.role is not None:
         conditions.append(
             exists().where(
-                ContactRole.contact_id == Contact.id, ContactRole.role_code == filters.role
+                ContactRole.contact_id == Contact.id, ContactRole.role_code == bindparam("role")
             )
         )
     if filters.q:
@@ -171,7 +225,7 @@ def _matching(org_id: int, filters: RosterFilters) -> Select[Any]:
     if filters.account_status == NO_ACCOUNT:
         conditions.append(or_(User.id.is_(None), User.status == UserStatus.ARCHIVED))
     elif filters.account_status is not None:
-        conditions.append(User.status == UserStatus(filters.account_status))
+        conditions.append(User.status == bindparam("account_status"))
     return (
         select(
             Contact.id,
@@ -203,10 +257,10 @@ def _prefix_of_name_or_email(q: str) -> ColumnElement[bool]:
     )
 
 
-def _roles_of_contact(session: Session) -> ColumnElement[Any]:
+def _roles_of_contact(dialect: str) -> ColumnElement[Any]:
     """The contact's role codes as one comma-separated text (codes are `[a-z0-9_]`)."""
     return (
-        select(joined_text(session, ContactRole.role_code))
+        select(joined_text(dialect, ContactRole.role_code))
         .where(ContactRole.contact_id == Contact.id)
         .scalar_subquery()
     )

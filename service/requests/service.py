@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -315,6 +316,7 @@ def batch_summary(ctx: CheckContext) -> dict[str, int]:
     }
 
 
+@functools.cache
 def with_pending_ticket() -> ORMOption:
     """Read the organization's `pending_ticket_id` with it (an option of its query)."""
     return with_expression(

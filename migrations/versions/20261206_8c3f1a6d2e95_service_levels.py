@@ -96,15 +96,12 @@ def backfill():
 
 
 def downgrade():
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index('ix_tickets_resolution_due', postgresql_where=sa.text(UNFINISHED), sqlite_where=sa.text(UNFINISHED))
-        batch_op.drop_index('ix_tickets_first_response_due', postgresql_where=sa.text(FIRST_RESPONSE_PENDING), sqlite_where=sa.text(FIRST_RESPONSE_PENDING))
-        batch_op.drop_column('sla_paused_at')
-        batch_op.drop_column('first_responded_at')
-        batch_op.drop_column('resolution_due')
-        batch_op.drop_column('first_response_due')
-
-    with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.drop_column('sla_resolution_hours')
-        batch_op.drop_column('sla_first_response_hours')
-        batch_op.drop_column('plan')
+    # Plain DROP INDEX and DROP COLUMN (SQLite 3.35+), never SQLite's copy of `tickets` or
+    # `organizations`: with foreign keys enforced, dropping the old table is refused (or
+    # cascades) while rows refer to it.
+    op.drop_index('ix_tickets_resolution_due', table_name='tickets')
+    op.drop_index('ix_tickets_first_response_due', table_name='tickets')
+    for column in ('sla_paused_at', 'first_responded_at', 'resolution_due', 'first_response_due'):
+        op.drop_column('tickets', column)
+    for column in ('sla_resolution_hours', 'sla_first_response_hours', 'plan'):
+        op.drop_column('organizations', column)

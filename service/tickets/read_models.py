@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, not_, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from service import access as permissions
@@ -20,12 +20,15 @@ from service.access import TicketAccess
 from service.accounts.models import User, UserStatus
 from service.accounts.service import Actor
 from service.errors import ErrorDetail
-from service.models_base import parse_id
+from service.models_base import parse_id, utcnow
 from service.organizations.models import Organization
 from service.requests.describe import FORMER_CONTACT, ChangeLine, describe
 from service.requests.models import ChangeRequest
+from service.tickets import sla
 from service.tickets.links import ticket_url
 from service.tickets.models import (
+    FINAL_STATUSES,
+    UNFINISHED_STATUSES,
     Ticket,
     TicketApproval,
     TicketComment,
@@ -35,13 +38,33 @@ from service.tickets.models import (
     format_reference,
     parse_reference,
 )
+from service.tickets.sla import ServiceLevel
 
+# The next target an unfinished ticket must meet: its first response while none has come
+# (unless the resolution falls due first), then its resolution. Finished tickets have none.
+NEXT_DUE = case(
+    (Ticket.status.in_(FINAL_STATUSES), null()),
+    (
+        and_(
+            Ticket.first_responded_at.is_(None),
+            Ticket.first_response_due < Ticket.resolution_due,
+        ),
+        Ticket.first_response_due,
+    ),
+    else_=Ticket.resolution_due,
+)
 SORTS = {
     "created_at": Ticket.created_at.asc(),
     "-created_at": Ticket.created_at.desc(),
     "updated_at": Ticket.updated_at.asc(),
     "-updated_at": Ticket.updated_at.desc(),
+    # Soonest due first; tickets without a due time (finished ones) last either way.
+    "due": NEXT_DUE.asc().nulls_last(),
+    "-due": NEXT_DUE.desc().nulls_last(),
 }
+# `sla=`: the unfinished tickets past a pending target, or with one due within
+# SLA_DUE_SOON_HOURS business hours.
+SLA_FILTERS = ("due_soon", "overdue")
 HIDDEN_FROM_CUSTOMERS = {"internal_note", "approval_recorded"}
 # Built once: the queue's statements then hit SQLAlchemy's compiled cache on every request.
 _REQUESTER = aliased(User, name="requester")
@@ -65,6 +88,7 @@ class QueueFilters:
     assignee: str | None = None
     q: str | None = None
     sort: str = "created_at"
+    sla: str | None = None
     page: int = 1
     per_page: int = 25
 
@@ -95,6 +119,7 @@ class QueueItem:
     approvals_required: int
     approvals_given: int
     batch: BatchSummary
+    sla: ServiceLevel | None
 
 
 @dataclass(frozen=True)
@@ -164,6 +189,7 @@ class TicketDetail:
     resolution_reason: str | None
     failure: Failure | None
     erasure_receipt: list[dict[str, Any]] | None
+    sla: ServiceLevel | None
 
 
 def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> QueuePage:
@@ -185,6 +211,9 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> Qu
         conditions.append(func.lower(assignee.email) == filters.assignee.strip().lower())
     if filters.q:
         conditions.append(_search(filters.q))
+    now = utcnow()
+    if filters.sla:
+        conditions.append(_sla_condition(filters.sla, now))
 
     counts = {status.value: 0 for status in TicketStatus}
     for status, count in session.execute(_counts_query(filters, org_ids, conditions, assignee)):
@@ -207,6 +236,10 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> Qu
             assignee.email.label("assignee"),
             Ticket.approvals_required,
             _APPROVALS_GIVEN.label("approvals_given"),
+            Ticket.first_response_due,
+            Ticket.resolution_due,
+            Ticket.first_responded_at,
+            Ticket.sla_paused_at,
             ChangeRequest.item_count,
             ChangeRequest.adds,
             ChangeRequest.deletions,
@@ -250,6 +283,14 @@ def list_tickets(*, session: Session, actor: Actor, filters: QueueFilters) -> Qu
                     required_role_removals=row.required_role_removals or 0,
                     delegations=row.delegations or 0,
                 ),
+                sla=sla.status_of(
+                    status=TicketStatus(row.status),
+                    at=now,
+                    first_response_due=row.first_response_due,
+                    resolution_due=row.resolution_due,
+                    first_responded_at=row.first_responded_at,
+                    paused_at=row.sla_paused_at,
+                ),
             )
         )
     return QueuePage(
@@ -268,7 +309,7 @@ def _counts_query(
     Filtered by organization at most, they come from the maintained counters (a few rows per
     organization); an assignee or a search needs a count over the matching tickets.
     """
-    if not (filters.assignee or filters.q):
+    if not (filters.assignee or filters.q or filters.sla):
         query = select(TicketStatusCount.status, func.sum(TicketStatusCount.n)).group_by(
             TicketStatusCount.status
         )
@@ -285,6 +326,35 @@ def _counts_query(
     if filters.assignee not in (None, "me", "none", MINE_OR_NOBODY):
         counted = counted.outerjoin(assignee, assignee.id == Ticket.assignee_id)
     return counted.where(*conditions).group_by(Ticket.status)
+
+
+def _sla_condition(wanted: str, now: datetime) -> ColumnElement[bool]:
+    """`overdue`: unfinished, and a target still pending is past due (as of the pause for a
+    paused ticket, as `sla.breached` judges). `due_soon`: unfinished, running, not overdue,
+    and the next target falls due before `SLA_DUE_SOON_HOURS` business hours from now."""
+    moment = func.coalesce(Ticket.sla_paused_at, now)
+    first_pending = and_(
+        Ticket.first_responded_at.is_(None), Ticket.first_response_due.is_not(None)
+    )
+    overdue = and_(
+        Ticket.status.in_(UNFINISHED_STATUSES),
+        or_(
+            and_(first_pending, Ticket.first_response_due < moment),
+            Ticket.resolution_due < moment,
+        ),
+    )
+    if wanted == "overdue":
+        return overdue
+    until = sla.due_soon_until(now)
+    return and_(
+        Ticket.status.in_(UNFINISHED_STATUSES),
+        Ticket.sla_paused_at.is_(None),
+        not_(overdue),
+        or_(
+            and_(first_pending, Ticket.first_response_due < until),
+            Ticket.resolution_due < until,
+        ),
+    )
 
 
 def _search(text: str) -> ColumnElement[bool]:
@@ -385,6 +455,14 @@ def detail(*, session: Session, access: TicketAccess) -> TicketDetail:
         resolution_reason=ticket.resolution_reason,
         failure=failure,
         erasure_receipt=ticket.erasure_receipt if staff else None,
+        sla=sla.status_of(
+            status=ticket.status,
+            at=utcnow(),
+            first_response_due=ticket.first_response_due,
+            resolution_due=ticket.resolution_due,
+            first_responded_at=ticket.first_responded_at,
+            paused_at=ticket.sla_paused_at,
+        ),
     )
 
 

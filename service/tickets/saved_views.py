@@ -22,7 +22,7 @@ from service.tickets.models import SavedView
 VIEW_EXISTS = "You already have a view with this name; choose another or delete that one."
 VIEW_NOT_FOUND = "No saved view of yours has this id."
 # What a view keeps of the queue's query: its filters and order, never a page.
-VIEW_KEYS = ("status", "organization", "assignee", "q", "sort")
+VIEW_KEYS = ("status", "organization", "assignee", "q", "sla", "sort")
 
 
 def list_views(*, session: Session, actor: Actor) -> list[SavedView]:

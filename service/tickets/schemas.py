@@ -9,7 +9,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from service.fields import CodedMessage, EmailText, SafeText, StrictBool, UtcDateTime
 from service.requests.schemas import ChangeLineOut, FindingOut
 from service.tickets.models import TicketStatus
-from service.tickets.read_models import SORTS, QueueFilters
+from service.tickets.read_models import SLA_FILTERS, SORTS, QueueFilters
+from service.tickets.sla import FIRST_RESPONSE, RESOLUTION
 
 COMMENT_MAX = 10_000
 REASON_MAX = 2_000
@@ -41,6 +42,13 @@ class QueueQuery(Schema):
     assignee = SafeText(validate=validate.Length(max=254))
     q = SafeText(validate=validate.Length(max=200))
     sort = fields.String(load_default="created_at", validate=validate.OneOf(list(SORTS)))
+    sla = fields.String(
+        validate=validate.OneOf(SLA_FILTERS),
+        metadata={
+            "description": "`overdue`: a target missed and still pending; `due_soon`: one due "
+            "within SLA_DUE_SOON_HOURS business hours"
+        },
+    )
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
@@ -52,6 +60,7 @@ class QueueQuery(Schema):
             assignee=data.get("assignee") or None,
             q=(data.get("q") or "").strip() or None,
             sort=data["sort"],
+            sla=data.get("sla"),
             page=data["page"],
             per_page=data["per_page"],
         )
@@ -112,6 +121,7 @@ class ViewQueryIn(Schema):
     )
     q = SafeText(validate=validate.Length(max=200))
     sort = fields.String(validate=validate.OneOf(list(SORTS)))
+    sla = fields.String(validate=validate.OneOf(SLA_FILTERS))
 
     @post_load
     def _query(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -154,6 +164,27 @@ class BatchSummaryOut(Schema):
     delegations = fields.Integer(metadata={"description": "grant_ and revoke_delegate items"})
 
 
+class ServiceLevelOut(Schema):
+    """When an unfinished ticket's targets are due (service/tickets/sla.py)."""
+
+    first_response_due = UtcDateTime(allow_none=True)
+    resolution_due = UtcDateTime(allow_none=True)
+    first_responded_at = UtcDateTime(
+        allow_none=True, metadata={"description": "Staff's first response; null: none yet"}
+    )
+    breached = fields.List(
+        fields.String(validate=validate.OneOf([FIRST_RESPONSE, RESOLUTION])),
+        metadata={
+            "description": "The targets missed: the first response came (or has not come) after "
+            "its due time; the resolution's due time has passed. A paused ticket is judged as "
+            "of its pause."
+        },
+    )
+    paused = fields.Boolean(
+        metadata={"description": "The clock is stopped while the ticket waits on the customer"}
+    )
+
+
 class TicketHeadOut(Schema):
     """What a queue row and a ticket's detail both say of the ticket."""
 
@@ -167,6 +198,11 @@ class TicketHeadOut(Schema):
     assignee = fields.String(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
+    sla = fields.Nested(
+        ServiceLevelOut,
+        allow_none=True,
+        metadata={"description": "The service levels of an unfinished ticket; null once finished"},
+    )
 
 
 class QueueItemOut(TicketHeadOut):

@@ -6,23 +6,15 @@ file, so a restart comes back empty, as a Redis without persistence does).
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 from redis import Redis
 from redis.exceptions import RedisError
 
-from harness.smtp import HOST, free_port
-from harness.worker import wait_for
+from harness.server import ServerProcess
+from harness.smtp import HOST
 
 
-class RedisServer:
-    """`redis-server` on `port`, the same one across restarts."""
-
-    def __init__(self, logs: Path) -> None:
-        self.port = free_port()
-        self.logs = logs
-        self.process: subprocess.Popen[bytes] | None = None
+class RedisServer(ServerProcess):
+    """`redis-server` on `port`, the same one across restarts; `stop` also loses every key."""
 
     @property
     def url(self) -> str:
@@ -32,38 +24,20 @@ class RedisServer:
         return Redis(host=HOST, port=self.port, socket_connect_timeout=2)
 
     def start(self) -> None:
-        assert self.process is None, "already running"
-        with (self.logs / f"redis-{self.port}.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    "redis-server",
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    HOST,
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(self.answers, timeout=20, what=f"redis-server on port {self.port}")
+        command = ["redis-server", "--port", str(self.port), "--bind", HOST]
+        command += ["--save", "", "--appendonly", "no"]
+        self.launch(
+            command,
+            output=f"redis-{self.port}.log",
+            timeout=20,
+            what=f"redis-server on port {self.port}",
+        )
 
     def answers(self) -> bool:
         try:
             return bool(self.client().ping())
         except RedisError:
             return False
-
-    def stop(self) -> None:
-        """Stop the server at once (SIGKILL): every connection drops, every key is gone."""
-        if self.process is None:
-            return
-        self.process.kill()
-        self.process.wait(timeout=10)
-        self.process = None
 
     def flushall(self) -> None:
         self.client().flushall()

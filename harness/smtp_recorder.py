@@ -16,7 +16,6 @@ import json
 import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,8 +24,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from harness.smtp import HOST, free_port
-from harness.worker import PROJECT_ROOT, wait_for
+from harness.server import ServerProcess
+from harness.smtp import HOST
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
 
@@ -68,27 +67,26 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-class SmtpRecorder:
-    """This module run as a process of its own, on the same port across restarts."""
+class SmtpRecorder(ServerProcess):
+    """This module run as a process of its own, on the same port across restarts; `stop` is an
+    SMTP outage: connections drop, nothing more is accepted."""
 
     def __init__(self, logs: Path, *, keep: Path | None = None) -> None:
-        self.port = free_port()
+        super().__init__(logs)
         self.log = logs / f"smtp-{self.port}.jsonl"
         self.keep = keep
-        self.logs = logs
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        assert self.process is None, "already running"
         command = [sys.executable, "-m", "harness.smtp_recorder", "--port", str(self.port)]
         command += ["--log", str(self.log)]
         if self.keep is not None:
             command += ["--keep", str(self.keep)]
-        with (self.logs / f"smtp-{self.port}.out").open("ab") as output:
-            self.process = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT
-            )
-        wait_for(self.answers, timeout=30, what=f"the SMTP server on port {self.port}")
+        self.launch(
+            command,
+            output=f"smtp-{self.port}.out",
+            timeout=30,
+            what=f"the SMTP server on port {self.port}",
+        )
 
     def answers(self) -> bool:
         try:
@@ -96,14 +94,6 @@ class SmtpRecorder:
                 return probe.recv(3) == b"220"
         except OSError:
             return False
-
-    def stop(self) -> None:
-        """Stop at once (SIGKILL): connections drop, nothing more is accepted."""
-        if self.process is None:
-            return
-        self.process.kill()
-        self.process.wait(timeout=10)
-        self.process = None
 
     def messages(self) -> list[dict[str, Any]]:
         return read_log(self.log)

@@ -32,6 +32,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -299,23 +300,16 @@ def scrape(app: Flask, client: FlaskClient, engine: Engine) -> list[str]:
     def floor() -> Any:
         return client.get("/bench/scrape-floor")
 
-    for _ in range(WARMUP):
-        metrics()
-        floor()
-    app_s = median_seconds(metrics, repeat=REPEAT, setup=lambda: None)
-    floor_s = median_seconds(floor, repeat=REPEAT, setup=lambda: None)
-    counter = StatementCounter()
-    with counter.watching(engine):
-        metrics()
+    app_s, floor_s, statements = against_floor(metrics, floor, engine)
     ratio = app_s / floor_s
     print()
     print(f"{'GET /metrics':<18} {'':>8} {app_s * 1000:>8.2f} {floor_s * 1000:>9.2f}", end="")
-    print(f" {ratio:>6.2f} {counter.count:>6}")
+    print(f" {ratio:>6.2f} {statements:>6}")
     print(
         f"Targets: ratio <= {TARGET_SCRAPE_RATIO:g}; statements = {TARGET_SCRAPE_STATEMENTS} "
         "whatever the number of tickets."
     )
-    if ratio > TARGET_SCRAPE_RATIO or counter.count != TARGET_SCRAPE_STATEMENTS:
+    if ratio > TARGET_SCRAPE_RATIO or statements != TARGET_SCRAPE_STATEMENTS:
         return ["GET /metrics"]
     return []
 
@@ -342,14 +336,22 @@ def measure(
     assert shown == [format_reference(row[1], row[0]) for row in floor().get_json()], status
     assert len(shown) == per_page, (status, per_page, len(shown))
 
+    return against_floor(queue, floor, engine)
+
+
+def against_floor(
+    call: Callable[[], Any], floor: Callable[[], Any], engine: Engine
+) -> tuple[float, float, int]:
+    """After the warm-up, the median seconds of `call` and of its `floor`, and the statements
+    one `call` sends."""
     for _ in range(WARMUP):
-        queue()
+        call()
         floor()
-    app_s = median_seconds(queue, repeat=REPEAT, setup=lambda: None)
+    app_s = median_seconds(call, repeat=REPEAT, setup=lambda: None)
     floor_s = median_seconds(floor, repeat=REPEAT, setup=lambda: None)
     counter = StatementCounter()
     with counter.watching(engine):
-        queue()
+        call()
     return app_s, floor_s, counter.count
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.factories import Factory
@@ -31,6 +32,12 @@ def browser() -> Iterator[Browser]:
 def base_url(app: Flask) -> Iterator[str]:
     with live_server(app) as url:
         yield url
+
+
+@pytest.fixture
+def browser_client(app: Flask) -> FlaskClient:
+    """A test client for the pages, whose session cookies are its own, apart from `client`."""
+    return app.test_client()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from service.accounts import tokens
@@ -18,11 +17,6 @@ from tests.web.browser import ADMIN, STAFF, STAFF2, emailed_link
 from tests.web.forms import csrf_token, sign_in
 
 NEW_PASSWORD = "quiet meadow bicycle 7"
-
-
-@pytest.fixture
-def browser_client(app) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

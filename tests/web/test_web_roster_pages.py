@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask.testing import FlaskClient
 
 from service.demo import seed_large
 from service.extensions import db
@@ -17,11 +16,6 @@ from tests.web.browser import ADMIN
 from tests.web.forms import sign_in
 
 BIG_ADMIN = "admin@bigco.example"
-
-
-@pytest.fixture
-def browser_client(app) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ PostgreSQL run they wait in Redis until `run_jobs` works them off with a real RQ
 
 from __future__ import annotations
 
+import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -51,6 +52,13 @@ def bodies(message: EmailMessage) -> str:
         if part.get_content_type() in ("text/plain", "text/html"):
             parts.append(part.get_content())
     return "\n".join(parts)
+
+
+def email_row_id(message: EmailMessage) -> int:
+    """The Email row a delivered message came from (its Message-ID names it)."""
+    found = re.search(r"\.email-(\d+)@", str(message["Message-ID"]))
+    assert found, message["Message-ID"]
+    return int(found.group(1))
 
 
 def fail_job(app: Flask, job_id: str, error: str) -> None:

@@ -6,7 +6,6 @@ race test runs several of them at once in threads, each with its own session.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -22,6 +21,7 @@ from service.notifications.models import Email, EmailStatus
 from service.notifications.render import Renderer
 from service.notifications.tasks import pending_emails, send_event_emails
 from service.tickets.models import Ticket, TicketEvent
+from tests.jobs import email_row_id
 from tests.tickets.support import REQUESTER, raise_ticket
 
 
@@ -71,12 +71,6 @@ def make_due(app, ids: list[int]) -> None:
         db.session.commit()
 
 
-def message_email_id(message) -> int:
-    found = re.search(r"\.email-(\d+)@", str(message["Message-ID"]))
-    assert found, message["Message-ID"]
-    return int(found.group(1))
-
-
 def test_any_error_while_preparing_an_email_counts_as_an_attempt_until_it_is_given_up(
     app, factory, event, smtp, monkeypatch
 ):
@@ -101,7 +95,7 @@ def test_any_error_while_preparing_an_email_counts_as_an_attempt_until_it_is_giv
     # The other email of the burst went out at the first attempt, once.
     (other,) = rows(factory, [fine])
     assert (other.status, other.attempts) == (EmailStatus.SENT, 1)
-    assert [message_email_id(m) for m in smtp.messages()] == [fine]
+    assert [email_row_id(m) for m in smtp.messages()] == [fine]
     # Given up for good: not found by the sweep, not sent by a later run.
     make_due(app, [broken])
     with app.app_context():
@@ -159,13 +153,13 @@ def test_every_copy_of_an_email_carries_the_same_message_id(app, factory, event,
     run(app, event)
     first, second = smtp.messages()
     assert first["Message-ID"] == second["Message-ID"]
-    assert message_email_id(first) == email_id
+    assert email_row_id(first) == email_id
 
 
 def test_one_smtp_connection_serves_a_burst_of_emails(app, factory, event, smtp):
     ids = record_many(app, event, 30)
     assert run(app, event) == "sent"
-    assert sorted(message_email_id(m) for m in smtp.messages()) == ids
+    assert sorted(email_row_id(m) for m in smtp.messages()) == ids
     assert len(set(smtp.peers)) == 1
 
 
@@ -186,7 +180,7 @@ def test_workers_given_the_same_emails_at_once_send_each_one_once(app, factory, 
         for thread in threads:
             thread.join(timeout=120)
         assert not errors, (round_number, errors)
-        sent = Counter(message_email_id(m) for m in smtp.messages())
+        sent = Counter(email_row_id(m) for m in smtp.messages())
         assert {email_id: sent[email_id] for email_id in ids} == dict.fromkeys(ids, 1)
         attempts = factory.scalar(select(func.sum(Email.attempts)).where(Email.id.in_(ids)))
         assert attempts == len(ids), round_number

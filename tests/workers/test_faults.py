@@ -11,7 +11,6 @@ These need Redis, so they run in the PostgreSQL + Redis pass only.
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from service.extensions import db, redis_connection
 from service.jobs import APPLY_QUEUE, TASKS, Work, enqueue, queue
 from service.notifications.models import Email, EmailStatus
 from tests.demo_ids import contact_ids
+from tests.jobs import email_row_id
 from tests.tickets.support import REQUESTER, STAFF, new_contact, raise_ticket
 from tests.workers.support import (
     actions,
@@ -173,13 +173,6 @@ def email_rows(factory) -> list[Any]:
     )
 
 
-def email_id(message) -> int:
-    """The Email row a delivered message came from (its Message-ID names it)."""
-    found = re.search(r"\.email-(\d+)@", str(message["Message-ID"]))
-    assert found, message["Message-ID"]
-    return int(found.group(1))
-
-
 def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
     app, client, factory, workers, monkeypatch
 ):
@@ -222,7 +215,7 @@ def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
     assert [row.id for row in rows] == [row.id for row in failed]
     assert all(row.status == EmailStatus.SENT and row.attempts == 2 for row in rows), rows
     messages = inbox.messages()
-    assert Counter(email_id(m) for m in messages) == Counter(row.id for row in rows)
+    assert Counter(email_row_id(m) for m in messages) == Counter(row.id for row in rows)
     by_recipient = Counter((str(m["To"]), str(m["Subject"])) for m in messages)
     assert set(by_recipient.values()) == {1}, by_recipient
     assert Counter(str(m["To"]) for m in messages) == Counter(row.recipient for row in rows)
@@ -312,7 +305,7 @@ def test_a_batch_the_roster_no_longer_allows_fails_with_a_reason_and_changes_not
         )
     )
     assert [status for _, status in failed_mail] == [EmailStatus.SENT]
-    delivered = [email_id(m) for m in smtp.messages()]
+    delivered = [email_row_id(m) for m in smtp.messages()]
     assert delivered.count(failed_mail[0][0]) == 1
 
 

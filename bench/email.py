@@ -187,13 +187,7 @@ def main() -> None:
             app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
             events = [burst(app, n, admin, staff) for n in range(1, arguments.rounds + 1)]
             app.config["REDIS_URL"] = redis.url
-            worker = workers.start()
-            wait_for(
-                lambda: b"Listening on" in worker.log.read_bytes(),  # type: ignore[attr-defined]
-                timeout=60,
-                what="the worker to listen",
-                log=worker,
-            )
+            worker = workers.start_listening()
             results = []
             for round_no, event_id in enumerate(events, start=1):
                 total = pending_of(app, event_id)

@@ -31,6 +31,10 @@ class Worker(subprocess.Popen[bytes]):
 
     log: Path
 
+    def listening(self) -> bool:
+        """Whether it has started listening on its queues."""
+        return b"Listening on" in self.log.read_bytes()
+
 
 class Workers:
     """Starts worker processes on one database and Redis; `kill_all` ends whatever is left.
@@ -81,6 +85,12 @@ class Workers:
             )
         process.log = log
         self.started.append(process)
+        return process
+
+    def start_listening(self, timeout: float = 60) -> Worker:
+        """A worker (see `start`), once it listens on its queues."""
+        process = self.start()
+        wait_for(process.listening, timeout=timeout, what="the worker to listen", log=process)
         return process
 
     def burst(self, timeout: float = 60) -> None:

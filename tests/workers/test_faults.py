@@ -319,13 +319,7 @@ def test_a_running_worker_resends_what_redis_never_got_on_its_own_timer(
     factory.demo()
     admin, staff = factory.headers(REQUESTER), factory.headers(STAFF)
     reference = raise_ticket(client, admin)
-    worker = workers.start()
-    wait_for(
-        lambda: b"Listening on" in worker.log.read_bytes(),  # type: ignore[attr-defined]
-        timeout=60,
-        what="the worker to start",
-        log=worker,
-    )
+    worker = workers.start_listening()
 
     # The approval commits while the web process cannot reach Redis: only the database knows.
     # Nothing in Redis is scheduled to find it; the worker's timer is.

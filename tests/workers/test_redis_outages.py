@@ -50,10 +50,6 @@ def all_done(factory) -> bool:
     return waiting == 0 and pending == 0
 
 
-def listening(process) -> bool:
-    return b"Listening on" in process.log.read_bytes()
-
-
 def raised_tickets(client, factory, slugs: list[str], size: int = 3) -> list[str]:
     return [
         raise_ticket(client, make_org(factory, slug), additions(slug, size), org=slug)
@@ -74,8 +70,7 @@ def reconnection_attempts(worker) -> int:
 def test_after_a_flushall_live_workers_apply_every_ticket_and_send_every_email_within_a_minute(
     app, client, factory, workers, on_private_redis
 ):
-    worker = workers.start()
-    wait_for(lambda: listening(worker), timeout=60, what="the worker to listen", log=worker)
+    worker = workers.start_listening()
     references = raised_tickets(client, factory, [f"org{n}" for n in range(5)])
     factory.staff(STAFF)
     staff = factory.headers(STAFF)
@@ -107,8 +102,7 @@ def test_a_worker_rides_out_redis_being_stopped_and_started_again(
     references = raised_tickets(client, factory, ["mike", "november"])
     factory.staff(STAFF)
     staff = factory.headers(STAFF)  # signing in counts attempts in Redis: before it goes
-    worker = workers.start()
-    wait_for(lambda: listening(worker), timeout=60, what="the worker to listen", log=worker)
+    worker = workers.start_listening()
     on_private_redis.stop()
     # Approved while Redis is down: the hand-off fails, the database keeps the work.
     approve(client, staff, references)

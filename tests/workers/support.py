@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
 from service.contacts.models import Contact, ContactRole
 from service.tickets.models import TicketEvent
+from tests.tickets.support import STAFF, raise_ticket
 
 
 def make_org(factory, slug: str) -> dict[str, str]:
@@ -17,6 +18,24 @@ def make_org(factory, slug: str) -> dict[str, str]:
     factory.contact(org_id, f"admin@{slug}.example", ["cust_admin"], account="active")
     factory.contact(org_id, f"money@{slug}.example", ["financial"])
     return factory.headers(f"admin@{slug}.example")
+
+
+class Raised(NamedTuple):
+    """Who raised what: the staff's headers, the admin's, the batch and its ticket's reference."""
+
+    staff: dict[str, str]
+    admin: dict[str, str]
+    changes: list[dict[str, Any]]
+    reference: str
+
+
+def big_batch(client, factory, slug: str, size: int) -> Raised:
+    """A staff account, and a new organization whose admin raised a batch of `size` additions."""
+    factory.staff(STAFF)
+    staff = factory.headers(STAFF)
+    admin = make_org(factory, slug)
+    changes = additions(slug, size)
+    return Raised(staff, admin, changes, raise_ticket(client, admin, changes, org=slug))
 
 
 def additions(slug: str, count: int) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from tests.workers.support import (
     actions,
     additions,
     assert_applied_once,
+    big_batch,
     count,
     detail,
     make_org,
@@ -101,12 +102,8 @@ def test_a_worker_killed_mid_apply_is_noticed_by_its_heartbeat_and_another_worke
     app, client, factory, smtp, workers
 ):
     workers.smtp_port = smtp.port
-    factory.staff(STAFF)
-    staff = factory.headers(STAFF)
-    admin = make_org(factory, "kilo")
     # A big batch: 800 contacts (and their roles and accounts) written, then never committed.
-    changes = additions("kilo", 800)
-    reference = raise_ticket(client, admin, changes, org="kilo")
+    staff, admin, changes, reference = big_batch(client, factory, "kilo", 800)
     version = roster_version(client, admin, "kilo")
     contacts_before = count(factory, Contact)
     assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
@@ -367,11 +364,7 @@ def test_an_apply_whose_database_connection_is_cut_is_retried_and_never_fails_th
     app, client, factory, smtp, workers
 ):
     workers.smtp_port = smtp.port
-    factory.staff(STAFF)
-    staff = factory.headers(STAFF)
-    admin = make_org(factory, "lima")
-    changes = additions("lima", 300)
-    reference = raise_ticket(client, admin, changes, org="lima")
+    staff, admin, changes, reference = big_batch(client, factory, "lima", 300)
     assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
 
     with roster_version_held(app, "lima"):

@@ -63,6 +63,16 @@ def approve(client, staff: dict[str, str], references: list[str]) -> list[str]:
     return references
 
 
+def caught_up(factory, worker, what: str, *, implemented: int) -> None:
+    """Wait (RECOVERY_SECONDS at most) until every ticket is applied and every email sent, the
+    worker still running; then all `implemented` tickets are."""
+    wait_for(
+        lambda: all_done(factory), timeout=RECOVERY_SECONDS, interval=0.5, what=what, log=worker
+    )
+    assert worker.poll() is None, "the worker exited"
+    assert statuses(factory) == {TicketStatus.IMPLEMENTED: implemented}
+
+
 def reconnection_attempts(worker) -> int:
     return int(worker.log.read_bytes().count(b"cannot be reached"))
 
@@ -83,16 +93,10 @@ def test_after_a_flushall_live_workers_apply_every_ticket_and_send_every_email_w
         on_private_redis.flushall()
         flushed_at = time.monotonic()
     # Only the database knows what is left to do now.
-    wait_for(
-        lambda: all_done(factory),
-        timeout=RECOVERY_SECONDS,
-        interval=0.5,
-        what="every ticket applied and every email sent after the flush",
-        log=worker,
+    caught_up(
+        factory, worker, "every ticket applied and every email sent after the flush", implemented=5
     )
     assert time.monotonic() - flushed_at < RECOVERY_SECONDS
-    assert worker.poll() is None, "the worker exited"
-    assert statuses(factory) == {TicketStatus.IMPLEMENTED: 5}
     workers.stop(worker)
 
 
@@ -119,15 +123,7 @@ def test_a_worker_rides_out_redis_being_stopped_and_started_again(
     assert statuses(factory) == {TicketStatus.APPROVED: len(references)}
 
     on_private_redis.start()
-    wait_for(
-        lambda: all_done(factory),
-        timeout=RECOVERY_SECONDS,
-        interval=0.5,
-        what="the work recorded during the outage",
-        log=worker,
-    )
-    assert worker.poll() is None
-    assert statuses(factory) == {TicketStatus.IMPLEMENTED: len(references)}
+    caught_up(factory, worker, "the work recorded during the outage", implemented=len(references))
     workers.stop(worker)
 
 
@@ -149,12 +145,10 @@ def test_a_worker_started_while_redis_is_down_waits_for_it_and_then_works(
     assert worker.poll() is None, "the worker gave up while Redis was down"
 
     on_private_redis.start()
-    wait_for(
-        lambda: all_done(factory),
-        timeout=RECOVERY_SECONDS,
-        interval=0.5,
-        what="the worker to start working once Redis answers",
-        log=worker,
+    caught_up(
+        factory,
+        worker,
+        "the worker to start working once Redis answers",
+        implemented=len(references),
     )
-    assert statuses(factory) == {TicketStatus.IMPLEMENTED: len(references)}
     workers.stop(worker)

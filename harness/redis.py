@@ -41,3 +41,22 @@ class RedisServer(ServerProcess):
 
     def flushall(self) -> None:
         self.client().flushall()
+
+
+def dump_keys(redis: Redis) -> list[str]:
+    """Every key in `redis` and its value, as text: what the purge checks read for personal data."""
+    chunks = []
+    for key in redis.scan_iter(count=1000):
+        chunks.append(repr(key))
+        kind = redis.type(key)
+        if kind == b"string":
+            chunks.append(repr(redis.get(key)))
+        elif kind == b"hash":
+            chunks.append(repr(redis.hgetall(key)))
+        elif kind == b"list":
+            chunks.append(repr(redis.lrange(key, 0, -1)))
+        elif kind == b"set":
+            chunks.append(repr(redis.smembers(key)))
+        elif kind == b"zset":
+            chunks.append(repr(redis.zrange(key, 0, -1)))
+    return chunks

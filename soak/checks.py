@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from redis import Redis
 
+from harness.redis import dump_keys
 from soak.load import Call, Ledger
 
 _EMAIL_ID = re.compile(r"\.email-(\d+)@")
@@ -253,19 +254,7 @@ def _personal_data(connection: psycopg.Connection[Any], redis: Redis, ledger: Le
     ]
     for table in tables:
         chunks.extend(repr(row) for row in _rows(connection, f'SELECT * FROM "{table}"'))
-    for key in redis.scan_iter(count=1000):
-        chunks.append(repr(key))
-        kind = redis.type(key)
-        if kind == b"string":
-            chunks.append(repr(redis.get(key)))
-        elif kind == b"hash":
-            chunks.append(repr(redis.hgetall(key)))
-        elif kind == b"list":
-            chunks.append(repr(redis.lrange(key, 0, -1)))
-        elif kind == b"set":
-            chunks.append(repr(redis.smembers(key)))
-        elif kind == b"zset":
-            chunks.append(repr(redis.zrange(key, 0, -1)))
+    chunks.extend(dump_keys(redis))
     everything = "\n".join(chunks).lower()
     return [
         f"a value of deleted contact {contact_id} is still stored"

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import String, Text, inspect, select, text
 from sqlalchemy.types import JSON
 
+from harness.redis import dump_keys
 from service.accounts.throttle import account_key
 from service.extensions import db, redis_connection
 from service.personal_data import NOT_PERSONAL, PERSONAL
@@ -47,19 +48,7 @@ def dump_everything(app) -> str:
             chunks.extend(repr(tuple(row)) for row in rows)
         connection = redis_connection()
         if connection is not None:
-            for key in connection.scan_iter():
-                chunks.append(repr(key))
-                kind = connection.type(key)
-                if kind == b"string":
-                    chunks.append(repr(connection.get(key)))
-                elif kind == b"hash":
-                    chunks.append(repr(connection.hgetall(key)))
-                elif kind == b"list":
-                    chunks.append(repr(connection.lrange(key, 0, -1)))
-                elif kind in (b"set",):
-                    chunks.append(repr(connection.smembers(key)))
-                elif kind == b"zset":
-                    chunks.append(repr(connection.zrange(key, 0, -1)))
+            chunks.extend(dump_keys(connection))
     return "\n".join(chunks)
 
 

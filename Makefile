@@ -51,6 +51,7 @@ bench: $(STAMP) services chromium
 	$(BIN)/python -m bench.apply
 	$(BIN)/python -m bench.email
 	$(BIN)/python -m bench.manager
+	$(BIN)/python -m bench.reminders
 
 # A few minutes of load and faults against gunicorn and workers on PostgreSQL and a private
 # Redis (database SOAK_DATABASE, default rolegate_soak, dropped and rebuilt); then the invariants.

@@ -72,6 +72,40 @@ class StatementCounter:
             event.remove(engine, "before_cursor_execute", self)
 
 
+def explain_statements(
+    engine,
+    run: Callable[[], object],
+    *,
+    parameters: bool = False,
+    keep: Callable[[str], bool] = lambda statement: True,
+) -> None:
+    """Print EXPLAIN (ANALYZE, BUFFERS) of each statement `run()` sends that `keep` accepts, each
+    alone in a transaction rolled back (a write that needs an earlier one's rows is left out)."""
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, params, context, executemany) -> None:
+        sent.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    for statement, params in sent:
+        if not keep(statement):
+            continue
+        with engine.connect() as connection:
+            plan = connection.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS) " + statement, params
+            ).scalars()
+            print()
+            print(statement)
+            if parameters:
+                print(params)
+            print("\n".join(plan))
+            connection.rollback()
+
+
 def cancel_unfinished(org_id: int) -> None:
     """Cancel the organization's unfinished ticket, so that it may submit again (in an app
     context)."""

@@ -39,10 +39,16 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from bench.common import StatementCounter, bench_app, median_seconds, staff_rows
+from bench.common import (
+    StatementCounter,
+    bench_app,
+    explain_statements,
+    median_seconds,
+    staff_rows,
+)
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
 from service.extensions import db
@@ -359,26 +365,12 @@ def explain_queue(
     client: FlaskClient, engine: Engine, headers: dict[str, str], status: str, per_page: int
 ) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of each statement that one queue request sends."""
-    sent: list[tuple[str, Any]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    def one_request() -> None:
         response = client.get(f"/api/tickets?status={status}&per_page={per_page}", headers=headers)
         assert response.status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    for statement, parameters in sent:
-        with engine.connect() as connection:
-            plan = connection.exec_driver_sql(
-                "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
-            ).scalars()
-            print()
-            print(statement)
-            print(parameters)
-            print("\n".join(plan))
+
+    explain_statements(engine, one_request, parameters=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Flask CLI commands of the service: `seed-demo`, `load-roles`, `counters check|repair`,
-`orgs list|create|rename|close`, `staff list|add|deactivate`, `retention [--dry-run]` and
-`clock` (the service's time, `CLOCK_OFFSET` and the business calendar) (`db` comes from
+`orgs list|create|rename|close`, `staff list|add|deactivate`, `retention [--dry-run]`, `clock`
+(the service's time, `CLOCK_OFFSET` and the business calendar) and `reminders` (`db` comes from
 Flask-Migrate).
 
 The onboarding commands are the operator's, who holds the shell: they run the same services as
@@ -155,6 +155,14 @@ def register_cli(app: Flask) -> None:
             f"{verb} {figures.tickets} finished ticket(s) older than {days} days: "
             f"{figures.items} item(s), {figures.texts} text(s), {figures.emails} email address(es)."
         )
+
+    @app.cli.command("reminders")
+    def reminders_command() -> None:
+        """Send the due reminders and close unanswered tickets now (the workers do it every
+        REMINDERS_EVERY_SECONDS; without Redis, this is how)."""
+        figures = ticket_tasks.run_reminders()
+        sent = ", ".join(f"{n} {kind.value}" for kind, n in sorted(figures.sent.items()))
+        click.echo(f"Reminders: {sent or 'none due'}.")
 
     @app.cli.group("counters")
     def counters() -> None:

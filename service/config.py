@@ -200,6 +200,21 @@ class Config:
         # Testing and demonstrations only: every process's clock moved by this much
         # (service/clock.py). Production refuses it.
         self.CLOCK_OFFSET = _clock_offset(env)
+        # Reminders (service/tickets/reminders.py), run on RQ's scheduler this often: staff
+        # this many business hours before a target is breached; the requester of a ticket
+        # waiting on them after this many days; the ticket cancelled this many days later.
+        self.REMINDERS_EVERY_SECONDS = _int("REMINDERS_EVERY_SECONDS", 300)
+        self.SLA_REMINDER_HOURS = _int("SLA_REMINDER_HOURS", 1)
+        self.REMIND_AWAITING_AFTER_DAYS = _int("REMIND_AWAITING_AFTER_DAYS", 3)
+        self.CLOSE_UNANSWERED_AFTER_DAYS = _int("CLOSE_UNANSWERED_AFTER_DAYS", 7)
+        for name, least in (
+            ("REMINDERS_EVERY_SECONDS", 0),
+            ("SLA_REMINDER_HOURS", 0),
+            ("REMIND_AWAITING_AFTER_DAYS", 1),
+            ("CLOSE_UNANSWERED_AFTER_DAYS", 1),
+        ):
+            if getattr(self, name) < least:
+                raise ConfigError(f"{name} must be {least} or more.")
         self.JOB_TIMEOUTS = {"apply": _int("APPLY_JOB_TIMEOUT", 300)}
 
         # Logs: one JSON object per line, or readable text for development (service/logs.py).

@@ -24,7 +24,16 @@ on its own timer (`workers/worker.py`), sends pending work again. A restarted, f
 over Redis therefore loses nothing that the next sweep does not find.
 
 Jobs take ids, never objects or personal data, and their RQ job id derives from the work
-(`apply-12`, `emails-55`), so enqueueing twice is harmless. Each job runs in its own app context
+(`apply-12`, `emails-55`), so enqueueing twice is harmless.
+
+A job declared with `@runs_every(setting)` runs on RQ's scheduler once per period of that many
+seconds (`reminders-5904213`: its target is the period's number, counted from the epoch). Every
+process that asks schedules the same job id for the next period, so however many workers there
+are one job waits in RQ's scheduled registry; RQ's scheduler (workers run `with_scheduler`)
+holds a lock per queue, so one of them moves it to its queue when it is due. The sweep asks for
+the next period each time it runs; a worker, when it starts, also asks for the current period's
+run at once. What such a job did is remembered in the database, so a second run of a period
+(a worker started twice within it) finds it done. Each job runs in its own app context
 and session (`job_context`). The worker process (`workers/`) names the app jobs run in.
 
 What may import this module: every domain. What it imports: Flask, SQLAlchemy, RQ and
@@ -40,6 +49,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -263,34 +273,15 @@ def _enqueue_missing(work: list[Work], connection: Redis) -> list[Work]:
     job's; for a job sent again, the one its earlier run carried), so that a job's line and the
     request's line share it. A job sent again after its earlier run failed is counted a retry.
     """
-    unique = list(dict.fromkeys(work))
-    existing = Job.fetch_many(
-        [item.job_id for item in unique], connection=connection, serializer=JSONSerializer
-    )
-    missing: list[tuple[Work, Job | None]] = [
-        (item, found)
-        for item, found in zip(unique, existing, strict=True)
-        if found is None or found.get_status(refresh=False) not in _LIVE
-    ]
+    missing = _not_live(work, connection)
     if not missing:
         return []
-    timeouts = current_app.config.get("JOB_TIMEOUTS", {})
     request_id = logs.current_request_id()
     by_queue: dict[str, list[EnqueueData]] = {}
     for item, found in missing:
-        task = TASKS[item.kind]
         earlier = found.meta.get("request_id") if found is not None else None
-        by_queue.setdefault(task.queue, []).append(
-            Queue.prepare_data(
-                task.path,
-                args=(item.target_id,),
-                job_id=item.job_id,
-                timeout=timeouts.get(item.kind, task.timeout),
-                result_ttl=RESULT_TTL_SECONDS,
-                failure_ttl=FAILURE_TTL_SECONDS,
-                description=item.job_id,
-                meta={"request_id": earlier or request_id},
-            )
+        by_queue.setdefault(TASKS[item.kind].queue, []).append(
+            Queue.prepare_data(**_job_options(item, earlier or request_id))
         )
     failed = [
         (item, found)
@@ -308,11 +299,106 @@ def _enqueue_missing(work: list[Work], connection: Redis) -> list[Work]:
     return [item for item, _ in missing]
 
 
+def _job_options(item: Work, request_id: str | None) -> dict[str, Any]:
+    """What RQ is told of a job for `item`: its function, id, limits and the request id it
+    carries."""
+    task = TASKS[item.kind]
+    return {
+        "func": task.path,
+        "args": (item.target_id,),
+        "job_id": item.job_id,
+        "timeout": current_app.config.get("JOB_TIMEOUTS", {}).get(item.kind, task.timeout),
+        "result_ttl": RESULT_TTL_SECONDS,
+        "failure_ttl": FAILURE_TTL_SECONDS,
+        "description": item.job_id,
+        "meta": {"request_id": request_id},
+    }
+
+
+def _not_live(work: list[Work], connection: Redis) -> list[tuple[Work, Job | None]]:
+    """Each of `work` (once) that has no job that will still run, with its earlier job if any."""
+    unique = list(dict.fromkeys(work))
+    existing = Job.fetch_many(
+        [item.job_id for item in unique], connection=connection, serializer=JSONSerializer
+    )
+    return [
+        (item, found)
+        for item, found in zip(unique, existing, strict=True)
+        if found is None or found.get_status(refresh=False) not in _LIVE
+    ]
+
+
 def run_in_process(work: Work) -> None:
     """The embedded default: run the job now, in its own app context and session."""
     # A failure is in the job's own line; its work stays pending in the database.
     with suppress(JobFailed):
         TASKS[work.kind](work.target_id)
+
+
+# --- Jobs on RQ's scheduler -------------------------------------------------------------------
+
+# Periodic jobs by name, with the setting that holds each one's period in seconds (0: never).
+_EVERY: dict[str, str] = {}
+
+
+def runs_every(setting: str) -> Callable[[Task], Task]:
+    """Run this job on RQ's scheduler once every `current_app.config[setting]` seconds; its
+    target is the period's number (`period_of`)."""
+
+    def declare(task: Task) -> Task:
+        _EVERY[task.name] = setting
+        return task
+
+    return declare
+
+
+def period_of(seconds: int, at: float) -> int:
+    """The number of the period of `seconds` that the Unix time `at` falls in."""
+    return int(at // seconds)
+
+
+def _periods(offset: int) -> list[tuple[Work, datetime]]:
+    """Each periodic job's work for the current period (`offset` 0) or the next (1), with the
+    real time that period starts: RQ's scheduler keeps the real clock."""
+    planned = []
+    for name, setting in _EVERY.items():
+        seconds = int(current_app.config.get(setting) or 0)
+        if seconds <= 0:
+            continue
+        number = period_of(seconds, time.time()) + offset
+        planned.append((Work(name, number), datetime.fromtimestamp(number * seconds, UTC)))
+    return planned
+
+
+def schedule_next_periods(connection: Redis) -> list[Work]:
+    """Put each periodic job's next run in RQ's scheduled registry unless a live job for that
+    period exists already; what was scheduled. Two round trips to Redis."""
+    planned = dict(_periods(1))
+    missing = _not_live(list(planned), connection)
+    if not missing:
+        return []
+    request_id = logs.current_request_id()
+    with connection.pipeline() as pipeline:
+        for item, _ in missing:
+            target = queue(TASKS[item.kind].queue, connection)
+            scheduled = target.create_job(
+                status=JobStatus.SCHEDULED, **_job_options(item, request_id)
+            )
+            target.schedule_job(scheduled, planned[item], pipeline=pipeline)
+        pipeline.execute()
+    return [item for item, _ in missing]
+
+
+def run_current_periods() -> int:
+    """Each periodic job's run for the current period, now (a worker starting asks for it: the
+    database may hold what came due while no worker ran); how many were sent."""
+    work = [item for item, _ in _periods(0)]
+    connection = redis_connection()
+    if connection is None:
+        for item in work:
+            run_in_process(item)
+        return len(work)
+    return len(_enqueue_missing(work, connection))
 
 
 # --- Finding work the queues lost -------------------------------------------------------------
@@ -408,6 +494,10 @@ def _resend_pending() -> int:
         RELAY_RESENT.labels(item.kind).inc()
     if sent:
         log.info("the sweep re-sent %d job(s)", len(sent))
+    try:
+        schedule_next_periods(connection)
+    except RedisError as exc:
+        log.warning("the sweep could not schedule (%s); will try again", type(exc).__name__)
     return len(sent)
 
 

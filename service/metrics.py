@@ -68,6 +68,17 @@ RETENTION_REDUCED = Counter(
     "`items` (submitted details), `texts` (notes, reasons, comments), `emails` (addresses).",
     ["what"],
 )
+REMINDERS_SENT = Counter(
+    "rolegate_reminders_sent",
+    "Reminders sent by the reminder job, by kind: `first_response` and `resolution` (to the "
+    "assignee or the review queue, before a target is breached), `awaiting_reply` (to the "
+    "requester of a ticket waiting on them).",
+    ["kind"],
+)
+TICKETS_AUTO_CLOSED = Counter(
+    "rolegate_tickets_auto_closed",
+    "Tickets the reminder job cancelled because the customer did not answer in time.",
+)
 RATE_LIMITED = Counter(
     "rolegate_rate_limit_refusals",
     "Requests refused by a rate limit (answered 429), by route template.",

@@ -107,6 +107,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "ticket_comments": frozenset({"body"}),
     "ticket_approvals": frozenset(),
     "ticket_status_counts": frozenset({"kind", "status"}),
+    "ticket_reminders": frozenset({"kind"}),
     # Staff's names for their queue views, and the queue's filters (statuses, slugs, staff).
     "saved_views": frozenset({"name", "query"}),
     "roster_counts": frozenset({"status", "role_code"}),

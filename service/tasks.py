@@ -7,7 +7,7 @@ from service.accounts.tasks import forget_counters, pending_counter_erasures
 from service.notifications.tasks import pending_emails, send_email, send_event_emails
 from service.organizations.tasks import closed_organizations_to_purge, purge_closed_organization
 from service.requests.tasks import apply_ticket, approved_tickets
-from service.tickets.tasks import reduce_old_tickets, retention_due
+from service.tickets.tasks import reduce_old_tickets, retention_due, send_reminders
 from service.webhooks.tasks import deliver_webhook, pending_deliveries
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "retention_due",
     "send_email",
     "send_event_emails",
+    "send_reminders",
 ]

@@ -14,6 +14,11 @@ queues in turn and sweeps on its own timer.
   dequeue times out then) and runs RQ's maintenance and `service.jobs.resend_pending`, when no
   other process swept within the interval (`service.jobs.claim_sweep`). Nothing in Redis has to
   be remembered for the next sweep to happen.
+- **RQ's scheduler.** Every worker runs with RQ's scheduler (`with_scheduler`): the one that
+  holds RQ's lock for a queue moves that queue's scheduled jobs in when they are due (the
+  periodic jobs of `service.jobs.runs_every`, such as the reminders). A burst worker moves what
+  is due once, at start. When it starts, a worker asks for the current period's run of each
+  periodic job at once.
 - **Outages.** `run` starts the worker when Redis answers and starts it again, with backoff, when
   Redis drops, restarts or is flushed: the process never exits for it. A database outage fails
   the job at hand, whose work stays pending for the sweep.
@@ -37,7 +42,14 @@ from rq.queue import Queue
 from rq.serializers import JSONSerializer
 from rq.worker import DequeueStrategy
 
-from service.jobs import QUEUES, SWEEP_EVERY_SECONDS, claim_sweep, queue, resend_pending
+from service.jobs import (
+    QUEUES,
+    SWEEP_EVERY_SECONDS,
+    claim_sweep,
+    queue,
+    resend_pending,
+    run_current_periods,
+)
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +220,10 @@ def run(app: Flask, redis_url: str, *, burst: bool) -> bool:
                 app=app,
             )
             worker.work(
-                burst=burst, logging_level="INFO", dequeue_strategy=DequeueStrategy.ROUND_ROBIN
+                burst=burst,
+                logging_level="INFO",
+                dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+                with_scheduler=True,
             )
             if burst or worker.stop_asked:
                 return True
@@ -228,9 +243,11 @@ def run(app: Flask, redis_url: str, *, burst: bool) -> bool:
 
 
 def _sweep_at_start(app: Flask) -> None:
-    """Whatever the database says is to do goes to Redis before the first job is taken."""
+    """Whatever the database says is to do goes to Redis before the first job is taken, and so
+    does the current period's run of each periodic job."""
     try:
         with app.app_context():
             resend_pending()
+            run_current_periods()
     except Exception:
         log.exception("the sweep at start failed; the worker's timer tries again")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from service.accounts import tokens
 from service.accounts.models import TokenPurpose, User, UserStatus
 from service.config import PROJECT_ROOT
 from service.contacts.models import Contact, ContactStatus
+from service.models_base import utcnow
 from service.notifications.models import Email
 from service.organizations.models import Organization
 from service.requests.describe import describe
@@ -46,8 +48,17 @@ TICKET_TEMPLATES = frozenset(
         "staff_comment",
         "delegation_started",
         "delegation_ended",
+        "sla_reminder",
+        "awaiting_reply_reminder",
+        "ticket_closed_unanswered",
     }
 )
+# The reminder job's emails (service/tickets/reminders.py): what they say comes from the
+# numbers and codes in their context.
+REMINDER_TEMPLATES = frozenset(
+    {"sla_reminder", "awaiting_reply_reminder", "ticket_closed_unanswered"}
+)
+TARGET_NAMES = {"first_response": "first response", "resolution": "resolution"}
 COMMENT_TEMPLATES = frozenset({"ticket_query", "customer_reply", "staff_comment"})
 DELEGATION_TEMPLATES = frozenset({"delegation_started", "delegation_ended"})
 # What a comment's email says of the ticket, from its status when the email is rendered.
@@ -242,6 +253,8 @@ class Renderer:
             else:
                 values["action_url"] = f"{base}/"
                 values["action_label"] = "Open Rolegate"
+        if email.template in REMINDER_TEMPLATES:
+            values.update(_reminder_values(email, ticket))
         if email.template == "ticket_raised":
             values["change_count"] = self._change_count(ticket.change_request_id)
         if email.template == "ticket_implemented":
@@ -332,6 +345,28 @@ class Renderer:
             ),
             "valid_for": _duration(tokens.lifetime(purpose)),
         }
+
+
+def _reminder_values(email: Email, ticket: Ticket) -> dict[str, Any]:
+    """A reminder's numbers, and for a target's reminder the due time in the business calendar's
+    time zone (`2026-11-30 10:00 Europe/London`)."""
+    context = email.context
+    values: dict[str, Any] = {
+        "days": context.get("days"),
+        "close_in_days": context.get("close_in_days"),
+        "status_sentence": STATUS_SENTENCES[ticket.status],
+        "assigned": email.recipient_user_id is not None,
+    }
+    if email.template == "sla_reminder":
+        target = context.get("target")
+        if target not in TARGET_NAMES or not isinstance(context.get("due_at"), str):
+            raise RenderError("reminder_context")
+        due = datetime.fromisoformat(context["due_at"])
+        calendar = current_app.config["BUSINESS_CALENDAR"]
+        values["target_name"] = TARGET_NAMES[target]
+        values["due_at"] = f"{due.astimezone(calendar.zone):%Y-%m-%d %H:%M} {calendar.timezone}"
+        values["overdue"] = due <= utcnow()
+    return values
 
 
 def _staff_values(email: Email) -> dict[str, Any]:

@@ -8,6 +8,7 @@ templates/emails/, so no rendered personal data waits in the database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -206,6 +207,49 @@ def memberships_added(
     told so (they sign in as before); given as (address, user id)."""
     joined = [(address, user_id) for address, user_id in accounts if address and user_id]
     return _record(session, ticket, event, "membership_added", joined, with_user_id=True)
+
+
+@dataclass(frozen=True)
+class TicketNotice:
+    """An email about a ticket to one account, or to the review queue (`user_id` None)."""
+
+    ticket_id: int
+    template: str
+    user_id: int | None
+    context: dict[str, Any] = field(default_factory=dict)
+    event_id: int | None = None
+
+
+def ticket_notices(*, session: Session, notices: Sequence[TicketNotice]) -> list[int]:
+    """Record many ticket emails in one insert (a reminder run tells hundreds of people) and
+    ask for each one's delivery after commit; an account without an address gets none. Their
+    ids. The context holds ids and codes only: the email is rendered at delivery."""
+    found = dict(_users(session, [notice.user_id for notice in notices]))
+    address_of = {user_id: address for address, user_id in found.items()}
+    mailbox, _ = _staff_mailbox()
+    now = utcnow()
+    rows = []
+    for notice in notices:
+        address = mailbox if notice.user_id is None else address_of.get(notice.user_id)
+        if address is None:
+            continue
+        rows.append(
+            {
+                "ticket_id": notice.ticket_id,
+                "event_id": notice.event_id,
+                "template": notice.template,
+                "recipient": address,
+                "recipient_user_id": notice.user_id,
+                "context": {"ticket_id": notice.ticket_id, **notice.context},
+                "status": EmailStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
+        )
+    email_ids = insert_rows(session, Email.__table__, rows, returning_ids=True)
+    for email_id in email_ids:
+        send_email.after_commit(session, email_id)
+    return email_ids
 
 
 def _staff_mailbox() -> Recipient:

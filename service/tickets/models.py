@@ -42,6 +42,9 @@ _UNFINISHED_SQL = "status IN ({})".format(
 )
 
 _FIRST_RESPONSE_PENDING_SQL = f"first_responded_at IS NULL AND {_UNFINISHED_SQL}"
+# The tickets that wait on the customer: what the reminders' statements say, in the words of
+# their index, so that PostgreSQL sees the index applies whatever the statement's parameters.
+AWAITING_CUSTOMER_SQL = "status = 'awaiting_customer'"
 
 # Human references by ticket kind: CR-000123.
 REFERENCE_PREFIX = {"change_request": "CR"}
@@ -73,6 +76,9 @@ class Ticket(db.Model):  # type: ignore[name-defined]
             where=_FIRST_RESPONSE_PENDING_SQL,
         ),
         partial_index("ix_tickets_resolution_due", "resolution_due", where=_UNFINISHED_SQL),
+        # Tickets waiting on the customer since their last change: the reminder to the
+        # requester and the close of unanswered tickets (service/tickets/reminders.py).
+        partial_index("ix_tickets_awaiting_customer", "updated_at", where=AWAITING_CUSTOMER_SQL),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -181,6 +187,35 @@ class TicketStatusCount(db.Model):  # type: ignore[name-defined]
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
     status: Mapped[str] = mapped_column(String(30), primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ReminderKind(enum.StrEnum):
+    """What the reminder job tells, and to whom (`service/tickets/reminders.py`)."""
+
+    # To the assignee, or the review queue, before a target is breached.
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+    # To the requester, when the ticket has waited on them for `REMIND_AWAITING_AFTER_DAYS`.
+    AWAITING_REPLY = "awaiting_reply"
+    # The ticket closed as cancelled, `CLOSE_UNANSWERED_AFTER_DAYS` later still unanswered.
+    CLOSED_UNANSWERED = "closed_unanswered"
+
+
+class TicketReminder(db.Model):  # type: ignore[name-defined]
+    """One reminder sent (or one ticket closed for want of an answer), recorded in the same
+    transaction as its email: the unique key (ticket, kind, the instant it is about: a target's
+    due time or when the wait began) lets it happen once, however many runs find it due."""
+
+    __tablename__ = "ticket_reminders"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "kind", "due_at", name="uq_ticket_reminders_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[ReminderKind] = mapped_column(str_enum(ReminderKind, "reminder_kind", 30))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SavedView(db.Model):  # type: ignore[name-defined]

@@ -199,6 +199,17 @@ def _prepare(app, factory, ticket, template: str) -> tuple[int, list[str]]:
             "Grant Technical Contact to Boris Banks",
             "Deactivate Grace Gill",
         ]
+    if template == "sla_reminder":
+        context = {"target": "first_response", "due_at": "2026-11-30T17:00:00+00:00"}
+        email_id = record_for_ticket(app, template, ticket, STAFF_ADDRESS, **context)
+        return email_id, ["first response", "2026-11-30 17:00 UTC", "Nobody is assigned"]
+    if template == "awaiting_reply_reminder":
+        email_id = record_for_ticket(app, template, ticket, days=3, close_in_days=7)
+        return email_id, ["3 days ago", "within 7 more days", "closed as cancelled"]
+    if template == "ticket_closed_unanswered":
+        set_ticket(app, ticket, status=TicketStatus.CANCELLED)
+        email_id = record_for_ticket(app, template, ticket, days=10)
+        return email_id, ["closed as cancelled", "no answer for 10 days"]
     assert template == "apply_failed"
     set_ticket(
         app,

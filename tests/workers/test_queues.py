@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import pytest
 from rq.job import Job, JobStatus
-from rq.registry import FailedJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
 from service.extensions import redis_connection
 from service.jobs import (
     APPLY_QUEUE,
     EMAIL_QUEUE,
+    MAINTENANCE_QUEUE,
     Work,
     enqueue,
     enqueue_all,
+    period_of,
     queue,
+    run_current_periods,
+    schedule_next_periods,
 )
 
 pytestmark = pytest.mark.postgres_only  # the pass with a Redis
@@ -63,3 +67,26 @@ def test_a_failed_job_is_enqueued_again_under_its_id_and_leaves_the_failed_regis
         assert apply_queue.job_ids == ["apply-7"]
         assert registry.get_job_ids() == []
         assert job.get_status(refresh=True) == JobStatus.QUEUED
+
+
+def test_every_process_asking_schedules_one_run_per_period_on_rqs_scheduler(app, monkeypatch):
+    # Periods of about 32 years: no period ends while the test runs.
+    every = 10**9
+    monkeypatch.setitem(app.config, "REMINDERS_EVERY_SECONDS", every)
+    with app.app_context():
+        connection = redis_connection()
+        scheduled = [schedule_next_periods(connection) for _ in range(3)]  # three workers ask
+        assert [len(s) for s in scheduled] == [1, 0, 0]
+        (work,) = scheduled[0]
+        assert work.kind == "reminders"
+        registry = ScheduledJobRegistry(MAINTENANCE_QUEUE, connection=connection)
+        assert registry.get_job_ids() == [work.job_id]
+        # It is due when its period starts (RQ's scheduler keeps the real clock).
+        at = registry.get_scheduled_time(work.job_id)
+        assert period_of(every, at.timestamp()) == work.target_id
+        assert at.timestamp() % every == 0
+        assert queue(MAINTENANCE_QUEUE, connection).job_ids == []
+        # A worker that starts asks for the current period at once; a second asks in vain.
+        assert run_current_periods() == 1
+        assert run_current_periods() == 0
+        assert queue(MAINTENANCE_QUEUE, connection).job_ids == [f"reminders-{work.target_id - 1}"]

@@ -81,4 +81,8 @@ def init_app(app: Flask) -> None:
         until=present.until,
         status_label=present.status_label,
     )
-    app.jinja_env.globals.update(batch_kinds=present.batch_kinds)
+    app.jinja_env.globals.update(
+        batch_kinds=present.batch_kinds,
+        sla_targets=present.targets,
+        next_target=present.next_target,
+    )

@@ -5,7 +5,7 @@ Pure helpers over the services' read models; no rules and no writes live here.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,8 +22,10 @@ from service.models_base import isoformat, utcnow
 from service.organizations.models import Organization
 from service.requests.describe import ChangeLine
 from service.requests.schemas import ContactFields
+from service.tickets import sla
 from service.tickets.models import TicketStatus
 from service.tickets.read_models import BatchSummary, TicketDetail
+from service.tickets.sla import ServiceLevel
 from service.vocabulary import (
     ALL_PERMISSIONS,
     CONTACT_FIELDS,
@@ -216,7 +218,9 @@ def queue_query(chosen: dict[str, str], staff: list[tuple[int, str]], me: int) -
 
 def page_filters(query: dict[str, Any], staff: list[tuple[int, str]]) -> dict[str, str]:
     """A saved view's API query as the page's filters: staff by id, unfinished by its word."""
-    chosen = {name: str(query.get(name, "")) for name in ("status", "organization", "q", "sort")}
+    chosen = {
+        name: str(query.get(name, "")) for name in ("status", "organization", "q", "sla", "sort")
+    }
     if set(chosen["status"].split(",")) == set(UNFINISHED):
         chosen["status"] = "unfinished"
     assignee = str(query.get("assignee", ""))
@@ -225,6 +229,62 @@ def page_filters(query: dict[str, Any], staff: list[tuple[int, str]]) -> dict[st
         assignee = ids.get(assignee.lower(), assignee)
     chosen["assignee"] = assignee
     return chosen
+
+
+@dataclass(frozen=True)
+class Target:
+    """One service-level target as the pages show it."""
+
+    name: str  # "First response" or "Resolution"
+    due: datetime | None
+    met_at: datetime | None  # the first response, once given
+    state: str  # "breached", "due_soon", "paused", "met", "running"
+    label: str  # what the badge says, "" for a target simply running
+
+
+TARGET_LABELS = {
+    "breached": "Overdue",
+    "due_soon": "Due soon",
+    "paused": "Paused",
+    "met": "Met",
+    "running": "",
+}
+
+
+def targets(level: ServiceLevel | None, due_soon_until: datetime) -> list[Target]:
+    """An unfinished ticket's targets, first response then resolution; none once finished."""
+    if level is None:
+        return []
+    found = []
+    for key, name, due, met_at in (
+        (sla.FIRST_RESPONSE, "First response", level.first_response_due, level.first_responded_at),
+        (sla.RESOLUTION, "Resolution", level.resolution_due, None),
+    ):
+        if key in level.breached:
+            state = "breached"
+        elif met_at is not None:
+            state = "met"
+        elif level.paused:
+            state = "paused"
+        elif due is not None and due < due_soon_until:
+            state = "due_soon"
+        else:
+            state = "running"
+        found.append(Target(name, due, met_at, state, TARGET_LABELS[state]))
+    return found
+
+
+def next_target(level: ServiceLevel | None, due_soon_until: datetime) -> Target | None:
+    """The target a queue row shows: the one `sort=due` orders by (see `read_models.NEXT_DUE`):
+    the first response while it is pending and falls due first, else the resolution."""
+    found = targets(level, due_soon_until)
+    if not found:
+        return None
+    first, resolution = found
+    pending = first.met_at is None and first.due is not None
+    if pending and (resolution.due is None or first.due < resolution.due):  # type: ignore[operator]
+        return first
+    return resolution
 
 
 def batch_kinds(batch: BatchSummary) -> list[str]:

@@ -17,11 +17,12 @@ from marshmallow import Schema, ValidationError
 from service.access import TicketAccess, ticket_access
 from service.errors import Conflict, Unprocessable
 from service.extensions import db
+from service.models_base import utcnow
 from service.notifications import read_models as email_views
 from service.notifications.delivery import MAX_EMAIL_ATTEMPTS
 from service.notifications.models import EmailStatus
 from service.requests.models import ChangeRequest
-from service.tickets import read_models, saved_views
+from service.tickets import read_models, saved_views, sla
 from service.tickets import service as tickets_service
 from service.tickets.models import SavedView, Ticket, TicketStatus
 from service.tickets.schemas import (
@@ -49,7 +50,7 @@ COMMENT_KINDS = {
     "query": (False, True, "Your question is sent; the ticket now waits for the customer."),
     "internal": (True, False, "Your internal note is added; customers do not see it."),
 }
-QUEUE_ARGS = ("status", "organization", "assignee", "q", "sort", "page")
+QUEUE_ARGS = ("status", "organization", "assignee", "q", "sla", "sort", "page")
 EMAILS_PER_PAGE = 50
 # The approval form's answer on the page that lists whom a batch erases.
 CONFIRM_ERASE = "erase"
@@ -87,6 +88,7 @@ def tickets():
         default_view=actor.is_staff and not request.args,
         statuses=present.STATUS_LABELS,
         pages=-(-result.total // filters.per_page),
+        due_soon_until=sla.due_soon_until(utcnow()),
         failed_emails=email_views.failed_count(session=session) if actor.is_staff else 0,
     )
 
@@ -358,5 +360,6 @@ def _ticket_page(access: Access, *, status: int = 200, **forms: Any):
         reject_form=forms.get("reject_form") or RejectForm(prefix="reject", formdata=None),
         cancel_form=forms.get("cancel_form") or CancelForm(prefix="cancel", formdata=None),
         assign_form=assign_form,
+        due_soon_until=sla.due_soon_until(utcnow()),
     )
     return page_html, status

@@ -264,3 +264,40 @@ def _roles_of_contact(dialect: str) -> ColumnElement[Any]:
         .where(ContactRole.contact_id == Contact.id)
         .scalar_subquery()
     )
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the page after a cursor's contact starts in the matching contacts."""
+
+    position: int  # how many matching contacts come before the page
+    previous_cursor: str | None  # the cursor of the page before; None: the first page
+
+
+def place(
+    *, session: Session, org_id: int, filters: RosterFilters, after: int, limit: int
+) -> Place:
+    """Where the page after contact `after` starts, for a page opened from its address (where
+    no earlier page was seen): one statement, counting the matching contacts up to `after` and
+    finding the one `limit` places before it."""
+    key = sort_key()
+    mark = (
+        select(*(column.label(f"k{i}") for i, column in enumerate(key)))
+        .where(Contact.id == bindparam("after"), Contact.organization_id == bindparam("org_id"))
+        .subquery()
+    )
+    up_to = _matching(filters).join(mark, tuple_(*key) <= tuple_(*mark.c))
+    count = select(func.count()).select_from(up_to.subquery()).scalar_subquery()
+    start = (
+        up_to.with_only_columns(Contact.id)
+        .order_by(*(column.desc() for column in key))
+        .offset(limit)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = session.execute(select(count, start), _params(org_id, filters) | {"after": after}).one()
+    position, previous = int(row[0] or 0), row[1]
+    return Place(
+        position=position,
+        previous_cursor=encode_cursor(previous) if previous is not None else None,
+    )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from service import access
 from service.accounts import invitations
+from service.contacts import paging
 from service.contacts import service as contacts_service
 from service.contacts.paging import RosterFilters, encode_cursor
 from service.contacts.schemas import RosterQuery
@@ -47,6 +48,10 @@ class RosterView:
     holders: dict[str, int]
     active: int
     query: dict[str, Any] = field(default_factory=dict)
+    # How many matching contacts come before the page, and the cursor of the page before it
+    # (None: the first page): a page opened from an address with a cursor pages back from there.
+    position: int = 0
+    previous_cursor: str | None = None
     refused: bool = False  # some parameters were not understood and were left out
 
 
@@ -89,11 +94,16 @@ def roster_view(
     contacts: list[dict[str, Any]] = found["contacts"]
     total: int = found["total"]
     next_cursor: str | None = found["next_cursor"]
+    at = paging.Place(position=0, previous_cursor=None)
+    if query.get("cursor") is not None and not (pending is not None and query.get("changed")):
+        at = paging.place(
+            session=session, org_id=org.id, filters=filters, after=query["cursor"], limit=PAGE_SIZE
+        )
     if pending is not None:
         items = requests_service.pending_items(session=session, ticket=pending)
         projected = requests_service.pending_projection(session=session, org=org, items=items)
         if query.get("changed"):
-            contacts, total, next_cursor = _touched_page(
+            contacts, total, next_cursor, at = _touched_page(
                 session=session, org=org, projected=projected, query=query
             )
         contacts = contacts_service.with_requested(
@@ -112,6 +122,8 @@ def roster_view(
         holders=found["holders"],
         active=contacts_service.active_count(session=session, org_id=org.id),
         query=dict(query),
+        position=at.position,
+        previous_cursor=at.previous_cursor,
     )
 
 
@@ -121,17 +133,23 @@ def _touched_page(
     org: Organization,
     projected: list[dict[str, Any]],
     query: Mapping[str, Any],
-) -> tuple[list[dict[str, Any]], int, str | None]:
-    """The contacts a pending request touches, a page at a time in the roster's order."""
+) -> tuple[list[dict[str, Any]], int, str | None, paging.Place]:
+    """The contacts a pending request touches, a page at a time in the roster's order, and
+    where the page starts among them."""
     touched = [p["id"] for p in projected if p["id"] is not None]
     rows = contacts_service.roster_rows(session=session, org_id=org.id, ids=touched)
     after = query.get("cursor")
+    position = 0
     if after is not None:
-        place = next((n for n, row in enumerate(rows) if row["id"] == after), len(rows))
-        rows = rows[place + 1 :]
-    page = rows[:PAGE_SIZE]
-    more = len(rows) > PAGE_SIZE
-    return page, len(touched), encode_cursor(page[-1]["id"]) if more and page else None
+        position = next((n + 1 for n, row in enumerate(rows) if row["id"] == after), len(rows))
+    before = position - PAGE_SIZE
+    at = paging.Place(
+        position=position,
+        previous_cursor=encode_cursor(rows[before - 1]["id"]) if before > 0 else None,
+    )
+    page = rows[position : position + PAGE_SIZE]
+    more = len(rows) > position + PAGE_SIZE
+    return page, len(touched), encode_cursor(page[-1]["id"]) if more and page else None, at
 
 
 def view_json(view: RosterView) -> dict[str, Any]:
@@ -143,6 +161,8 @@ def view_json(view: RosterView) -> dict[str, Any]:
         ],
         "total": view.total,
         "next_cursor": view.next_cursor,
+        "position": view.position,
+        "previous_cursor": view.previous_cursor,
         "holders": view.holders,
         "active_contacts": view.active,
     }

@@ -11,7 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.factories import Factory
+from service.demo import seed_large
+from service.extensions import db
+from tests.factories import PASSWORD, Factory
 from tests.live_server import live_server
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, SCRIPT_ERRORS, Shots, new_page, sign_in
 
@@ -51,6 +53,15 @@ def demo_page(factory: Factory, browser: Browser, base_url: str) -> Callable[[st
         return page
 
     return signed_in_as
+
+
+@pytest.fixture
+def bigco(app: Flask) -> None:
+    """Bigco, a customer of 508 contacts (more than ten pages of the contacts manager), its
+    administrator `admin@bigco.example`."""
+    with app.app_context():
+        seed_large(session=db.session, slug="bigco", contacts=508, password=PASSWORD)
+        db.session.commit()
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,9 @@
  * first page of the matching contacts after a short pause (one call per pause, not per key; a
  * newer question cancels the one in flight); the role and status filters and the pages do the
  * same. "Has a pending change" lists the contacts the batch changes, from the batch itself.
- * The server pages with an opaque cursor, so going back a page re-asks for the cursor that
- * led to it.
+ * The server pages with an opaque cursor and says where each page starts (`position`) and the
+ * cursor of the page before it (`previous_cursor`), so a page opened from an address with a
+ * cursor counts and pages back from where it is.
  */
 import { el, plural } from "./dom.js";
 import { getJson } from "./server.js";
@@ -37,9 +38,10 @@ export function createPaging({ url, form, pager, batch, firstPage, query, onPage
   nav.append(previous, next);
   changed.closest("label").hidden = false;
 
-  let cursors = [query.cursor || null]; // the cursor of each page up to the one shown
   let nextCursor = firstPage.next_cursor;
-  let first = 0; // the position of the page's first contact
+  let previousCursor = firstPage.previous_cursor || null;
+  let first = firstPage.position || 0; // how many matching contacts come before the page
+  let currentCursor = query.cursor || null; // the cursor of the page shown
   let timer = null;
   let inFlight = null;
   let sequence = 0;
@@ -53,13 +55,15 @@ export function createPaging({ url, form, pager, batch, firstPage, query, onPage
       ? "No contacts match."
       : (count ? (first + 1) + "–" + (first + count) : "0") + " of " +
         total.toLocaleString("en-GB") + plural(total, " contact", " contacts");
-    previous.disabled = cursors.length <= 1;
+    previous.disabled = first === 0;
     next.disabled = !nextCursor;
   }
 
   function showAnswer(page) {
     batch.remember(page.contacts);
     nextCursor = page.next_cursor;
+    previousCursor = page.previous_cursor || null;
+    first = page.position || 0;
     showSummary(page.contacts.length, page.total);
     onPage(page.contacts, page);
   }
@@ -73,6 +77,7 @@ export function createPaging({ url, form, pager, batch, firstPage, query, onPage
   }
 
   async function load(cursor) {
+    currentCursor = cursor;
     sequence += 1;
     const mine = sequence;
     clearTimeout(timer);
@@ -108,7 +113,6 @@ export function createPaging({ url, form, pager, batch, firstPage, query, onPage
   }
 
   function restart() {
-    cursors = [null];
     first = 0;
     load(null);
   }
@@ -126,20 +130,21 @@ export function createPaging({ url, form, pager, batch, firstPage, query, onPage
     if (!nextCursor) {
       return;
     }
-    cursors.push(nextCursor);
-    first += PAGE_SIZE;
-    load(changed.checked ? null : nextCursor);
+    if (changed.checked) {
+      first += PAGE_SIZE;
+    }
+    load(nextCursor);
   });
   previous.addEventListener("click", () => {
-    if (cursors.length <= 1) {
+    if (first === 0) {
       return;
     }
-    cursors.pop();
-    first = Math.max(0, first - PAGE_SIZE);
-    load(changed.checked ? null : cursors[cursors.length - 1]);
+    if (changed.checked) {
+      first = Math.max(0, first - PAGE_SIZE);
+    }
+    load(previousCursor);
   });
 
-  first = 0;
   showSummary(firstPage.contacts.length, firstPage.total);
 
   return {
@@ -151,10 +156,9 @@ export function createPaging({ url, form, pager, batch, firstPage, query, onPage
         role.value = "";
         status.value = "";
       }
-      cursors = [null];
       first = 0;
       showChanged();
     },
-    reload: () => load(cursors[cursors.length - 1]),
+    reload: () => load(currentCursor),
   };
 }

@@ -53,6 +53,10 @@ def text_problem(text: str, *, multiline: bool = False) -> str | None:
     Refused: text that is not valid Unicode, control characters (line breaks and tabs only
     in multi-line text) and bidirectional controls (direction marks only in multi-line text).
     """
+    if text.isprintable():
+        # No control, format (every bidirectional control is one) or surrogate character: the
+        # common case, checked in one pass of C instead of a category look-up per character.
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -7,6 +7,7 @@ The guards at the end hold for every input schema of the service, so a new field
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
 import pytest
@@ -16,7 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service import PROJECT_ROOT
 from service.contacts.schemas import RoleIn, RolePatchIn
-from service.fields import BIDI_CONTROLS, BIDI_MARKS, FullMatch, SafeText
+from service.fields import BIDI_CONTROLS, BIDI_MARKS, FullMatch, SafeText, text_problem
 from service.requests.schemas import AddContactItem, ContactFields
 from tests.tickets.support import STAFF, new_contact, raise_ticket
 from tests.web.browser import ADMIN
@@ -230,3 +231,27 @@ def test_the_names_pages_show_come_only_from_plain_text_fields():
         for name in names:
             field = schema._declared_fields[name]
             assert isinstance(field, SafeText) and not field.multiline, (schema, name)
+
+
+def refused_character(text: str, *, multiline: bool) -> bool:
+    """The rule of `text_problem`, character by character (without its fast path)."""
+    allowed = {"\n", "\r", "\t"} | BIDI_MARKS if multiline else set()
+    return any(
+        char not in allowed
+        and (unicodedata.category(char) in {"Cc", "Cs"} or char in BIDI_CONTROLS)
+        for char in text
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.text(max_size=20)
+    | st.text(st.characters(categories=["Cc", "Cf", "Cs", "Zl", "Zs", "L"]), max_size=8)
+)
+def test_text_problem_refuses_exactly_what_the_character_rule_refuses(text):
+    for multiline in (False, True):
+        found = text_problem(text, multiline=multiline)
+        assert (found is not None) == refused_character(text, multiline=multiline), (
+            text,
+            multiline,
+        )

@@ -139,6 +139,18 @@ class UtcDateTime(fields.DateTime):
         return isoformat(value)
 
 
+class RoleCounts(fields.Dict):
+    """How many active contacts hold each role (by code); `description` says which."""
+
+    def __init__(self, description: str, **kwargs: Any) -> None:
+        super().__init__(
+            keys=fields.String(),
+            values=fields.Integer(),
+            metadata={"description": description},
+            **kwargs,
+        )
+
+
 class PageQuery(Schema):
     """The query of a list read a page at a time: `page` from 1, up to 100 items a page. Any
     parameter a list does not know is refused (`unknown_field`)."""

@@ -196,25 +196,26 @@ def _latest_approvals():
     )
 
 
+# Each queue's figures (`queue_stats`) as gauges: field -> (metric, help).
+QUEUE_GAUGES = {
+    "depth": ("rolegate_queue_depth", "Jobs waiting in the RQ queue."),
+    "oldest_age_seconds": (
+        "rolegate_queue_oldest_job_age_seconds",
+        "Age of the job waiting longest in the RQ queue; 0 if none.",
+    ),
+    "started": ("rolegate_queue_started_jobs", "Jobs of the queue running now."),
+    "failed": (
+        "rolegate_queue_failed_jobs",
+        "Jobs in the queue's failed registry (kept a week for staff to look at).",
+    ),
+}
+
+
 def _queues(connection, now: datetime) -> Iterator[GaugeMetricFamily]:
     stats = queue_stats(connection, now=now)
     families = {
-        "depth": GaugeMetricFamily(
-            "rolegate_queue_depth", "Jobs waiting in the RQ queue.", labels=["queue"]
-        ),
-        "oldest_age_seconds": GaugeMetricFamily(
-            "rolegate_queue_oldest_job_age_seconds",
-            "Age of the job waiting longest in the RQ queue; 0 if none.",
-            labels=["queue"],
-        ),
-        "started": GaugeMetricFamily(
-            "rolegate_queue_started_jobs", "Jobs of the queue running now.", labels=["queue"]
-        ),
-        "failed": GaugeMetricFamily(
-            "rolegate_queue_failed_jobs",
-            "Jobs in the queue's failed registry (kept a week for staff to look at).",
-            labels=["queue"],
-        ),
+        field: GaugeMetricFamily(name, text, labels=["queue"])
+        for field, (name, text) in QUEUE_GAUGES.items()
     }
     for each in stats:
         for field, family in families.items():

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contacts.paging import ACCOUNT_STATUSES, DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
-from service.fields import CodedMessage, FullMatch, Rows, SafeText, StrictBool
+from service.fields import CodedMessage, FullMatch, RoleCounts, Rows, SafeText, StrictBool
 from service.vocabulary import ALL_PERMISSIONS, ContactStatus
 
 PERMISSION = r"^[a-z][a-z_]{0,30}:(view|edit|manage|comment)$"
@@ -202,13 +202,9 @@ class RosterOut(Schema):
         allow_none=True,
         metadata={"description": "Pass as `cursor` for the next page; null on the last page."},
     )
-    holders = fields.Dict(
-        keys=fields.String(),
-        values=fields.Integer(),
-        metadata={
-            "description": "For each role of the catalog open to this organization, how many "
-            "active contacts hold it (the whole roster, whatever the filters)."
-        },
+    holders = RoleCounts(
+        "For each role of the catalog open to this organization, how many active contacts hold "
+        "it (the whole roster, whatever the filters)."
     )
 
 

@@ -8,7 +8,7 @@ from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contacts.schemas import ContactOut
-from service.fields import CodedMessage, EmailText, SafeText, StrictBool, StrictInt
+from service.fields import CodedMessage, EmailText, RoleCounts, SafeText, StrictBool, StrictInt
 from service.models_base import MAX_ID
 from service.vocabulary import Op
 
@@ -187,13 +187,9 @@ class ValidateQuery(Schema):
 
 class ProjectedOut(Schema):
     contacts = fields.List(fields.Nested(ContactOut))
-    holders = fields.Dict(
-        keys=fields.String(),
-        values=fields.Integer(),
-        metadata={
-            "description": "With `?projected=changed`: for each role open to the organization, "
-            "the active contacts holding it once the batch is applied."
-        },
+    holders = RoleCounts(
+        "With `?projected=changed`: for each role open to the organization, the active contacts "
+        "holding it once the batch is applied."
     )
     active_contacts = fields.Integer(
         metadata={

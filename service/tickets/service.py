@@ -7,6 +7,8 @@ through `service.tickets.workflow.transition`; the emails each action calls for 
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from sqlalchemy import ColumnExpressionArgument, Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -95,9 +97,17 @@ def open_ticket(
     return ticket
 
 
-def _acting_org(access: TicketAccess) -> int:
-    """The organization the actor acts for, as the event log records it."""
-    return access.scope.actor_organization_id
+class _Actor(TypedDict):
+    actor_id: int
+    actor_organization_id: int
+
+
+def _by(access: TicketAccess) -> _Actor:
+    """Who acts, as the event log records it: the account, and the organization it acts for."""
+    return {
+        "actor_id": access.actor.user.id,
+        "actor_organization_id": access.scope.actor_organization_id,
+    }
 
 
 def comment(
@@ -138,16 +148,14 @@ def comment(
             session=session,
             ticket=ticket,
             action=moves,
-            actor_id=actor.user.id,
-            actor_organization_id=_acting_org(access),
+            **_by(access),
             detail=detail,
         )
     else:
         event = record_event(
             session=session,
             ticket=ticket,
-            actor_id=actor.user.id,
-            actor_organization_id=_acting_org(access),
+            **_by(access),
             action="internal_note" if internal else ("query" if query else "commented"),
             detail=detail,
         )
@@ -187,8 +195,7 @@ def assign(*, session: Session, access: TicketAccess, assignee_email: str | None
     record_event(
         session=session,
         ticket=ticket,
-        actor_id=access.actor.user.id,
-        actor_organization_id=_acting_org(access),
+        **_by(access),
         action="assigned",
         detail={"assignee_id": assignee_id},
     )
@@ -230,8 +237,7 @@ def approve(*, session: Session, access: TicketAccess) -> bool:
         record_event(
             session=session,
             ticket=ticket,
-            actor_id=actor.user.id,
-            actor_organization_id=_acting_org(access),
+            **_by(access),
             action="approval_recorded",
             detail={"approvals": count, "required": ticket.approvals_required},
         )
@@ -240,8 +246,7 @@ def approve(*, session: Session, access: TicketAccess) -> bool:
         session=session,
         ticket=ticket,
         action="approve",
-        actor_id=actor.user.id,
-        actor_organization_id=_acting_org(access),
+        **_by(access),
     )
     apply_ticket.after_commit(session, ticket.id)
     return True
@@ -266,8 +271,7 @@ def amend(
             session=session,
             ticket=ticket,
             action="amend",
-            actor_id=access.actor.user.id,
-            actor_organization_id=_acting_org(access),
+            **_by(access),
             detail=detail,
             **changes,
         )
@@ -280,8 +284,7 @@ def amend(
         record_event(
             session=session,
             ticket=ticket,
-            actor_id=access.actor.user.id,
-            actor_organization_id=_acting_org(access),
+            **_by(access),
             action="amended",
             detail=detail,
         )
@@ -311,8 +314,7 @@ def _close(*, session: Session, access: TicketAccess, action: str, reason: str |
         session=session,
         ticket=ticket,
         action=action,
-        actor_id=access.actor.user.id,
-        actor_organization_id=_acting_org(access),
+        **_by(access),
         resolution_reason=reason,
     )
     told = notify.rejected if action == "reject" else notify.cancelled
@@ -328,8 +330,7 @@ def retry(*, session: Session, access: TicketAccess) -> Ticket:
         session=session,
         ticket=ticket,
         action="retry",
-        actor_id=access.actor.user.id,
-        actor_organization_id=_acting_org(access),
+        **_by(access),
         failure_code=None,
         failure_message=None,
     )

@@ -15,6 +15,7 @@ from service.models_base import utcnow
 from service.notifications.models import Email
 from service.tickets.models import Ticket, TicketEvent, TicketReminder, TicketStatusCount
 from service.tickets.tasks import run_reminders
+from service.webhooks.models import WebhookEvent
 from tests.jobs import run_jobs
 from tests.tickets.support import REQUESTER, STAFF, raise_ticket
 from tests.workers.support import make_org, ticket_id
@@ -76,6 +77,13 @@ def test_a_ticket_left_unanswered_is_reminded_once_then_closed_once_with_the_rea
     events = [e for e in body["events"] if e["action"] == "cancelled"]
     assert len(events) == 1 and events[0]["to"] == "cancelled"
     assert templates(factory)[("ticket_closed_unanswered", REQUESTER)] == 1
+    # Subscribers hear of it as of any cancellation.
+    told = factory.all(
+        select(WebhookEvent.event_type)
+        .where(WebhookEvent.ticket_id == ticket_id(reference))
+        .order_by(WebhookEvent.id)
+    )
+    assert [event for (event,) in told] == ["ticket.submitted", "ticket.cancelled"]
     assert (
         factory.scalar(select(TicketStatusCount.n).where(TicketStatusCount.status == "cancelled"))
         == 1

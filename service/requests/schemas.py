@@ -8,6 +8,7 @@ from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contacts.schemas import ContactOut
+from service.errors import ErrorDetailSchema
 from service.fields import CodedMessage, EmailText, RoleCounts, SafeText, StrictBool, StrictInt
 from service.models_base import MAX_ID
 from service.vocabulary import Op
@@ -154,10 +155,8 @@ class ChangeRequestIn(Schema):
     changes = Changes(required=True)
 
 
-class FindingOut(Schema):
-    path = fields.String()
-    code = fields.String()
-    message = fields.String()
+class FindingOut(ErrorDetailSchema):
+    """A finding of the rules: the item of a refused batch's `errors`, so the same shape."""
 
 
 class TicketLinkOut(Schema):

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ScalarSelect, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from service.contacts.models import Role, RoleCatalogVersion
 from service.validators.types import RoleInfo
@@ -104,9 +104,10 @@ def _new_version_after_role_write(session: Session, flush_context: UOWTransactio
     )
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_at_transaction_end(session: Session) -> None:
-    """What a transaction read or wrote says nothing about the next one."""
-    session.info.pop(_WROTE_ROLES, None)
-    session.info.pop(_READ, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """What a transaction read or wrote says nothing about the next one (however it ended:
+    commit, rollback or the session's close)."""
+    if transaction.parent is None:
+        session.info.pop(_WROTE_ROLES, None)
+        session.info.pop(_READ, None)

@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from service.contacts import catalog as role_catalog
 from service.contacts.models import Role
 from service.extensions import db
 from tests.tickets.support import new_contact
@@ -163,3 +164,23 @@ def test_the_actors_permissions_follow_role_edits_committed_elsewhere(
     assert client.get(url, headers=viewer).status_code == 403
     in_another_session(app, grants(["contacts:view"]))
     assert client.get(url, headers=viewer).status_code == 200
+
+
+def test_a_session_reads_the_catalog_afresh_after_its_transaction_ends_however_it_ends(app):
+    def technical_name(session: Session) -> str:
+        return role_catalog.as_dict(role_catalog.current(session=session))["technical"].name
+
+    def rename(name: str) -> Callable[[Session], None]:
+        def change(other: Session) -> None:
+            other.scalars(select(Role).where(Role.code == "technical")).one().name = name
+
+        return change
+
+    with app.app_context(), Session(db.engine) as reader:
+        technical_name(reader)
+        reader.close()
+        in_another_session(app, rename("Renamed once"))
+        assert technical_name(reader) == "Renamed once"
+        reader.rollback()
+        in_another_session(app, rename("Renamed twice"))
+        assert technical_name(reader) == "Renamed twice"

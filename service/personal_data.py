@@ -67,7 +67,8 @@ FOUND_IN_TEXT = ("first_name", "last_name", "email", "phone", "mobile")
 
 # table -> text-like columns that hold no personal data, and why that is so where not obvious.
 NOT_PERSONAL: dict[str, frozenset[str]] = {
-    "organizations": frozenset({"slug", "name", "kind", "required_fields"}),
+    # The service-level plan is a name from SLA_PLANS.
+    "organizations": frozenset({"slug", "name", "kind", "required_fields", "plan"}),
     "delegations": frozenset(),
     "roles": frozenset(
         {
@@ -113,6 +114,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "roster_counts": frozenset({"status", "role_code"}),
     "emails": frozenset({"template", "context", "status", "last_error"}),
     "alembic_version": frozenset({"version_num"}),
+    # A random token naming the role catalog's state.
+    "role_catalog_version": frozenset({"version"}),
     # Counters' names: keyed digests of addresses, dropped with the counters after the purge.
     "counter_erasures": frozenset({"account_keys"}),
     # Webhooks hold ids only: the payload is built from them at delivery. The URL and the

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from flask import Flask
@@ -115,6 +116,23 @@ def cancel_unfinished(org_id: int) -> None:
         .values(status=TicketStatus.CANCELLED)
     )
     db.session.commit()
+
+
+def new_analyst(i: int, email: str) -> dict[str, Any]:
+    """The `add_contact` item the benchmarks' batches add: a technical contact, every detail set."""
+    return {
+        "op": "add_contact",
+        "ref": f"n{i}",
+        "contact": {
+            "salutation": "Mr",
+            "first_name": "New",
+            "last_name": f"Person{i}",
+            "email": email,
+            "job_title": "Analyst",
+            "phone": "+44 20 7946 0999",
+        },
+        "roles": ["technical"],
+    }
 
 
 def median_seconds(run: Callable[[], object], *, repeat: int, setup: Callable[[], object]) -> float:

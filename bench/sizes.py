@@ -49,6 +49,7 @@ from bench.common import (
     bench_app,
     cancel_unfinished,
     median_seconds,
+    new_analyst,
     staff_rows,
 )
 from service.accounts.models import User
@@ -119,20 +120,7 @@ def batch(org: Org, round_no: int) -> list[dict[str, Any]]:
     rng = random.Random(f"{org.slug}-{round_no}")
     targets = rng.sample(org.contact_ids, 7)
     changes: list[dict[str, Any]] = [
-        {
-            "op": "add_contact",
-            "ref": f"n{i}",
-            "contact": {
-                "salutation": "Mr",
-                "first_name": "New",
-                "last_name": f"Person{i}",
-                "email": f"new{round_no}-{i}@{org.slug}-bench.example",
-                "job_title": "Analyst",
-                "phone": "+44 20 7946 0999",
-            },
-            "roles": ["technical"],
-        }
-        for i in range(3)
+        new_analyst(i, f"new{round_no}-{i}@{org.slug}-bench.example") for i in range(3)
     ]
     changes += [
         {"op": "update_contact", "contact_id": cid, "fields": {"job_title": f"Lead {round_no}"}}

@@ -27,7 +27,13 @@ from flask import Flask
 from redis import Redis
 from sqlalchemy import delete, insert, select, text, update
 
-from bench.common import StatementCounter, bench_app, cancel_unfinished, median_seconds
+from bench.common import (
+    StatementCounter,
+    bench_app,
+    cancel_unfinished,
+    median_seconds,
+    new_analyst,
+)
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
 from service.contacts import counts as roster_counts
@@ -91,21 +97,7 @@ def batch(size: int, contact_ids: list[int], round_no: int) -> list[dict]:
     for i, contact_id in enumerate(targets):
         kind = i % 3
         if kind == 0:
-            changes.append(
-                {
-                    "op": "add_contact",
-                    "ref": f"n{i}",
-                    "contact": {
-                        "salutation": "Mr",
-                        "first_name": "New",
-                        "last_name": f"Person{i}",
-                        "email": f"new{round_no}-{i}@bench.example",
-                        "job_title": "Analyst",
-                        "phone": "+44 20 7946 0999",
-                    },
-                    "roles": ["technical"],
-                }
-            )
+            changes.append(new_analyst(i, f"new{round_no}-{i}@bench.example"))
         elif kind == 1:
             changes.append(
                 {

@@ -158,6 +158,12 @@ class Factory:
             seed(session=db.session, password=PASSWORD)
             db.session.commit()
 
+    def execute(self, statement: Any) -> None:
+        """Run one writing statement (an UPDATE to set the scene) and commit it."""
+        with self.app.app_context():
+            db.session.execute(statement)
+            db.session.commit()
+
     def scalar(self, statement: Any) -> Any:
         with self.app.app_context():
             return db.session.scalar(statement)

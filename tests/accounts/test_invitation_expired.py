@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 
 from service.accounts.models import AccountToken, TokenPurpose
 from service.contacts.models import Contact
-from service.extensions import db
 from service.jobs import resend_pending
 from service.models_base import utcnow
 from service.notifications import render
@@ -24,16 +23,14 @@ def sweep(app) -> None:
     run_jobs(app)
 
 
-def expire_links(app, factory, contact_id: int) -> None:
+def expire_links(factory, contact_id: int) -> None:
     """Let the contact's activation links run out, as an hour going by would."""
     user_id = factory.scalar(select(Contact.user_id).where(Contact.id == contact_id))
-    with app.app_context():
-        db.session.execute(
-            update(AccountToken)
-            .where(AccountToken.user_id == user_id)
-            .values(expires_at=utcnow() - timedelta(minutes=1))
-        )
-        db.session.commit()
+    factory.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user_id)
+        .values(expires_at=utcnow() - timedelta(minutes=1))
+    )
 
 
 def test_an_invitation_that_expires_unused_is_told_to_the_admins_once(app, client, factory, smtp):
@@ -46,7 +43,7 @@ def test_an_invitation_that_expires_unused_is_told_to_the_admins_once(app, clien
     sweep(app)
     assert mails_to(smtp, REQUESTER) == [], "nothing while the link still works"
 
-    expire_links(app, factory, contact_id)
+    expire_links(factory, contact_id)
     sweep(app)
     sweep(app)
     for address in (REQUESTER, OTHER_ADMIN):  # every active holder of cust_admin
@@ -58,7 +55,7 @@ def test_an_invitation_that_expires_unused_is_told_to_the_admins_once(app, clien
     # A new link that expires unused is a new invitation: told again, once.
     assert client.post(f"/api/orgs/acme/invitations/{contact_id}/resend", headers=admin)
     run_jobs(app)
-    expire_links(app, factory, contact_id)
+    expire_links(factory, contact_id)
     sweep(app)
     assert len(mails_to(smtp, REQUESTER)) == 2
 
@@ -73,18 +70,16 @@ def test_used_or_revoked_invitations_are_not_told(app, client, factory, smtp):
     run_jobs(app)
     client.post(f"/api/orgs/acme/invitations/{revoked}/revoke", headers=admin)
     user_id = factory.scalar(select(Contact.user_id).where(Contact.id == used))
-    with app.app_context():
-        db.session.execute(
-            update(AccountToken)
-            .where(
-                AccountToken.user_id == user_id,
-                AccountToken.purpose == TokenPurpose.ACTIVATION,
-            )
-            .values(used_at=utcnow())
+    factory.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == TokenPurpose.ACTIVATION,
         )
-        db.session.commit()
-    expire_links(app, factory, used)
-    expire_links(app, factory, revoked)
+        .values(used_at=utcnow())
+    )
+    expire_links(factory, used)
+    expire_links(factory, revoked)
     sweep(app)
     assert mails_to(smtp, REQUESTER) == []
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from service.accounts.models import AccessToken, User
-from service.extensions import db
 from service.models_base import utcnow
 from tests.factories import PASSWORD
 
@@ -78,9 +77,7 @@ def test_password_is_hashed_with_argon2id(factory):
 def test_expired_token_is_refused(factory, client, app):
     _seed_admin(factory)
     headers = factory.headers("admin@acme.example")
-    with app.app_context():
-        db.session.execute(update(AccessToken).values(expires_at=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+    factory.execute(update(AccessToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     response = client.get("/api/roles", headers=headers)
     assert response.status_code == 401
     assert response.get_json()["code"] == "invalid_token"

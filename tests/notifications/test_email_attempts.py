@@ -125,13 +125,12 @@ def test_an_attempt_is_counted_before_smtp_and_a_dead_workers_claim_runs_out(
     assert smtp.envelopes == []
 
     # The claim runs out: the email is due again, and its next attempt is the second.
+    factory.execute(
+        update(Email)
+        .where(Email.id == email_id)
+        .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+    )
     with app.app_context():
-        db.session.execute(
-            update(Email)
-            .where(Email.id == email_id)
-            .values(next_attempt_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
         assert [work.job_id for work in pending_emails(db.session)] == [
             f"emails-{event['event_id']}"
         ]
@@ -145,11 +144,7 @@ def test_every_copy_of_an_email_carries_the_same_message_id(app, factory, event,
     (email_id,) = record_many(app, event, 1)
     run(app, event)
     # The server accepted it, and the commit that recorded it was lost: it goes again.
-    with app.app_context():
-        db.session.execute(
-            update(Email).where(Email.id == email_id).values(status=EmailStatus.PENDING)
-        )
-        db.session.commit()
+    factory.execute(update(Email).where(Email.id == email_id).values(status=EmailStatus.PENDING))
     run(app, event)
     first, second = smtp.messages()
     assert first["Message-ID"] == second["Message-ID"]

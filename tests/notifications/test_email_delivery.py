@@ -293,11 +293,9 @@ def test_the_requester_is_greeted_by_first_name_and_the_staff_address_with_hello
 def test_html_escapes_what_people_wrote_while_the_text_part_keeps_it_as_written(
     app, factory, ticket
 ):
-    with app.app_context():
-        db.session.execute(
-            update(Organization).where(Organization.slug == "acme").values(name="Acme & <Co>")
-        )
-        db.session.commit()
+    factory.execute(
+        update(Organization).where(Organization.slug == "acme").values(name="Acme & <Co>")
+    )
     reply = comment(app, ticket, SCRIPT)
     result = rendered(
         app, record_for_ticket(app, "customer_reply", ticket, STAFF_ADDRESS, comment_id=reply)
@@ -403,9 +401,7 @@ def test_a_second_delivery_of_the_same_email_sends_nothing(app, factory, ticket,
 def test_erased_failed_or_addressless_emails_are_not_sent(app, factory, ticket, smtp, status):
     email_id = record_for_ticket(app, "ticket_raised", ticket)
     values = {"status": status} if status else {"recipient": None}
-    with app.app_context():
-        db.session.execute(update(Email).where(Email.id == email_id).values(**values))
-        db.session.commit()
+    factory.execute(update(Email).where(Email.id == email_id).values(**values))
     assert send(app, email_id) is False
     assert smtp.envelopes == []
     assert stored(factory, email_id).attempts == 0

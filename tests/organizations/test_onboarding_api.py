@@ -196,11 +196,9 @@ def test_a_closed_organization_refuses_requests_with_a_stable_code(app, client, 
     admin = factory.headers(REQUESTER)
     version = client.get("/api/orgs/acme/contacts", headers=admin).get_json()["version"]
     # Closed, its purge not yet run (a worker is busy): its admins are still signed in.
-    with app.app_context():
-        db.session.execute(
-            update(Organization).where(Organization.slug == "acme").values(closed_at=func.now())
-        )
-        db.session.commit()
+    factory.execute(
+        update(Organization).where(Organization.slug == "acme").values(closed_at=func.now())
+    )
     body = {"base_version": version, "changes": [new_contact()]}
     refused = client.post("/api/orgs/acme/change-requests", json=body, headers=admin)
     assert (refused.status_code, refused.get_json()["code"]) == (409, "organization_closed")
@@ -229,11 +227,9 @@ def _pending(app):
 def test_a_batch_approved_before_the_close_fails_instead_of_applying(app, client, factory):
     factory.demo()
     reference = raise_ticket(client, factory.headers(REQUESTER))
-    with app.app_context():
-        db.session.execute(
-            update(Organization).where(Organization.slug == "acme").values(closed_at=func.now())
-        )
-        db.session.commit()
+    factory.execute(
+        update(Organization).where(Organization.slug == "acme").values(closed_at=func.now())
+    )
     assert (
         client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(STAFF)).status_code
         == 202

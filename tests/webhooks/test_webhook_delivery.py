@@ -273,9 +273,7 @@ def test_after_a_rotation_both_secrets_verify_for_a_day(app, client, factory, re
     assert len(received.headers["webhook-signature"].split(" ")) == 2
     verify(new["secret"], received)
     verify(endpoint["secret"], received)
-    with app.app_context():
-        db.session.execute(update(WebhookDelivery).values(status=DeliveryStatus.DELIVERED))
-        db.session.commit()
+    factory.execute(update(WebhookDelivery).values(status=DeliveryStatus.DELIVERED))
 
 
 @pytest.mark.postgres_only  # without Redis the deliveries run inside the request, by design

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from service.extensions import db
 from service.webhooks.models import DeliveryStatus, WebhookDelivery
 from tests.tickets.support import REQUESTER, STAFF, raise_ticket
 from tests.web.forms import csrf_token, sign_in
@@ -24,9 +23,7 @@ def test_staff_see_endpoints_enable_one_and_replay_its_failed_deliveries(
     )
     raise_ticket(client, factory.headers(REQUESTER))
     deliver(app)
-    with app.app_context():
-        db.session.execute(update(WebhookDelivery).values(status=DeliveryStatus.FAILED))
-        db.session.commit()
+    factory.execute(update(WebhookDelivery).values(status=DeliveryStatus.FAILED))
     browser = app.test_client()
     assert sign_in(browser, STAFF).status_code == 302
     listing = browser.get("/webhooks")

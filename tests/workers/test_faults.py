@@ -195,9 +195,7 @@ def test_emails_that_failed_while_smtp_was_down_are_delivered_once_it_is_back(
     inbox = Inbox()
     with smtp_server(inbox, port=port):
         # As if the backoff were over: the running worker's sweep sends them on its own timer.
-        with app.app_context():
-            db.session.execute(update(Email).values(next_attempt_at=None))
-            db.session.commit()
+        factory.execute(update(Email).values(next_attempt_at=None))
         worker = workers.start()
         wait_for(
             lambda: count(factory, Email, Email.status == EmailStatus.PENDING) == 0,

@@ -21,7 +21,7 @@ from rq.registry import StartedJobRegistry
 from sqlalchemy import select, text, update
 
 from harness.smtp import Inbox, free_port, smtp_server
-from harness.worker import kill_session, wait_for
+from harness.worker import Worker, kill_session, wait_for
 from service.contacts.models import Contact
 from service.extensions import db, redis_connection
 from service.jobs import APPLY_QUEUE, TASKS, Work, enqueue, queue
@@ -87,6 +87,18 @@ def roster_version_held(app, slug: str) -> Iterator[None]:
             transaction.rollback()
 
 
+@contextlib.contextmanager
+def stuck_mid_apply(app, workers, slug: str, what: str) -> Iterator[Worker]:
+    """A worker whose apply for `slug` has written its contacts and waits, mid-transaction, for
+    the roster row this test holds (`roster_version_held`) until the block ends."""
+    with roster_version_held(app, slug):
+        worker = workers.start()
+        wait_for(
+            lambda: foreign_contact_writers(app, waiting=True), timeout=60, what=what, log=worker
+        )
+        yield worker
+
+
 def started_expiry(app, job_id: str) -> float | None:
     """When RQ will consider the running `job_id` abandoned (its StartedJobRegistry score)."""
     with app.app_context():
@@ -108,14 +120,8 @@ def test_a_worker_killed_mid_apply_is_noticed_by_its_heartbeat_and_another_worke
     contacts_before = count(factory, Contact)
     assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
 
-    with roster_version_held(app, "kilo"):
-        victim = workers.start()
-        wait_for(
-            lambda: foreign_contact_writers(app, waiting=True),
-            timeout=60,
-            what="the apply to have written the contacts and to wait for the roster row",
-            log=victim,
-        )
+    waiting = "the apply to have written the contacts and to wait for the roster row"
+    with stuck_mid_apply(app, workers, "kilo", waiting) as victim:
         # The job's 300 s timeout does not matter: the heartbeat keeps its entry alive for
         # HEARTBEAT_TTL_SECONDS at a time, and nothing longer.
         expiry = started_expiry(app, f"apply-{ticket_id(reference)}")
@@ -365,14 +371,7 @@ def test_an_apply_whose_database_connection_is_cut_is_retried_and_never_fails_th
     staff, admin, changes, reference = big_batch(client, factory, "lima", 300)
     assert client.post(f"/api/tickets/{reference}/approve", headers=staff).status_code == 202
 
-    with roster_version_held(app, "lima"):
-        worker = workers.start()
-        wait_for(
-            lambda: foreign_contact_writers(app, waiting=True),
-            timeout=60,
-            what="the apply to be mid-transaction",
-            log=worker,
-        )
+    with stuck_mid_apply(app, workers, "lima", "the apply to be mid-transaction") as worker:
         assert terminate_waiting_backends(app) == 1
 
     wait_for(

@@ -18,7 +18,7 @@ from service.personal_data import NOT_PERSONAL, PERSONAL
 from service.tickets.models import TicketComment
 from tests.demo_ids import contact_ids
 from tests.jobs import bodies, outbox, run_jobs
-from tests.tickets.support import REQUESTER, STAFF, STAFF2, raise_ticket
+from tests.tickets.support import REQUESTER, STAFF, STAFF2, raise_ticket, update_contact
 
 FRANK = "frank.fischer@acme.example"
 
@@ -70,15 +70,12 @@ def purged(app, client, factory):
         client,
         frank,
         [
-            {
-                "op": "update_contact",
-                "contact_id": ids["frank.fischer"],
-                "fields": {
-                    "phone": "+44 20 7946 0999",
-                    "mobile": "+44 7700 900999",
-                    "alternate_email": "frank.home@private.example",
-                },
-            }
+            update_contact(
+                ids["frank.fischer"],
+                phone="+44 20 7946 0999",
+                mobile="+44 7700 900999",
+                alternate_email="frank.home@private.example",
+            )
         ],
     )
     client.post(
@@ -233,13 +230,7 @@ def canary(app, client, factory):
     moved = raise_ticket(
         client,
         admin,
-        [
-            {
-                "op": "update_contact",
-                "contact_id": canary_id,
-                "fields": {"email": CANARY_SECOND_EMAIL, "phone": "+44 20 7946 0000"},
-            }
-        ],
+        [update_contact(canary_id, email=CANARY_SECOND_EMAIL, phone="+44 20 7946 0000")],
     )
     approve_all(client, factory, moved)
     run_jobs(app)

@@ -10,7 +10,7 @@ import pytest
 from service.personal_data import FREE_TEXT, HOLDINGS, PERSONAL, SECRET_COLUMNS
 from tests.demo_ids import contact_ids
 from tests.jobs import run_jobs
-from tests.tickets.support import OUTSIDER, REQUESTER, STAFF, STAFF2, raise_ticket
+from tests.tickets.support import OUTSIDER, REQUESTER, STAFF, STAFF2, raise_ticket, update_contact
 
 FRANK = "frank.fischer@acme.example"
 
@@ -32,13 +32,7 @@ def frank(app, client, factory) -> dict:
     reference = raise_ticket(
         client,
         headers,
-        [
-            {
-                "op": "update_contact",
-                "contact_id": ids["frank.fischer"],
-                "fields": {"phone": "+44 20 7946 0999"},
-            }
-        ],
+        [update_contact(ids["frank.fischer"], phone="+44 20 7946 0999")],
     )
     client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(STAFF))
     run_jobs(app)

@@ -40,6 +40,11 @@ def new_contact(
     }
 
 
+def update_contact(contact_id: int, **fields: Any) -> dict[str, Any]:
+    """An `update_contact` item: these fields of the contact, changed."""
+    return {"op": "update_contact", "contact_id": contact_id, "fields": fields}
+
+
 def raise_ticket(
     client: FlaskClient,
     headers: dict[str, str],

@@ -118,20 +118,22 @@ def cancel_unfinished(org_id: int) -> None:
     db.session.commit()
 
 
-def new_analyst(i: int, email: str) -> dict[str, Any]:
-    """The `add_contact` item the benchmarks' batches add: a technical contact, every detail set."""
+def new_analyst(
+    i: int, email: str, *, last_name: str | None = None, roles: tuple[str, ...] = ("technical",)
+) -> dict[str, Any]:
+    """The `add_contact` item the benchmarks' batches add: an analyst, every detail set."""
     return {
         "op": "add_contact",
         "ref": f"n{i}",
         "contact": {
             "salutation": "Mr",
             "first_name": "New",
-            "last_name": f"Person{i}",
+            "last_name": last_name or f"Person{i}",
             "email": email,
             "job_title": "Analyst",
             "phone": "+44 20 7946 0999",
         },
-        "roles": ["technical"],
+        "roles": list(roles),
     }
 
 

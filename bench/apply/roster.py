@@ -11,7 +11,7 @@ from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bench.apply.settings import MANAGERS, MIX, PASSWORD, ROLES, ROSTER, SLUG, STAFF
-from bench.common import staff_rows
+from bench.common import new_analyst, staff_rows
 from service.accounts.models import User, UserStatus
 from service.accounts.passwords import hash_password
 from service.contacts import counts
@@ -152,19 +152,12 @@ def load_roster(engine: Engine, seeded: Seeded) -> Roster:
 
 
 def new_contact(round_no: int, i: int) -> dict[str, Any]:
-    return {
-        "op": "add_contact",
-        "ref": f"n{i}",
-        "contact": {
-            "salutation": "Mr",
-            "first_name": "New",
-            "last_name": f"Person{round_no}x{i}",
-            "email": f"new{round_no}-{i}@{SLUG}.example",
-            "job_title": "Analyst",
-            "phone": "+44 20 7946 0999",
-        },
-        "roles": ["technical"] if i % 2 else ["agreement", "technical"],
-    }
+    return new_analyst(
+        i,
+        f"new{round_no}-{i}@{SLUG}.example",
+        last_name=f"Person{round_no}x{i}",
+        roles=("technical",) if i % 2 else ("agreement", "technical"),
+    )
 
 
 def mixed_batch(roster: Roster, size: int, round_no: int) -> list[dict[str, Any]]:

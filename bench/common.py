@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Any
 import psycopg
 from flask import Flask
 from flask_migrate import upgrade
+from redis import Redis
 from sqlalchemy import event, text, update
 
 from service import create_app
@@ -105,6 +107,24 @@ def explain_statements(
                 print(params)
             print("\n".join(plan))
             connection.rollback()
+
+
+# The private Redis database the benchmarks that hand work to a queue use: flushed before and after.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@contextmanager
+def bench_app_on_redis() -> Iterator[Flask]:
+    """A benchmark's app (see `bench_app`) that enqueues into BENCH_REDIS_URL, emptied before
+    the run and again after it."""
+    app = bench_app(Path(tempfile.mkdtemp()))
+    app.config["REDIS_URL"] = BENCH_REDIS_URL
+    redis = Redis.from_url(BENCH_REDIS_URL)
+    redis.flushdb()
+    try:
+        yield app
+    finally:
+        redis.flushdb()
 
 
 def cancel_unfinished(org_id: int) -> None:

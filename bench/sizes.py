@@ -34,10 +34,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -45,8 +43,9 @@ from redis import Redis
 from sqlalchemy import exists, insert, select, text, tuple_
 
 from bench.common import (
+    BENCH_REDIS_URL,
     StatementCounter,
-    bench_app,
+    bench_app_on_redis,
     cancel_unfinished,
     median_seconds,
     new_analyst,
@@ -65,7 +64,6 @@ from service.tickets.models import parse_reference
 from service.vocabulary import CONTACT_FIELDS
 
 PASSWORD = "benchmark-password"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 SIZES = {"small": 50, "large": int(os.environ.get("SIZES_LARGE", "50000"))}
 BATCH = 10
 REPEAT = int(os.environ.get("SIZES_REPEAT", "15"))
@@ -159,7 +157,7 @@ class Sizes:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.client = app.test_client()
-        self.redis = Redis.from_url(REDIS_URL)
+        self.redis = Redis.from_url(BENCH_REDIS_URL)
         self.orgs = {slug: Org(app, slug) for slug in SIZES}
         self.staff = []
         for n in range(2):
@@ -229,7 +227,7 @@ class Sizes:
     def approved_ticket(self, org: Org) -> int:
         """A ticket of `org` submitted and approved through the API; its apply job dropped."""
         self.cancel_pending(org)
-        self.app.config["REDIS_URL"] = REDIS_URL
+        self.app.config["REDIS_URL"] = BENCH_REDIS_URL
         try:
             answer = self.post(org, "change-requests", self.body(org), 201)
             reference = answer["ticket"]["reference"]
@@ -318,11 +316,7 @@ class Sizes:
 
 
 def main() -> None:
-    app = bench_app(Path(tempfile.mkdtemp()))
-    app.config["REDIS_URL"] = REDIS_URL
-    redis = Redis.from_url(REDIS_URL)
-    redis.flushdb()
-    try:
+    with bench_app_on_redis() as app:
         started = time.perf_counter()
         seed(app)
         print(
@@ -330,8 +324,6 @@ def main() -> None:
             f"in {time.perf_counter() - started:.1f} s"
         )
         run(Sizes(app))
-    finally:
-        redis.flushdb()
 
 
 def run(sizes: Sizes) -> None:

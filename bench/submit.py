@@ -18,18 +18,14 @@ Run it with `make bench` (or `python -m bench.submit` with PostgreSQL and Redis 
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
-from pathlib import Path
 
 from flask import Flask
-from redis import Redis
 from sqlalchemy import delete, insert, select, text, update
 
 from bench.common import (
     StatementCounter,
-    bench_app,
+    bench_app_on_redis,
     cancel_unfinished,
     median_seconds,
     new_analyst,
@@ -46,7 +42,6 @@ from service.webhooks.signing import new_secret
 
 ROLES = ["management", "agreement", "technical"]
 PASSWORD = "benchmark-password"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def seed_roster(org_slug: str, size: int) -> tuple[int, list[int]]:
@@ -112,14 +107,8 @@ def batch(size: int, contact_ids: list[int], round_no: int) -> list[dict]:
 
 
 def main() -> None:
-    app = bench_app(Path(tempfile.mkdtemp()))
-    app.config["REDIS_URL"] = REDIS_URL
-    redis = Redis.from_url(REDIS_URL)
-    redis.flushdb()
-    try:
+    with bench_app_on_redis() as app:
         run(app)
-    finally:
-        redis.flushdb()
 
 
 def run(app: Flask) -> None:

@@ -99,6 +99,17 @@ def stuck_mid_apply(app, workers, slug: str, what: str) -> Iterator[Worker]:
         yield worker
 
 
+def wait_implemented(client, admin, reference: str, worker, what: str, *, timeout: float) -> None:
+    """Wait until the ticket reads implemented, failing if the worker exits first."""
+    wait_for(
+        lambda: detail(client, admin, reference)["status"] == "implemented",
+        timeout=timeout,
+        interval=0.5,
+        what=what,
+        log=worker,
+    )
+
+
 def started_expiry(app, job_id: str) -> float | None:
     """When RQ will consider the running `job_id` abandoned (its StartedJobRegistry score)."""
     with app.app_context():
@@ -330,13 +341,7 @@ def test_a_running_worker_resends_what_redis_never_got_on_its_own_timer(
     monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
     assert detail(client, admin, reference)["status"] == "approved"
 
-    wait_for(
-        lambda: detail(client, admin, reference)["status"] == "implemented",
-        timeout=60,
-        interval=0.5,
-        what="the swept apply",
-        log=worker,
-    )
+    wait_implemented(client, admin, reference, worker, "the swept apply", timeout=60)
     assert actions(client, admin, reference)["implemented"] == 1
     wait_for(
         lambda: count(factory, Email, Email.status == EmailStatus.PENDING) == 0,
@@ -374,13 +379,7 @@ def test_an_apply_whose_database_connection_is_cut_is_retried_and_never_fails_th
     with stuck_mid_apply(app, workers, "lima", "the apply to be mid-transaction") as worker:
         assert terminate_waiting_backends(app) == 1
 
-    wait_for(
-        lambda: detail(client, admin, reference)["status"] == "implemented",
-        timeout=90,
-        interval=0.5,
-        what="the apply to be retried",
-        log=worker,
-    )
+    wait_implemented(client, admin, reference, worker, "the apply to be retried", timeout=90)
     workers.stop(worker)
     body = detail(client, admin, reference)
     events = Counter(event["action"] for event in body["events"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from service.validators.batch import batch_size, conflicting_changes, duplicate_ref
 from tests.validators.context import ctx, found, new
 
@@ -40,20 +42,24 @@ def test_roles_of_different_contacts_or_different_roles_do_not_conflict():
     assert conflicting_changes(ctx(changes)) == []
 
 
-def test_delete_conflicts_with_any_other_change_of_the_contact():
-    changes = [
-        {"op": "update_contact", "contact_id": 5, "fields": {"job_title": "Boss"}},
-        {"op": "delete_contact", "contact_id": 5},
-    ]
-    assert found(conflicting_changes(ctx(changes))) == [("conflicting_changes", "changes/1")]
-
-
-def test_deactivate_and_reactivate_of_one_contact_conflict():
-    changes = [
-        {"op": "deactivate_contact", "contact_id": 5},
-        {"op": "reactivate_contact", "contact_id": 5},
-    ]
-    assert found(conflicting_changes(ctx(changes))) == [("conflicting_changes", "changes/1")]
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(
+            {"op": "update_contact", "contact_id": 5, "fields": {"job_title": "Boss"}},
+            {"op": "delete_contact", "contact_id": 5},
+            id="delete conflicts with any other change of the contact",
+        ),
+        pytest.param(
+            {"op": "deactivate_contact", "contact_id": 5},
+            {"op": "reactivate_contact", "contact_id": 5},
+            id="deactivate and reactivate of one contact conflict",
+        ),
+    ],
+)
+def test_two_changes_of_one_contact_that_contradict_each_other_conflict(first, second):
+    findings = conflicting_changes(ctx([first, second]))
+    assert found(findings) == [("conflicting_changes", "changes/1")]
 
 
 def test_two_updates_conflict_only_when_they_touch_the_same_field():

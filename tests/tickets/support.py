@@ -84,3 +84,16 @@ def implement(
     detail = client.get(f"/api/tickets/{reference}", headers=factory.headers(STAFF)).get_json()
     assert detail["status"] == "implemented", detail
     return reference
+
+
+def listing(client: FlaskClient, headers: dict[str, str], query: str = "") -> dict[str, Any]:
+    """The queue (`GET /api/tickets` with this query string) as `headers` see it, answered 200."""
+    response = client.get(f"/api/tickets{query}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    page: dict[str, Any] = response.get_json()
+    return page
+
+
+def refs_of(page: dict[str, Any]) -> list[str]:
+    """The references on a page of the queue, in its order."""
+    return [item["reference"] for item in page["items"]]

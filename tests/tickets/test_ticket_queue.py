@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from service.extensions import db
 from service.tickets.models import Ticket
 from tests.jobs import run_jobs
-from tests.tickets.support import STAFF, STAFF2, new_contact, raise_ticket
+from tests.tickets.support import STAFF, STAFF2, listing, new_contact, raise_ticket, refs_of
 
 ORGS = [("alpha", "Alpha Analytics"), ("bravo", "Bravo Builders"), ("charlie", "Charlie 100% Co")]
 
@@ -32,16 +32,6 @@ def queue(client, factory):
     )
     client.post(f"/api/tickets/{refs['bravo']}/assign", json={"assignee": STAFF2}, headers=staff)
     return {"refs": refs, "staff": staff, "admins": admins, "staff2": factory.headers(STAFF2)}
-
-
-def listing(client, headers, query=""):
-    response = client.get(f"/api/tickets{query}", headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def refs_of(page):
-    return [item["reference"] for item in page["items"]]
 
 
 def test_staff_see_every_ticket_oldest_first_with_counts_per_status(client, queue):

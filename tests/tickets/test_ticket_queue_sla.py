@@ -13,7 +13,7 @@ from service import clock
 from service.extensions import db
 from service.models_base import isoformat, utcnow
 from service.tickets.models import Ticket
-from tests.tickets.support import STAFF, new_contact, raise_ticket
+from tests.tickets.support import STAFF, listing, new_contact, raise_ticket, refs_of
 from tests.tickets.test_service_levels import ALWAYS
 
 ORGS = ("alpha", "bravo", "charlie", "delta")
@@ -64,16 +64,6 @@ def desk(app, client, factory, monkeypatch):
         sla_paused_at=now - 5 * H,
     )
     return {"refs": refs, "staff": factory.headers(STAFF), "admins": admins, "now": now}
-
-
-def listing(client, headers, query=""):
-    response = client.get(f"/api/tickets{query}", headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def refs_of(page):
-    return [item["reference"] for item in page["items"]]
 
 
 def test_every_unfinished_ticket_carries_its_service_levels(client, desk):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from service.extensions import db
-from tests.tickets.support import STAFF, STAFF2, new_contact, raise_ticket
+from tests.tickets.support import STAFF, STAFF2, listing, new_contact, raise_ticket
 
 
 @pytest.fixture
@@ -43,12 +43,6 @@ def desk(client, factory) -> dict[str, Any]:
         assign = {"assignee": who}
         client.post(f"/api/tickets/{refs[slug]}/assign", json=assign, headers=staff)
     return {"refs": refs, "staff": staff, "staff2": factory.headers(STAFF2), "admins": admins}
-
-
-def listing(client, headers, query=""):
-    response = client.get(f"/api/tickets{query}", headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
 
 
 def test_each_row_counts_the_kinds_of_change_and_the_approvals_in(client, desk):

@@ -72,6 +72,8 @@ TEMPLATES = {
     ReminderKind.AWAITING_REPLY: "awaiting_reply_reminder",
     ReminderKind.CLOSED_UNANSWERED: "ticket_closed_unanswered",
 }
+# The reminders that go to the requester; the others go to the assignee or the review queue.
+FOR_REQUESTER = frozenset({ReminderKind.AWAITING_REPLY, ReminderKind.CLOSED_UNANSWERED})
 # What a closed ticket keeps as its reason, for the ticket page and the audit.
 CLOSED_REASON = "Closed automatically: the customer did not answer the question for {days} days."
 
@@ -127,15 +129,13 @@ def send_due(*, session: Session, now: datetime, settings: Settings | None = Non
         session=session, now=now, settings=settings
     )
     threshold = business_hours.add(sla.policy().calendar, now, settings.before_target)
-    notices: list[TicketNotice] = []
+    claims: dict[ReminderKind, list[Claimed]] = {}
     for kind, due in (
         (ReminderKind.FIRST_RESPONSE, Ticket.first_response_due),
         (ReminderKind.RESOLUTION, Ticket.resolution_due),
     ):
-        claimed = _claim(session, kind, due, _target_due(kind, due, threshold), now)
-        figures.sent[kind] = len(claimed)
-        notices += _notices(session, kind, claimed, to_requester=False)
-    waited = _claim(
+        claims[kind] = _claim(session, kind, due, _target_due(kind, due, threshold), now)
+    claims[ReminderKind.AWAITING_REPLY] = _claim(
         session,
         ReminderKind.AWAITING_REPLY,
         Ticket.updated_at,
@@ -147,14 +147,15 @@ def send_due(*, session: Session, now: datetime, settings: Settings | None = Non
         ),
         now,
     )
-    figures.sent[ReminderKind.AWAITING_REPLY] = len(waited)
-    notices += _notices(
-        session,
-        ReminderKind.AWAITING_REPLY,
-        waited,
-        to_requester=True,
-        context={"days": settings.remind_after.days, "close_in_days": _close_in_days(settings)},
-    )
+    waiting = {"days": settings.remind_after.days, "close_in_days": _close_in_days(settings)}
+    people = _people(session, [c.ticket_id for claimed in claims.values() for c in claimed])
+    notices = []
+    for kind, claimed in claims.items():
+        figures.sent[kind] = len(claimed)
+        notices += [
+            _notice(kind, c, people[c.ticket_id], waiting if kind in FOR_REQUESTER else None)
+            for c in claimed
+        ]
     notify.ticket_notices(session=session, notices=notices)
     return figures
 
@@ -227,26 +228,21 @@ def _people(session: Session, ticket_ids: list[int]) -> dict[int, tuple[int, int
     return {ticket_id: (requester, assignee) for ticket_id, requester, assignee in rows}
 
 
-def _notices(
-    session: Session,
+def _notice(
     kind: ReminderKind,
-    claimed: list[Claimed],
-    *,
-    to_requester: bool,
-    context: dict[str, Any] | None = None,
-) -> list[TicketNotice]:
-    """One email per reminder: to the requester, or to the assignee (the review queue, user
-    None, when nobody is assigned). A target's reminder names the target and its due time."""
-    people = _people(session, [c.ticket_id for c in claimed])
-    return [
-        TicketNotice(
-            ticket_id=c.ticket_id,
-            template=TEMPLATES[kind],
-            user_id=people[c.ticket_id][0 if to_requester else 1],
-            context=context or {"target": kind.value, "due_at": c.due_at.isoformat()},
-        )
-        for c in claimed
-    ]
+    claimed: Claimed,
+    people: tuple[int, int | None],
+    context: dict[str, Any] | None,
+) -> TicketNotice:
+    """One reminder's email: to the requester, or to the assignee (the review queue, user None,
+    when nobody is assigned). A target's reminder names the target and its due time."""
+    requester, assignee = people
+    return TicketNotice(
+        ticket_id=claimed.ticket_id,
+        template=TEMPLATES[kind],
+        user_id=requester if kind in FOR_REQUESTER else assignee,
+        context=context or {"target": kind.value, "due_at": claimed.due_at.isoformat()},
+    )
 
 
 def _close_in_days(settings: Settings) -> int:

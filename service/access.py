@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -425,10 +425,7 @@ def can_cancel(access: TicketAccess) -> bool:
 
 
 def require_cancel(access: TicketAccess) -> None:
-    if access.is_staff:
-        raise Forbidden("Staff reject tickets; cancelling is for the customer.")
-    if not can_cancel(access):
-        raise Forbidden("Only the requester or an admin of the organization may cancel it.")
+    _require_customer(access, "cancel", can_cancel, staff_do="reject tickets; cancelling")
 
 
 def can_amend(access: TicketAccess) -> bool:
@@ -437,10 +434,18 @@ def can_amend(access: TicketAccess) -> bool:
 
 
 def require_amend(access: TicketAccess) -> None:
+    _require_customer(access, "amend", can_amend, staff_do="ask questions; amending the batch")
+
+
+def _require_customer(
+    access: TicketAccess, verb: str, can: Callable[[TicketAccess], bool], *, staff_do: str
+) -> None:
+    """403 unless the actor may take this step of the customer's own (cancel, amend): staff do
+    something else instead (`staff_do`); of the customer, those the predicate `can` allows."""
     if access.is_staff:
-        raise Forbidden("Staff ask questions; amending the batch is for the customer.")
-    if not can_amend(access):
-        raise Forbidden("Only the requester or an admin of the organization may amend it.")
+        raise Forbidden(f"Staff {staff_do} is for the customer.")
+    if not can(access):
+        raise Forbidden(f"Only the requester or an admin of the organization may {verb} it.")
 
 
 def ticket_abilities(access: TicketAccess, *, approved_already: bool) -> dict[str, Any]:

@@ -7,10 +7,10 @@ schemas (`tickets/schemas.py`) dump them for the API, and the pages read the sam
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, func, not_, null, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -373,29 +373,34 @@ def _display(email: str | None, status: UserStatus | None) -> str:
     return email
 
 
+Row = TypeVar("Row", TicketComment, TicketEvent, TicketApproval)
+
+
+def _of_ticket(
+    session: Session, model: type[Row], ticket_id: int, *where: ColumnElement[bool]
+) -> Sequence[Row]:
+    """The ticket's comments, events or approvals that match `where`, oldest first."""
+    return session.scalars(
+        select(model).where(model.ticket_id == ticket_id).where(*where).order_by(model.id)
+    ).all()
+
+
 def detail(*, session: Session, access: TicketAccess) -> TicketDetail:
     """Everything about one ticket that this actor may see."""
     ticket = access.ticket
     staff = access.is_staff
     request = session.get(ChangeRequest, ticket.change_request_id)
     orgs = _names(session, [ticket.organization_id, ticket.acting_organization_id])
-    comments = session.scalars(
-        select(TicketComment)
-        .where(TicketComment.ticket_id == ticket.id)
-        .where(*([] if staff else [TicketComment.internal.is_(False)]))
-        .order_by(TicketComment.id)
-    ).all()
-    events = session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id)
-        .where(*([] if staff else [TicketEvent.action.not_in(HIDDEN_FROM_CUSTOMERS)]))
-        .order_by(TicketEvent.id)
-    ).all()
-    approvals = session.scalars(
-        select(TicketApproval)
-        .where(TicketApproval.ticket_id == ticket.id)
-        .order_by(TicketApproval.id)
-    ).all()
+    comments = _of_ticket(
+        session, TicketComment, ticket.id, *([] if staff else [TicketComment.internal.is_(False)])
+    )
+    events = _of_ticket(
+        session,
+        TicketEvent,
+        ticket.id,
+        *([] if staff else [TicketEvent.action.not_in(HIDDEN_FROM_CUSTOMERS)]),
+    )
+    approvals = _of_ticket(session, TicketApproval, ticket.id)
     people = _people(
         session,
         [ticket.requester_id, ticket.assignee_id]

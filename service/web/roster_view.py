@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from service import access
 from service.accounts import invitations
+from service.contacts import catalog as role_catalog
 from service.contacts import paging
 from service.contacts import service as contacts_service
 from service.contacts.paging import RosterFilters, encode_cursor
@@ -86,7 +87,7 @@ def roster_view(
     found = contacts_service.roster_page(
         session=session,
         org=org,
-        roles=contacts_service.list_roles(session=session),
+        roles=role_catalog.current(session=session),
         filters=filters,
         limit=PAGE_SIZE,
         after=query.get("cursor"),

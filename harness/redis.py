@@ -16,6 +16,9 @@ from harness.smtp import HOST
 class RedisServer(ServerProcess):
     """`redis-server` on `port`, the same one across restarts; `stop` also loses every key."""
 
+    name = "redis"
+    start_timeout = 20.0
+
     @property
     def url(self) -> str:
         return f"redis://{HOST}:{self.port}/0"
@@ -23,15 +26,9 @@ class RedisServer(ServerProcess):
     def client(self) -> Redis:
         return Redis(host=HOST, port=self.port, socket_connect_timeout=2)
 
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", HOST]
-        command += ["--save", "", "--appendonly", "no"]
-        self.launch(
-            command,
-            output=f"redis-{self.port}.log",
-            timeout=20,
-            what=f"redis-server on port {self.port}",
-        )
+    def command(self) -> list[str]:
+        port = str(self.port)
+        return ["redis-server", "--port", port, "--bind", HOST, "--save", "", "--appendonly", "no"]
 
     def answers(self) -> bool:
         try:

@@ -12,21 +12,29 @@ from harness.worker import PROJECT_ROOT, wait_for
 
 
 class ServerProcess:
-    """Subclasses say how to tell that the server `answers`; `launch` starts it and waits."""
+    """Subclasses give the server's `command`, how to tell that it `answers`, what it is called
+    (`name`, also its output file's: `<name>-<port>.<suffix>`) and how long it may take to start."""
+
+    name = "server"
+    suffix = "log"
+    start_timeout = 30.0
 
     def __init__(self, logs: Path) -> None:
         self.port = free_port()
         self.logs = logs
         self.process: subprocess.Popen[bytes] | None = None
 
-    def launch(self, command: list[str], *, output: str, timeout: float, what: str) -> None:
-        """Run `command`, its output appended to `output` under the logs, until it answers."""
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Run the server, its output appended to its file under the logs, until it answers."""
         assert self.process is None, "already running"
-        with (self.logs / output).open("ab") as log:
+        with (self.logs / f"{self.name}-{self.port}.{self.suffix}").open("ab") as log:
             self.process = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
+                self.command(), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
             )
-        wait_for(self.answers, timeout=timeout, what=what)
+        wait_for(self.answers, timeout=self.start_timeout, what=f"{self.name} on port {self.port}")
 
     def answers(self) -> bool:
         raise NotImplementedError

@@ -71,22 +71,18 @@ class SmtpRecorder(ServerProcess):
     """This module run as a process of its own, on the same port across restarts; `stop` is an
     SMTP outage: connections drop, nothing more is accepted."""
 
+    name = "smtp"
+    suffix = "out"
+
     def __init__(self, logs: Path, *, keep: Path | None = None) -> None:
         super().__init__(logs)
         self.log = logs / f"smtp-{self.port}.jsonl"
         self.keep = keep
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         command = [sys.executable, "-m", "harness.smtp_recorder", "--port", str(self.port)]
         command += ["--log", str(self.log)]
-        if self.keep is not None:
-            command += ["--keep", str(self.keep)]
-        self.launch(
-            command,
-            output=f"smtp-{self.port}.out",
-            timeout=30,
-            what=f"the SMTP server on port {self.port}",
-        )
+        return command + (["--keep", str(self.keep)] if self.keep is not None else [])
 
     def answers(self) -> bool:
         try:

@@ -140,6 +140,12 @@ def test_a_first_release_database_upgrades_with_its_data_and_downgrades(app: Fla
             permissions = json.loads(permissions)  # SQLite hands JSON back as text
         assert permissions == ["contacts:manage", "delegations:edit"]
         assert _rows("SELECT id FROM account_tokens WHERE expiry_noticed_at IS NOT NULL") == [(1,)]
+        # The open ticket is due as its organization's plan says; the catalog has a version.
+        assert _rows(
+            "SELECT count(*) FROM tickets WHERE first_response_due IS NOT NULL "
+            "AND resolution_due IS NOT NULL AND first_responded_at IS NULL"
+        ) == [(1,)]
+        assert _rows("SELECT version FROM role_catalog_version") == [("initial",)]
         db.session.remove()
 
         # Down again: the account is linked to its contact as the first release links it.

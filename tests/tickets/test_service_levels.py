@@ -20,7 +20,7 @@ from tests.tickets.support import REQUESTER, STAFF, raise_ticket
 
 _SPEC = spec_from_file_location(
     "service_levels_migration",
-    PROJECT_ROOT / "migrations/versions/20261206_8c3f1a6d2e95_service_levels.py",
+    PROJECT_ROOT / "migrations/versions/20261207_b9aec365cba4_second_release.py",
 )
 assert _SPEC is not None and _SPEC.loader is not None
 MIGRATION = module_from_spec(_SPEC)
@@ -212,7 +212,7 @@ def test_the_migration_gives_unfinished_tickets_their_due_times(app, client, peo
             )
         )
         with Operations.context(MigrationContext.configure(connection)):
-            MIGRATION.backfill()
+            MIGRATION.service_levels_backfill()
     after = ticket_row(app, reference)
     calendar = app.config["BUSINESS_CALENDAR"]
     standard = app.config["SLA_PLANS"]["standard"]

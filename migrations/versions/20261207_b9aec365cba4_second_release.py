@@ -1,11 +1,11 @@
 """the second release: every change of the schema since the first, with the data each one needs
 
-Revision ID: e3a9c51f7d20
+Revision ID: b9aec365cba4
 Revises: 5b2f7c9e41d0
-Create Date: 2026-11-27 22:45:00.000000
+Create Date: 2026-11-27 23:30:00.000000
 
 The first release shipped the four 20261123 migrations, so a production database is at
-5b2f7c9e41d0 (or at this revision). This one migration replaces the fourteen that were written
+5b2f7c9e41d0 (or at this revision). This one migration replaces the seventeen that were written
 during the second release; it keeps the id of the last of them, so that a database upgraded
 during development is at head already, and migrations written on top of it stay valid.
 
@@ -28,7 +28,17 @@ What changes, in order, with its data:
   contacts gets `delegations:edit`, so nobody who could delegate before loses it;
 - signed webhooks: endpoints, their subscriptions, the outbox of events, deliveries;
 - an expired invitation is told to the organization's admins once: the ones that expired
-  before this release are marked noticed, so that upgrading sends no burst of old news.
+  before this release are marked noticed, so that upgrading sends no burst of old news;
+- the role catalog's version, for each process's cached catalog;
+- service levels: every organization is on the default plan (`standard`) until staff choose
+  another, with its own targets optionally. Unfinished tickets get their due times as if their
+  organization's plan had applied when they opened: `created_at` plus the plan's targets in
+  business hours on the configured calendar. The first response is the first event that staff's
+  responses record (a question, an approval, a rejection); a ticket that waits on the customer
+  is paused since its last change (`service_levels_backfill`; at most one unfinished ticket per
+  organization and kind, so it reads few rows);
+- each reminder sent, and each ticket closed for want of an answer, is recorded once; tickets
+  waiting on the customer are indexed by their last change.
 
 SQLite alters a table by copying it (batch mode). The copy cannot carry indexes on expressions
 (SQLite's reflection cannot read them), and dropping the old table would, with foreign keys
@@ -36,14 +46,18 @@ enforced, cascade into the rows that refer to it: `_rebuilding` turns foreign ke
 copy and makes the table's expression indexes again after it.
 """
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from alembic import op
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql
+
+from service import business_hours
 
 
 # revision identifiers, used by Alembic.
-revision = 'e3a9c51f7d20'
+revision = 'b9aec365cba4'
 down_revision = '5b2f7c9e41d0'
 branch_labels = None
 depends_on = None
@@ -68,6 +82,15 @@ EXPRESSION_INDEXES = {
     'emails': [('ix_emails_recipient_lower', ['lower(recipient)'], False, None)],
 }
 ROSTER_ORDER = EXPRESSION_INDEXES['contacts'][1]
+
+UNFINISHED = "status IN ('applying', 'approved', 'awaiting_customer', 'failed', 'open')"
+FIRST_RESPONSE_PENDING = f"first_responded_at IS NULL AND {UNFINISHED}"
+# The ticket's indexes on a condition: (name, column, rows).
+TICKET_INDEXES = [
+    ('ix_tickets_retention_due', 'updated_at', 'reduced_at IS NULL'),
+    ('ix_tickets_first_response_due', 'first_response_due', FIRST_RESPONSE_PENDING),
+    ('ix_tickets_resolution_due', 'resolution_due', UNFINISHED),
+]
 
 # A change request's counts of its batch, each the items that match a condition.
 _ITEMS = "SELECT count(*) FROM change_request_items i WHERE i.change_request_id = change_requests.id"
@@ -208,6 +231,11 @@ def upgrade():
     with _rebuilding('organizations') as batch_op:
         batch_op.add_column(sa.Column('required_fields', JSON, nullable=True))
         batch_op.add_column(_when('closed_at'))
+        batch_op.add_column(
+            sa.Column('plan', sa.String(length=40), server_default='standard', nullable=False)
+        )
+        batch_op.add_column(sa.Column('sla_first_response_hours', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('sla_resolution_hours', sa.Integer(), nullable=True))
 
     with _rebuilding('change_requests') as batch_op:
         for name in BATCH_COUNTS:
@@ -236,12 +264,11 @@ def upgrade():
     )
     with _rebuilding('tickets') as batch_op:
         batch_op.add_column(sa.Column('revision', sa.Integer(), server_default='1', nullable=False))
-        batch_op.add_column(_when('reduced_at'))
-        batch_op.create_index(
-            'ix_tickets_retention_due', ['updated_at'], unique=False,
-            postgresql_where=sa.text('reduced_at IS NULL'),
-            sqlite_where=sa.text('reduced_at IS NULL'),
-        )
+        for name in ('reduced_at', 'first_response_due', 'resolution_due', 'first_responded_at',
+                     'sla_paused_at'):
+            batch_op.add_column(_when(name))
+    for name, column, where in TICKET_INDEXES:
+        _create_index('tickets', name, [column], False, where)
 
     # Plain ADD COLUMN (SQLite has it): no copy of `roles`, which contact_roles refers to.
     op.add_column('roles', sa.Column('grants_all', sa.Boolean(), server_default='0', nullable=False))
@@ -332,8 +359,81 @@ def upgrade():
         "WHERE purpose = 'activation' AND expires_at <= CURRENT_TIMESTAMP"
     )
 
+    catalog = op.create_table('role_catalog_version',
+    _id(),
+    sa.Column('version', sa.String(length=32), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_role_catalog_version'))
+    )
+    op.bulk_insert(catalog, [{'id': 1, 'version': 'initial'}])
+
+    service_levels_backfill()
+
+    op.create_table('ticket_reminders',
+    _id(),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('first_response', 'resolution', 'awaiting_reply', 'closed_unanswered', name='reminder_kind', native_enum=False, create_constraint=True, length=30), nullable=False),
+    _when('due_at', nullable=False),
+    _when('sent_at', nullable=False),
+    _fk('ticket_reminders', 'ticket_id', 'tickets.id'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_reminders')),
+    sa.UniqueConstraint('ticket_id', 'kind', 'due_at', name='uq_ticket_reminders_once')
+    )
+    _create_index('tickets', 'ix_tickets_awaiting_customer', ['updated_at'], False,
+                  "status = 'awaiting_customer'")
+
+
+def _aware(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def service_levels_backfill():
+    """Each unfinished ticket's due times, first response and pause (see the module's notes)."""
+    config = current_app.config
+    calendar = config.get('BUSINESS_CALENDAR') or business_hours.DEFAULT_CALENDAR
+    plans = config['SLA_PLANS']
+    default = plans[config['SLA_DEFAULT_PLAN']]
+    pause = config.get('SLA_PAUSE_WHILE_AWAITING_CUSTOMER', True)
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text(f"SELECT id, status, created_at, updated_at FROM tickets WHERE {UNFINISHED}")
+    ).all()
+    for ticket_id, status, created_at, updated_at in rows:
+        created_at = _aware(created_at)
+        responded = bind.execute(
+            sa.text(
+                "SELECT min(at) FROM ticket_events WHERE ticket_id = :id AND action IN "
+                "('queried', 'query', 'approval_recorded', 'approved', 'rejected')"
+            ),
+            {"id": ticket_id},
+        ).scalar()
+        values = {
+            "id": ticket_id,
+            "first": business_hours.add(
+                calendar, created_at, timedelta(hours=default.first_response_hours)
+            ),
+            "resolution": business_hours.add(
+                calendar, created_at, timedelta(hours=default.resolution_hours)
+            ),
+            "responded": _aware(responded),
+            "paused": _aware(updated_at) if pause and status == 'awaiting_customer' else None,
+        }
+        bind.execute(
+            sa.text(
+                "UPDATE tickets SET first_response_due = :first, resolution_due = :resolution, "
+                "first_responded_at = :responded, sla_paused_at = :paused WHERE id = :id"
+            ),
+            values,
+        )
+
 
 def downgrade():
+    op.drop_index('ix_tickets_awaiting_customer', table_name='tickets')
+    op.drop_table('ticket_reminders')
+    op.drop_table('role_catalog_version')
     with _rebuilding('account_tokens') as batch_op:
         batch_op.drop_column('expiry_noticed_at')
     for table in ('webhook_deliveries', 'webhook_events', 'webhook_subscriptions',
@@ -344,10 +444,12 @@ def downgrade():
     # the first release ignores.
     op.drop_column('roles', 'exceptions')
     op.drop_column('roles', 'grants_all')
+    for name, _, _ in reversed(TICKET_INDEXES):
+        op.drop_index(name, table_name='tickets')
     with _rebuilding('tickets') as batch_op:
-        batch_op.drop_index('ix_tickets_retention_due')
-        batch_op.drop_column('reduced_at')
-        batch_op.drop_column('revision')
+        for name in ('sla_paused_at', 'first_responded_at', 'resolution_due',
+                     'first_response_due', 'reduced_at', 'revision'):
+            batch_op.drop_column(name)
     op.drop_table('saved_views')
     with _rebuilding('change_requests') as batch_op:
         batch_op.drop_constraint(
@@ -358,8 +460,9 @@ def downgrade():
         for name in reversed(BATCH_COUNTS):
             batch_op.drop_column(name)
     with _rebuilding('organizations') as batch_op:
-        batch_op.drop_column('closed_at')
-        batch_op.drop_column('required_fields')
+        for name in ('sla_resolution_hours', 'sla_first_response_hours', 'plan', 'closed_at',
+                     'required_fields'):
+            batch_op.drop_column(name)
     with _rebuilding('emails') as batch_op:
         batch_op.drop_column('next_attempt_at')
     op.drop_table('counter_erasures')

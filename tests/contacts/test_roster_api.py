@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.demo_ids import contact_ids
-from tests.tickets.support import new_contact
+from tests.contacts.support import raise_pending
+from tests.tickets.support import update_contact
 
 
 def test_role_catalog_lists_the_default_roles_with_their_attributes(factory, client):
@@ -98,27 +98,14 @@ def test_unknown_view_is_422(factory, client):
 
 
 def test_pending_view_shows_current_and_requested_side_by_side(factory, client):
-    factory.demo()
-    ids = contact_ids(factory)
-    headers = factory.headers("admin@acme.example")
-    batch = {
-        "base_version": 1,
-        "changes": [
-            new_contact(
-                "n1", "annabelle@acme.example", name=("Annabelle", "Greement"), roles=("agreement",)
-            ),
-            {"op": "grant_role", "contact_id": ids["devon.tran"], "role": "management"},
-            {
-                "op": "update_contact",
-                "contact_id": ids["erin.okafor"],
-                "fields": {"job_title": "Head of Operations"},
-            },
+    ids, headers, reference = raise_pending(
+        client,
+        factory,
+        lambda ids: [
+            update_contact(ids["erin.okafor"], job_title="Head of Operations"),
             {"op": "delete_contact", "contact_id": ids["grace.gill"]},
         ],
-    }
-    created = client.post("/api/orgs/acme/change-requests", json=batch, headers=headers)
-    assert created.status_code == 201, created.get_json()
-    reference = created.get_json()["ticket"]["reference"]
+    )
 
     current = client.get("/api/orgs/acme/contacts", headers=headers).get_json()
     assert current["pending_ticket"] == reference

@@ -114,6 +114,10 @@ def test_staff_edit_a_roles_matrix_and_an_organizations_seat_limit(
         12,
     )
     expect(page.get_by_label("Plan")).to_have_value("premium")
+    page.goto(f"{base_url}/organizations")
+    acme = page.locator("#organizations tr", has_text="Acme Widgets plc")
+    expect(acme.locator(".org-plan")).to_have_text("Premium: 2 h / 12 h (overridden)")
+    page.get_by_role("link", name="Settings of Acme Widgets plc").click()
     page.get_by_label("Resolution target (business hours)").fill("0")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("alert")).to_contain_text("Resolution target")

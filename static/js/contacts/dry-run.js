@@ -5,7 +5,7 @@
  * item, which the review dialog shows. An answer to an older batch is dropped; a newer edit
  * cancels the call in flight.
  */
-import { postJson } from "./server.js";
+import { currentAnswer, postJson, usable } from "./server.js";
 
 const CHECK_DELAY_MS = 350;
 
@@ -25,27 +25,16 @@ export function createDryRun({ url, baseVersion, read, onAnswer, onFailure }) {
     const mine = sequence;
     const batch = read();
     inFlight = new AbortController();
-    let answer;
-    try {
-      answer = await postJson(
-        url, { base_version: baseVersion, changes: batch.changes }, inFlight.signal
-      );
-    } catch (error) {
-      if (!(error && error.name === "AbortError")) {
-        onFailure("network");
-      }
-      return;
-    }
-    if (mine !== sequence) {
+    const answer = await currentAnswer(
+      postJson(url, { base_version: baseVersion, changes: batch.changes }, inFlight.signal),
+      () => mine !== sequence,
+      onFailure,
+    );
+    if (answer === null) {
       return;
     }
     inFlight = null;
-    if (answer.status === 401) {
-      onFailure("session");
-      return;
-    }
-    if (answer.status !== 200 && answer.status !== 422) {
-      onFailure("refused", answer.data.message);
+    if (!usable(answer, onFailure, [200, 422])) {
       return;
     }
     latest = {

@@ -8,7 +8,7 @@
  * cursor counts and pages back from where it is.
  */
 import { el, plural } from "./dom.js";
-import { getJson } from "./server.js";
+import { currentAnswer, getJson, usable } from "./server.js";
 
 const SEARCH_DELAY_MS = 200;
 const PAGE_SIZE = 50;
@@ -90,24 +90,16 @@ export function createPaging({ url, form, pager, batch, firstPage, query, onPage
       return;
     }
     inFlight = new AbortController();
-    let answer;
-    try {
-      answer = await getJson(url, { ...params(), cursor: cursor }, inFlight.signal);
-    } catch (error) {
-      if (!(error && error.name === "AbortError")) {
-        onFailure("network");
-      }
-      return;
-    }
-    if (mine !== sequence) {
+    const answer = await currentAnswer(
+      getJson(url, { ...params(), cursor: cursor }, inFlight.signal),
+      () => mine !== sequence,
+      onFailure,
+    );
+    if (answer === null) {
       return;
     }
     inFlight = null;
-    if (answer.status === 401) {
-      onFailure("session");
-    } else if (answer.status !== 200) {
-      onFailure("refused", answer.data.message);
-    } else {
+    if (usable(answer, onFailure)) {
       showAnswer(answer.data);
     }
   }

@@ -38,3 +38,37 @@ export async function getJson(url, params, signal) {
   const data = await response.json().catch(() => ({}));
   return { status: response.status, data: data };
 }
+
+/**
+ * The answer of a `call` (a promise from postJson or getJson) that a newer call may have made
+ * stale; null when there is nothing to act on: `isStale()` holds once it answers, a newer call
+ * cancelled it, or it failed on the network (then `onFailure("network")` is told).
+ */
+export async function currentAnswer(call, isStale, onFailure) {
+  let answer;
+  try {
+    answer = await call;
+  } catch (error) {
+    if (!(error && error.name === "AbortError")) {
+      onFailure("network");
+    }
+    return null;
+  }
+  return isStale() ? null : answer;
+}
+
+/**
+ * Whether a current answer is one to use: a 401 tells `onFailure("session")`, any status but
+ * `statuses` tells `onFailure("refused", the server's message)`.
+ */
+export function usable(answer, onFailure, statuses = [200]) {
+  if (answer.status === 401) {
+    onFailure("session");
+    return false;
+  }
+  if (!statuses.includes(answer.status)) {
+    onFailure("refused", answer.data.message);
+    return false;
+  }
+  return true;
+}

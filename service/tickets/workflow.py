@@ -94,9 +94,7 @@ def transition(
     """
     step = TRANSITIONS[action]
     now = utcnow()
-    # The service levels move with the status: a pause starts or ends (service/tickets/sla.py).
-    changes = {**sla.changes_for_move(ticket, step.target, now), **changes}
-    previous = _move(session=session, ticket=ticket, step=step, now=now, changes=changes)
+    previous, changes = _move(session=session, ticket=ticket, step=step, now=now, changes=changes)
     set_committed_value(ticket, "status", step.target)
     set_committed_value(ticket, "updated_at", now)
     for name, value in changes.items():
@@ -142,27 +140,44 @@ def hold(*, session: Session, ticket: Ticket, action: str) -> None:
     set_committed_value(ticket, "updated_at", now)
 
 
+# What a move reads again of a ticket someone else moved first: its status, and the service
+# levels the move changes with it.
+_MOVED_STATE = ("status", "sla_paused_at", "first_response_due", "resolution_due")
+
+
 def _move(
     *, session: Session, ticket: Ticket, step: Transition, now: Any, changes: dict[str, Any]
-) -> TicketStatus:
-    """The conditional update; returns the status the ticket really left.
+) -> tuple[TicketStatus, dict[str, Any]]:
+    """The conditional update; returns the status the ticket really left and every column it
+    changed besides the status (`changes`, and the service levels' moves).
 
     It names the one status the ticket is believed to be in, so the counters know what to
-    decrement; if someone moved it meanwhile, it reads the status again and tries once more.
+    decrement; if someone moved it meanwhile, it reads the status (and the service levels that
+    move with it: a pause may have begun) again and tries once more.
     """
     current: TicketStatus | None = ticket.status
     for _ in range(2):
         if current is None or current not in step.sources:
             break
+        # The service levels move with the status: a pause starts or ends (tickets/sla.py).
+        values = {**sla.changes_for_move(ticket, step.target, now), **changes}
         result = session.execute(
             update(Ticket)
             .where(Ticket.id == ticket.id, Ticket.status == current)
-            .values(status=step.target, updated_at=now, **changes)
+            .values(status=step.target, updated_at=now, **values)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
-            return current
-        current = session.scalar(select(Ticket.status).where(Ticket.id == ticket.id))
+            return current, values
+        row = session.execute(
+            select(*(getattr(Ticket, name) for name in _MOVED_STATE)).where(Ticket.id == ticket.id)
+        ).first()
+        if row is None:
+            current = None
+            break
+        for name, value in zip(_MOVED_STATE, row, strict=True):
+            set_committed_value(ticket, name, value)
+        current = ticket.status
     shown = current.value if current is not None else "gone"
     raise InvalidTransition(f"The ticket is {shown}; it cannot be {step.verb} now.")
 

@@ -16,6 +16,7 @@ from service.business_hours import Calendar
 from service.config import PROJECT_ROOT
 from service.extensions import db
 from service.tickets.models import Ticket, TicketEvent, TicketStatus
+from service.tickets.workflow import transition
 from tests.tickets.support import REQUESTER, STAFF, raise_ticket
 
 _SPEC = spec_from_file_location(
@@ -224,3 +225,24 @@ def test_the_migration_gives_unfinished_tickets_their_due_times(app, client, peo
         asked = db.session.scalar(select(TicketEvent.at).where(TicketEvent.action == "queried"))
     assert after.first_responded_at == asked
     assert after.sla_paused_at == before.updated_at
+
+
+def test_a_move_from_a_stale_ticket_still_ends_the_pause_it_finds(app, client, people):
+    """The transition reads the status again when someone moved the ticket first; it reads the
+    pause with it, so a ticket never leaves `awaiting_customer` with its clock still stopped."""
+    reference = raise_ticket(client, people[REQUESTER])
+    stale = ticket_row(app, reference)
+    # Meanwhile staff asked a question: the ticket waits, its clock stopped.
+    post(client, people[STAFF], reference, "/comments", {"body": "Which?", "query": True})
+    paused = ticket_row(app, reference)
+    assert stale.status == TicketStatus.OPEN and stale.sla_paused_at is None
+    with app.app_context():
+        stale = db.session.merge(stale, load=False)
+        transition(session=db.session(), ticket=stale, action="cancel", actor_id=None)
+        db.session.commit()
+    cancelled = ticket_row(app, reference)
+    assert cancelled.status == TicketStatus.CANCELLED
+    assert cancelled.sla_paused_at is None
+    calendar = app.config["BUSINESS_CALENDAR"]
+    waited = business_hours.between(calendar, paused.sla_paused_at, cancelled.updated_at)
+    assert cancelled.resolution_due == business_hours.add(calendar, paused.resolution_due, waited)

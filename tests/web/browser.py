@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Response, expect
 
 from tests.factories import PASSWORD
 from tests.jobs import bodies, outbox
@@ -66,6 +66,18 @@ def _refusal(page: Page, message: ConsoleMessage) -> None:
 def _failed_asset(response: Response) -> None:
     if response.status >= 400 and response.request.resource_type in ASSET_TYPES:
         SCRIPT_ERRORS.append(f"{response.url}: {response.status}")
+
+
+def review_lines(page: Page) -> Locator:
+    """Open the contacts manager's review dialog (Request Changes): its lines, one an item."""
+    page.get_by_role("button", name="Request Changes").click()
+    return page.locator("#review-lines li")
+
+
+def expect_review(page: Page, *, status: str, lines: list[str]) -> None:
+    """Once the dry run says `status`, the review dialog lists exactly `lines`."""
+    expect(page.locator("#check-status")).to_have_text(status)
+    expect(review_lines(page)).to_have_text(lines)
 
 
 def sign_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:

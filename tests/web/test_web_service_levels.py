@@ -11,6 +11,7 @@ from service.models_base import utcnow
 from tests.tickets.support import raise_ticket
 from tests.tickets.test_ticket_queue_sla import set_sla
 from tests.web.browser import ADMIN, STAFF, new_page, sign_in
+from tests.web.test_web_accessibility import AXE, violations
 
 H = timedelta(hours=1)
 
@@ -41,6 +42,7 @@ def test_the_queue_shows_what_is_due_and_filters_overdue_and_due_soon(
     expect(page.locator(".tickets-table tbody tr")).to_have_count(1)
     expect(page.get_by_label("Service level")).to_have_value("overdue")
     shots(page, "queue-overdue")
+    assert violations(AXE.run(page)) == []
     page.get_by_label("Service level").select_option("due_soon")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_text("No request matches these filters.")).to_be_visible()
@@ -86,6 +88,7 @@ def test_the_ticket_page_says_when_each_target_is_due_breached_and_paused(
     expect(resolution.locator(".badge")).to_have_text("Paused")
     expect(page.locator("#sla-paused")).to_contain_text("The clock is stopped")
     shots(page, "ticket-service-levels")
+    assert violations(AXE.run(page)) == []
 
     # The customer sees the same due times; a finished ticket shows none.
     customer = new_page(browser)

@@ -55,7 +55,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     log_redaction.install("werkzeug")
 
     # Every table registered before migrations run, every job declared before work is sent.
-    from service import headers, models, tasks  # noqa: F401
+    from service import headers, models, read_only, tasks  # noqa: F401
     from service.errors import register_error_handlers
     from service.extensions import api, close_session, db, migrate
     from service.proxies import TrustedProxies
@@ -80,6 +80,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     register_error_handlers(app)
     _register_blueprints(app)
     headers.register(app)
+    read_only.install(app)
     app.wsgi_app = TrustedProxies(app)  # type: ignore[method-assign]
     # Outermost: the request id, the request's log line and its metrics see the final answer.
     telemetry.install(app)

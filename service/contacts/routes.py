@@ -23,6 +23,7 @@ from service.contacts.schemas import (
     SubjectAccessOut,
 )
 from service.extensions import Blueprint, db
+from service.read_only import reads_only
 from service.requests import service as requests_service
 from service.tickets.models import format_reference
 from service.vocabulary import ContactStatus
@@ -87,6 +88,7 @@ PAGING = ("limit", "cursor", "q", "role", "status", "account_status")
 
 
 @blp.get("/orgs/<slug>/contacts")
+@reads_only
 @blp.arguments(RosterQuery, location="query")
 @blp.response(200, RosterOut)
 @blp.alt_response(422, description="A parameter is not valid; `unknown_role` for `role`.")

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from service.contacts import catalog as role_catalog
 from service.contacts.models import Role
 from service.extensions import db
+from service.read_only import READS_ONLY, ReadOnlyRequest
 from tests.tickets.support import new_contact
 
 URL = "/api/orgs/{slug}/contacts"
@@ -184,3 +185,43 @@ def test_a_session_reads_the_catalog_afresh_after_its_transaction_ends_however_i
         reader.rollback()
         in_another_session(app, rename("Renamed twice"))
         assert technical_name(reader) == "Renamed twice"
+
+
+def test_the_roster_reads_outside_a_transaction_and_other_calls_keep_theirs(app, client, readers):
+    """On PostgreSQL the roster (a view marked `@reads_only`) is read on an autocommit
+    connection, so no BEGIN and no ROLLBACK go to the database; the connection goes back to
+    the pool as it came, and the next call's statements run in a transaction again."""
+    seen: list[tuple[str, bool]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append((statement, bool(getattr(conn.connection.dbapi_connection, "autocommit", 0))))
+
+    with app.app_context():
+        engine = db.engine
+        postgres = engine.dialect.name == "postgresql"
+    headers = readers["admin of large"]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        for url in (URL.format(slug="large") + "?limit=5&role=agreement", "/api/orgs/large"):
+            seen.clear()
+            assert client.get(url, headers=headers).status_code == 200
+            outside = {autocommit for statement, autocommit in seen if "BEGIN" not in statement}
+            assert outside == {postgres and "contacts" in url}, (url, seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_view_that_only_reads_may_not_write(app, factory):
+    with app.app_context():
+        session = db.session()
+        session.info[READS_ONLY] = True
+        try:
+            with pytest.raises(ReadOnlyRequest):
+                session.execute(update(Role).values(name="Renamed"))
+            session.rollback()
+            with pytest.raises(ReadOnlyRequest):
+                session.scalars(select(Role)).first().name = "Renamed"
+                session.flush()
+        finally:
+            session.rollback()
+            db.session.remove()

@@ -121,23 +121,28 @@ def page(
             else filters.account_status is not None,
             after is not None,
         )
-    rows = session.execute(statement, params).all()
+    # A Core statement: run on the session's connection, past the ORM's result machinery.
+    rows = session.connection().execute(statement, params).all()
     more = len(rows) > limit
-    rows = rows[:limit]
-    contacts = [
-        {
-            "id": row.id,
-            **{name: getattr(row, name) for name in CONTACT_FIELDS},
-            "assistant_id": row.assistant_id,
-            "status": ContactStatus(row.status),
-            "roles": sorted(row.role_codes.split(",")) if row.role_codes else [],
-            "account_status": account_status(row.account),
-        }
-        for row in rows
-    ]
+    contacts = [_contact(row) for row in rows[:limit]]
     return RosterPage(
-        contacts=contacts, next_cursor=encode_cursor(rows[-1].id) if more and rows else None
+        contacts=contacts,
+        next_cursor=encode_cursor(contacts[-1]["id"]) if more and contacts else None,
     )
+
+
+def _contact(row: Sequence[Any]) -> dict[str, Any]:
+    """A contact of the page from its row: `_matching`'s columns, then its role codes and its
+    account's status."""
+    contact_id, status, assistant_id, *fields, role_codes, account = row
+    return {
+        "id": contact_id,
+        **dict(zip(CONTACT_FIELDS, fields, strict=True)),
+        "assistant_id": assistant_id,
+        "status": ContactStatus(status),
+        "roles": sorted(role_codes.split(",")) if role_codes else [],
+        "account_status": account_status(account),
+    }
 
 
 def total(*, session: Session, org_id: int, filters: RosterFilters, stored: RosterCounts) -> int:

@@ -39,8 +39,12 @@ test-sqlite: $(STAMP) chromium
 	env -u DATABASE_URL -u REDIS_URL -u TEST_DATABASE_URL -u TEST_REDIS_URL \
 		$(BIN)/pytest -q -m "not postgres_only"
 
+# The pages are driven in Chromium once, on the SQLite pass; the PostgreSQL pass still serves every
+# page through the route matrix and the page tests over HTTP, and drives the browser tests that need
+# its workers (postgres_only, browser_on_postgres).
 test-postgres: $(STAMP) services chromium
-	TEST_DATABASE_URL=$(TEST_PG_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q
+	TEST_DATABASE_URL=$(TEST_PG_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		$(BIN)/pytest -q -m "not browser or postgres_only or browser_on_postgres"
 
 test: lint test-sqlite test-postgres
 

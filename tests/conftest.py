@@ -29,6 +29,14 @@ from tests.smtp import smtp, start_smtp  # noqa: F401  (fixtures for every test)
 ON_POSTGRES = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgres")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives Chromium is marked `browser`: the Makefile's PostgreSQL pass leaves
+    those out unless they need that pass (`postgres_only`) or ask for it (`browser_on_postgres`)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     instance = tmp_path_factory.mktemp("instance")

@@ -177,6 +177,9 @@ def upgrade():
         batch_op.add_column(sa.Column('assistant_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('user_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_contacts_user_id'), ['user_id'], unique=False)
+        batch_op.create_index(
+            batch_op.f('ix_contacts_assistant_id'), ['assistant_id'], unique=False
+        )
         batch_op.create_foreign_key(
             batch_op.f('fk_contacts_assistant_id_contacts'), 'contacts', ['assistant_id'], ['id']
         )
@@ -489,6 +492,7 @@ def downgrade():
             batch_op.f('fk_contacts_assistant_id_contacts'), type_='foreignkey'
         )
         batch_op.drop_index(batch_op.f('ix_contacts_user_id'))
+        batch_op.drop_index(batch_op.f('ix_contacts_assistant_id'))
         batch_op.drop_column('user_id')
         batch_op.drop_column('assistant_id')
         batch_op.drop_column('alternate_email')

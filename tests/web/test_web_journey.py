@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.jobs import run_jobs
@@ -24,6 +25,10 @@ from tests.web.browser import (
     sign_in,
 )
 
+# The one browser test that also runs on the PostgreSQL pass: the apply and the activation email
+# go through real workers there.
+pytestmark = pytest.mark.browser_on_postgres
+
 NEW_CONTACT = "nina.newman@acme.example"
 NEW_PASSWORD = "gentle harbour lantern 42"
 
@@ -35,6 +40,7 @@ def ticket_status(page: Page):
 def test_admin_request_reviewed_applied_and_new_contact_activates(
     app, factory, browser, base_url, shots
 ):
+
     factory.demo()
 
     # The admin signs in and lands on the contacts manager.

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from service.contacts import service as contacts_service
 from service.contacts.models import Contact, ContactStatus
 from service.errors import NotFound
-from service.models_base import isoformat
 from service.organizations.models import Organization
 from service.requests.models import ChangeRequestItem
 from service.tickets.models import Ticket, TicketEvent, format_reference
@@ -90,7 +89,7 @@ def recent_activity(*, session: Session, contact_id: int) -> list[dict[str, Any]
         reference = format_reference(kind, event.ticket_id)
         activity.append(
             {
-                "at": isoformat(event.at),
+                "at": event.at,
                 "ticket": reference,
                 "url": ticket_url(reference),
                 "action": event.action,

@@ -7,7 +7,15 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from service.contacts.paging import ACCOUNT_STATUSES, DEFAULT_LIMIT, MAX_LIMIT, decode_cursor
-from service.fields import CodedMessage, FullMatch, RoleCounts, Rows, SafeText, StrictBool
+from service.fields import (
+    CodedMessage,
+    FullMatch,
+    RoleCounts,
+    Rows,
+    SafeText,
+    StrictBool,
+    UtcDateTime,
+)
 from service.vocabulary import ALL_PERMISSIONS, ContactStatus
 
 PERMISSION = r"^[a-z][a-z_]{0,30}:(view|edit|manage|comment)$"
@@ -163,7 +171,7 @@ class ContactNameOut(Schema):
 
 
 class ActivityOut(Schema):
-    at = fields.String()
+    at = UtcDateTime()
     ticket = fields.String()
     url = fields.String()
     action = fields.String()

@@ -34,7 +34,7 @@ class OrganizationPlanOut(Schema):
         metadata={"description": "The details a new contact must carry, in form order."},
     )
     status = fields.String(metadata={"enum": ["open", "closed"]})
-    closed_at = fields.String(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
     plan = fields.String(metadata={"description": "The service-level plan (one of SLA_PLANS)."})
     sla_first_response_hours = fields.Integer(
         allow_none=True,

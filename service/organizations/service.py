@@ -17,7 +17,6 @@ from service import access
 from service.accounts.service import Actor
 from service.contacts.models import Contact, ContactStatus
 from service.errors import ErrorDetail, Unprocessable
-from service.models_base import isoformat
 from service.organizations.models import Delegation, Organization, OrgKind
 from service.tickets import sla
 from service.tickets.models import format_reference
@@ -31,16 +30,21 @@ def summary(*, session: Session, org: Organization) -> dict[str, Any]:
         .select_from(Contact)
         .where(Contact.organization_id == org.id, Contact.status == ContactStatus.ACTIVE)
     )
+    return _summary(org, active or 0, sla.policy())
+
+
+def _summary(org: Organization, active: int, rules: sla.Policy) -> dict[str, Any]:
+    """What `OrganizationOut` shows of one organization, its seats in use counted by the caller."""
     return {
         "slug": org.slug,
         "name": org.name,
         "kind": org.kind.value,
         "seat_limit": org.seat_limit,
-        "active_contacts": active or 0,
+        "active_contacts": active,
         "required_fields": list(required_fields(org)),
         "status": "closed" if org.closed else "open",
-        "closed_at": isoformat(org.closed_at) if org.closed_at else None,
-        **service_level(org),
+        "closed_at": org.closed_at,
+        **service_level(org, rules),
     }
 
 
@@ -82,17 +86,7 @@ def list_all(*, session: Session, vendor: bool = True) -> list[dict[str, Any]]:
         .all()
     )
     return [
-        {
-            "slug": org.slug,
-            "name": org.name,
-            "kind": org.kind.value,
-            "seat_limit": org.seat_limit,
-            "active_contacts": active.get(org.id, 0),
-            "required_fields": list(required_fields(org)),
-            "status": "closed" if org.closed else "open",
-            "closed_at": isoformat(org.closed_at) if org.closed_at else None,
-            **service_level(org, rules),
-        }
+        _summary(org, active.get(org.id, 0), rules)
         for org in session.scalars(
             select(Organization)
             .where(true() if vendor else Organization.kind != OrgKind.VENDOR)

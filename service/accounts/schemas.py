@@ -87,7 +87,7 @@ class StaffAccountOut(Schema):
     email = fields.String(allow_none=True)
     status = fields.String()
     permissions = fields.List(fields.String())
-    created_at = fields.String()
+    created_at = UtcDateTime()
 
 
 class StaffAccountsOut(Schema):

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from service.accounts import sessions, tokens
 from service.accounts.models import TokenPurpose, User, UserStatus
 from service.errors import Conflict, NotFound
-from service.models_base import isoformat
 from service.notifications import service as notify
 from service.organizations.models import Organization, OrgKind
 
@@ -30,7 +29,7 @@ def describe(user: User) -> dict[str, Any]:
         "email": user.email,
         "status": user.status.value,
         "permissions": sorted(user.staff_permissions or ()),
-        "created_at": isoformat(user.created_at),
+        "created_at": user.created_at,
     }
 
 

@@ -16,7 +16,7 @@ import psycopg
 from flask import Flask
 from flask_migrate import upgrade
 from redis import Redis
-from sqlalchemy import event, text, update
+from sqlalchemy import Engine, event, text, update
 
 from service import create_app
 from service.accounts.models import UserStatus
@@ -157,6 +157,13 @@ def new_analyst(
     }
 
 
+# Runs of a call before it is timed against its floor. A statement reaches its steady state on
+# a pooled connection only after about ten runs: psycopg prepares it on its 5th run there, and
+# PostgreSQL plans the first 5 runs of a prepared statement afresh before it weighs the generic
+# plan it then keeps. A process serving requests runs in that state; the warm-up measures it.
+WARMUP = 20
+
+
 def median_seconds(run: Callable[[], object], *, repeat: int, setup: Callable[[], object]) -> float:
     """Median wall time of `run` over `repeat` rounds, each after an untimed `setup`."""
     samples = []
@@ -166,6 +173,22 @@ def median_seconds(run: Callable[[], object], *, repeat: int, setup: Callable[[]
         run()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
+
+
+def against_floor(
+    call: Callable[[], Any], floor: Callable[[], Any], engine: Engine, *, repeat: int
+) -> tuple[float, float, int]:
+    """After `WARMUP` untimed runs of each, the median seconds of `call` and of its `floor` over
+    `repeat` runs, and the statements one `call` sends."""
+    for _ in range(WARMUP):
+        call()
+        floor()
+    app_s = median_seconds(call, repeat=repeat, setup=lambda: None)
+    floor_s = median_seconds(floor, repeat=repeat, setup=lambda: None)
+    counter = StatementCounter()
+    with counter.watching(engine):
+        call()
+    return app_s, floor_s, counter.count
 
 
 def staff_rows(*, vendor_id: int, count: int, password_hash: str) -> list[dict[str, object]]:

@@ -34,7 +34,6 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -46,9 +45,9 @@ from sqlalchemy.orm import Session
 
 from bench.common import (
     StatementCounter,
+    against_floor,
     bench_app,
     explain_statements,
-    median_seconds,
     staff_rows,
 )
 from service.accounts.models import User, UserStatus
@@ -67,7 +66,6 @@ STAFF = 4
 CHUNK = 10_000
 PASSWORD = "benchmark-password"
 STAFF_EMAIL = "staff0@vendor.example"
-WARMUP = 5
 REPEAT = 30
 CASES = [(status, per_page) for status in ("implemented", "open") for per_page in (10, 50, 100)]
 TARGET_RATIO = 3.0
@@ -322,7 +320,7 @@ def scrape(app: Flask, client: FlaskClient, engine: Engine) -> list[str]:
     def floor() -> Any:
         return client.get("/bench/scrape-floor")
 
-    app_s, floor_s, statements = against_floor(metrics, floor, engine)
+    app_s, floor_s, statements = against_floor(metrics, floor, engine, repeat=REPEAT)
     ratio = app_s / floor_s
     print()
     print(f"{'GET /metrics':<18} {'':>8} {app_s * 1000:>8.2f} {floor_s * 1000:>9.2f}", end="")
@@ -358,23 +356,7 @@ def measure(
     assert shown == [format_reference(row[1], row[0]) for row in floor().get_json()], status
     assert len(shown) == per_page, (status, per_page, len(shown))
 
-    return against_floor(queue, floor, engine)
-
-
-def against_floor(
-    call: Callable[[], Any], floor: Callable[[], Any], engine: Engine
-) -> tuple[float, float, int]:
-    """After the warm-up, the median seconds of `call` and of its `floor`, and the statements
-    one `call` sends."""
-    for _ in range(WARMUP):
-        call()
-        floor()
-    app_s = median_seconds(call, repeat=REPEAT, setup=lambda: None)
-    floor_s = median_seconds(floor, repeat=REPEAT, setup=lambda: None)
-    counter = StatementCounter()
-    with counter.watching(engine):
-        call()
-    return app_s, floor_s, counter.count
+    return against_floor(queue, floor, engine, repeat=REPEAT)
 
 
 def explain_queue(

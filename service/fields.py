@@ -3,6 +3,7 @@ and the paging every list of pages shares (`PageQuery`, `page_out`)."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
@@ -177,45 +178,72 @@ def page_out(name: str, item: type[Schema], **more: fields.Field) -> type[Schema
     )
 
 
+# How a flat field of a schema dumps a value: (output key, attribute, field, its fast dump or None
+# where marshmallow's own `serialize` must run).
+Plan = list[tuple[str, str, fields.Field, Callable[[Any], Any] | None]]
+
+
 class Rows(fields.List):
-    """A list of plain rows (dicts) dumped by a flat schema: exactly what
-    `List(Nested(schema))` answers, and documented as that, without marshmallow's per-value
-    machinery for the schema's text, integer and list-of-text fields (a roster's page dumps
-    hundreds of them); any other field, or a row that is not a dict, goes through it."""
+    """A list of rows dumped by a schema: exactly what `List(Nested(schema))` answers, and
+    documented as that, without marshmallow's per-value machinery for the schema's text,
+    integer, boolean, moment and list-of-text fields and its nested schemas made of those (a
+    roster's or a queue's page dumps thousands of values). Rows are dicts or objects read by
+    attribute (the read models' dataclasses); any other field or row goes through marshmallow."""
 
     def __init__(self, schema: type[Schema], **kwargs: Any) -> None:
         super().__init__(fields.Nested(schema), **kwargs)
-        self._plan: list[tuple[str, str, fields.Field, Callable[[Any], Any] | None]] | None = None
+        self._plan: Plan | None = None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         if value is None:
             return None
-        if not all(isinstance(row, dict) for row in value):
-            return super()._serialize(value, attr, obj, **kwargs)
-        plan = self._plan if self._plan is not None else self._compile()
-        dumped = []
-        for row in value:
-            out: dict[str, Any] = {}
-            for key, source, field, fast in plan:
-                if fast is None:
-                    result = field.serialize(source, row)
-                    if result is not missing:
-                        out[key] = result
-                elif source in row:
-                    out[key] = fast(row[source])
-            dumped.append(out)
-        return dumped
-
-    def _compile(self) -> list[tuple[str, str, fields.Field, Callable[[Any], Any] | None]]:
-        """(output key, row key, field, its fast dump or None) for each field of the schema."""
         assert isinstance(self.inner, fields.Nested)
-        schema = self.inner.schema
-        plan = []
-        for name, field in schema.dump_fields.items():
-            fast = None if schema._hooks or field.dump_default is not missing else _fast(field)
-            plan.append((field.data_key or name, field.attribute or name, field, fast))
-        self._plan = plan
-        return plan
+        if _hooked(self.inner.schema) or not all(_plain(row) for row in value):
+            return super()._serialize(value, attr, obj, **kwargs)
+        if self._plan is None:
+            self._plan = _plan(self.inner.schema)
+        return [_dump(row, self._plan) for row in value]
+
+
+def _hooked(schema: Schema) -> bool:
+    """Whether the schema has `pre_dump`, `post_dump` or other hooks. (`_hooks` is a
+    defaultdict: marshmallow adds empty entries to it as it dumps.)"""
+    return any(schema._hooks.values())
+
+
+def _plain(row: Any) -> bool:
+    """Whether `Rows` reads this row itself: a dict, or an object without item access."""
+    return isinstance(row, dict) or not hasattr(row, "__getitem__")
+
+
+def _dump(row: Any, plan: Plan) -> dict[str, Any]:
+    """`row` as the plan's schema dumps it; a key whose value the row lacks is left out."""
+    out: dict[str, Any] = {}
+    by_key = isinstance(row, dict)
+    for key, source, field, fast in plan:
+        if fast is None:
+            result = field.serialize(source, row)
+            if result is not missing:
+                out[key] = result
+        elif by_key:
+            if source in row:
+                out[key] = fast(row[source])
+        else:
+            value = getattr(row, source, missing)
+            if value is not missing:
+                out[key] = fast(value)
+    return out
+
+
+def _plan(schema: Schema) -> Plan:
+    """(output key, attribute, field, its fast dump or None) for each field of a schema without
+    hooks."""
+    plan = []
+    for name, field in schema.dump_fields.items():
+        source = field.attribute or name
+        fast = _fast(field) if field.dump_default is missing and "." not in source else None
+        plan.append((field.data_key or name, source, field, fast))
+    return plan
 
 
 def _text(value: Any) -> str | None:
@@ -239,4 +267,47 @@ def _fast(field: fields.Field) -> Callable[[Any], Any] | None:
         return _integer
     if kind is fields.List and type(field.inner) is fields.String:  # type: ignore[attr-defined]
         return _texts
+    if kind is UtcDateTime:
+        return isoformat
+    if kind is fields.Boolean:
+        return functools.partial(_boolean, field)
+    if kind is fields.Enum and type(field.field) is fields.Raw:  # type: ignore[attr-defined]
+        return functools.partial(_enum_value, field)
+    if kind is fields.Nested and isinstance(field, fields.Nested) and _nested_plainly(field):
+        return functools.partial(_nested, field, _plan(field.schema))
     return None
+
+
+def _boolean(field: fields.Field, value: Any) -> Any:
+    if value is None or value is True or value is False:
+        return value
+    return field._serialize(value, None, None)
+
+
+def _enum_value(field: fields.Field, value: Any) -> Any:
+    """An `Enum(by_value=True)` field's dump: the member's value as it is."""
+    if value is None:
+        return None
+    if isinstance(value, field.enum):  # type: ignore[attr-defined]
+        return value.value
+    return field._serialize(value, None, None)
+
+
+def _nested_plainly(field: fields.Nested) -> bool:
+    """Whether a nested schema dumps one value with nothing but its own fields."""
+    return (
+        not field.many
+        and field.only is None
+        and not field.exclude
+        and isinstance(field.nested, type)
+        and not field.schema.many
+        and not _hooked(field.schema)
+    )
+
+
+def _nested(field: fields.Nested, plan: Plan, value: Any) -> Any:
+    if value is None:
+        return None
+    if not _plain(value):
+        return field._serialize(value, None, None)
+    return _dump(value, plan)

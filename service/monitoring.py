@@ -39,6 +39,7 @@ from service.extensions import db, redis_connection
 from service.metrics import scrape_registry
 from service.notifications.models import Email, EmailStatus
 from service.queues import queue_stats
+from service.read_only import reads_only
 from service.tickets.models import Ticket, TicketEvent, TicketStatus, TicketStatusCount
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ WAITING_ON_WORKERS = (TicketStatus.APPROVED, TicketStatus.APPLYING)
 
 
 @bp.get("/metrics")
+@reads_only
 def metrics() -> Response:
     """Prometheus text: every process's counters and the gauges read now."""
     _admit()

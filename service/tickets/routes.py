@@ -8,6 +8,7 @@ from typing import Any
 from service.access import TicketAccess, ticket_access
 from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
+from service.read_only import reads_only
 from service.tickets import read_models, saved_views
 from service.tickets import service as tickets_service
 from service.tickets.links import saved_view_url
@@ -47,6 +48,7 @@ def _act(reference: str, action: Callable[..., Any], **arguments: Any) -> read_m
 
 
 @blp.get("/tickets")
+@reads_only
 @blp.arguments(QueueQuery, location="query", as_kwargs=False)
 @blp.response(200, QueueOut)
 def queue(filters):

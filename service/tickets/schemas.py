@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from service.fields import CodedMessage, EmailText, SafeText, StrictBool, UtcDateTime
+from service.fields import CodedMessage, EmailText, Rows, SafeText, StrictBool, UtcDateTime
 from service.requests.schemas import ChangeLineOut, FindingOut
 from service.tickets.models import TicketStatus
 from service.tickets.read_models import SLA_FILTERS, SORTS, QueueFilters
@@ -212,7 +212,7 @@ class QueueItemOut(TicketHeadOut):
 
 
 class QueueOut(Schema):
-    items = fields.List(fields.Nested(QueueItemOut))
+    items = Rows(QueueItemOut)
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()

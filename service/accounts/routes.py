@@ -25,6 +25,7 @@ from service.accounts.schemas import (
     TokenOut,
 )
 from service.extensions import Blueprint, db
+from service.read_only import reads_only
 
 public_blp = Blueprint("auth", __name__, description="Sign-in")
 blp = Blueprint("accounts", __name__, description="The signed-in account")
@@ -129,6 +130,7 @@ def _set_password(payload: dict, purpose: TokenPurpose) -> dict:
 
 
 @blp.get("/me")
+@reads_only
 @blp.response(200, MeOut)
 def me():
     """Who the token belongs to, which organizations it may manage, and its memberships."""

@@ -7,12 +7,14 @@ from service.accounts import staff
 from service.accounts.caller import current_actor, load_actor
 from service.accounts.schemas import StaffAccountIn, StaffAccountOut, StaffAccountsOut
 from service.extensions import Blueprint, db
+from service.read_only import reads_only
 
 blp = Blueprint("staff", __name__, description="Staff accounts")
 blp.before_request(load_actor)
 
 
 @blp.get("/staff")
+@reads_only
 @blp.response(200, StaffAccountsOut)
 def list_staff():
     """Every staff account with its status and staff permissions."""

@@ -33,6 +33,7 @@ blp.before_request(load_actor)
 
 
 @blp.get("/roles")
+@reads_only
 @blp.response(200, RolesOut)
 def roles():
     """The role catalog."""
@@ -147,6 +148,7 @@ def roster(query, slug):
 
 
 @blp.get("/orgs/<slug>/contacts/<int:contact_id>/export")
+@reads_only
 @blp.response(200, SubjectAccessOut)
 def export(slug, contact_id):
     """Everything held about one contact (staff): the counterpart of its erasure, read from the
@@ -158,6 +160,7 @@ def export(slug, contact_id):
 
 
 @blp.get("/orgs/<slug>/contacts/<int:contact_id>")
+@reads_only
 @blp.response(200, ContactDetailOut)
 @blp.alt_response(404, description="`contact_not_found`: not a contact of this roster")
 def contact_details(slug, contact_id):

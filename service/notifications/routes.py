@@ -6,12 +6,14 @@ from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
 from service.notifications import read_models
 from service.notifications.schemas import EmailQuery, EmailsOut
+from service.read_only import reads_only
 
 blp = Blueprint("emails", __name__, description="Emails: what was given up on, for staff")
 blp.before_request(load_actor)
 
 
 @blp.get("/emails")
+@reads_only
 @blp.arguments(EmailQuery, location="query")
 @blp.response(200, EmailsOut)
 def emails(query):

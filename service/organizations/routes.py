@@ -22,6 +22,7 @@ from service.organizations.schemas import (
     OrganizationsOut,
     ResentOut,
 )
+from service.read_only import reads_only
 
 blp = Blueprint(
     "organizations", __name__, description="Organizations: onboarding, plans, delegations"
@@ -49,6 +50,7 @@ def _invitation_step(slug: str, contact_id: int, step: Callable[..., None]) -> N
 
 
 @blp.get("/orgs")
+@reads_only
 @blp.response(200, OrganizationsOut)
 def list_organizations():
     """Every organization with its plan, seats in use and whether it is closed (staff)."""
@@ -78,6 +80,7 @@ def create_organization(payload):
 
 
 @blp.get("/orgs/<slug>")
+@reads_only
 @blp.response(200, OrganizationPlanOut)
 def get_organization(slug):
     """The organization, its plan's seat limit and the seats in use."""
@@ -131,6 +134,7 @@ def close_organization(slug):
 
 
 @blp.get("/orgs/<slug>/delegations")
+@reads_only
 @blp.response(200, DelegationsOut)
 def delegations(slug):
     """Organizations whose admins currently manage this organization's contacts."""
@@ -139,6 +143,7 @@ def delegations(slug):
 
 
 @blp.get("/orgs/<slug>/invitations")
+@reads_only
 @blp.response(200, InvitationsOut)
 def list_invitations(slug):
     """Invitations with their newest link: pending, expired, revoked, never sent, or accepted

@@ -66,6 +66,7 @@ def _view_out(view) -> dict:
 
 
 @blp.get("/tickets/views")
+@reads_only
 @blp.response(200, SavedViewsOut)
 def list_views():
     """The caller's saved views of the queue, by name (staff)."""
@@ -92,6 +93,7 @@ def delete_view(view_id):
 
 
 @blp.get("/tickets/<reference>")
+@reads_only
 @blp.response(200, TicketOut)
 def get_ticket(reference):
     """One ticket: the batch as readable lines, warnings, comments and the event timeline."""

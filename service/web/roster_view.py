@@ -28,6 +28,7 @@ from service.contacts.schemas import RosterQuery
 from service.errors import Unprocessable, flatten_messages
 from service.extensions import db
 from service.organizations.models import Organization
+from service.read_only import reads_only
 from service.requests import service as requests_service
 from service.tickets.models import Ticket
 from service.vocabulary import ContactStatus
@@ -170,6 +171,7 @@ def view_json(view: RosterView) -> dict[str, Any]:
 
 
 @json_bp.get("/orgs/<slug>/contacts")
+@reads_only
 @json_call
 def roster_json(slug: str):
     """One page of the roster for the contacts manager's script: the page's filters (`q`,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from service.accounts.caller import current_actor, load_actor
 from service.extensions import Blueprint, db
+from service.read_only import reads_only
 from service.webhooks import service as webhooks
 from service.webhooks.schemas import (
     DeliveriesOut,
@@ -22,6 +23,7 @@ blp.before_request(load_actor)
 
 
 @blp.get("/webhooks")
+@reads_only
 @blp.response(200, EndpointsOut)
 def list_endpoints():
     """Every webhook endpoint."""
@@ -39,6 +41,7 @@ def register(payload):
 
 
 @blp.get("/webhooks/<int:endpoint_id>")
+@reads_only
 @blp.response(200, EndpointOut)
 def get_endpoint(endpoint_id):
     """One endpoint (without its secret)."""
@@ -80,6 +83,7 @@ def rotate_secret(endpoint_id):
 
 
 @blp.get("/webhooks/<int:endpoint_id>/deliveries")
+@reads_only
 @blp.arguments(DeliveryQuery, location="query")
 @blp.response(200, DeliveriesOut)
 def deliveries(query, endpoint_id):

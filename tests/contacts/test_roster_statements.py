@@ -190,7 +190,8 @@ def test_a_session_reads_the_catalog_afresh_after_its_transaction_ends_however_i
 def test_the_roster_reads_outside_a_transaction_and_other_calls_keep_theirs(app, client, readers):
     """On PostgreSQL the roster (a view marked `@reads_only`) is read on an autocommit
     connection, so no BEGIN and no ROLLBACK go to the database; the connection goes back to
-    the pool as it came, and the next call's statements run in a transaction again."""
+    the pool as it came, and the next call's statements run in a transaction again (here a
+    sign-in)."""
     seen: list[tuple[str, bool]] = []
 
     def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -202,9 +203,13 @@ def test_the_roster_reads_outside_a_transaction_and_other_calls_keep_theirs(app,
     headers = readers["admin of large"]
     event.listen(engine, "before_cursor_execute", note)
     try:
-        for url in (URL.format(slug="large") + "?limit=5&role=agreement", "/api/orgs/large"):
+        for url in (URL.format(slug="large") + "?limit=5&role=agreement", "/api/auth/token"):
             seen.clear()
-            assert client.get(url, headers=headers).status_code == 200
+            if url == "/api/auth/token":
+                sign_in = {"email": "nobody@large.example", "password": "not the password"}
+                assert client.post(url, json=sign_in).status_code == 401
+            else:
+                assert client.get(url, headers=headers).status_code == 200
             outside = {autocommit for statement, autocommit in seen if "BEGIN" not in statement}
             assert outside == {postgres and "contacts" in url}, (url, seen)
     finally:

@@ -14,6 +14,9 @@ The floor is a bare endpoint on the same app that runs ONE SQLAlchemy Core selec
 columns for the same page (same filter, order and limit, joined to organizations and users for
 the names) and returns the rows with `jsonify`: no authentication, no counts, no schema.
 
+Each case, and the scrape below, is timed in the steady state of a serving process, after a
+warm-up (`bench.common.against_floor`).
+
 Targets: ratio <= 3, and at most 4 statements per request, the same for every page size. The
 statements of the service levels' orders and filters (`sort=due`, `sla=overdue|due_soon`) are
 counted too, against the same target.

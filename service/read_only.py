@@ -6,6 +6,12 @@ closes, two round trips fewer than a transaction that only reads. Nothing is los
 runs at READ COMMITTED, where each statement of a transaction takes its own snapshot anyway, so
 the statements see what they would have seen inside one.
 
+It also keeps the connection's plan cache. psycopg prepares a statement on its 5th run on a
+connection, and PostgreSQL then keeps a generic plan of it where that plan is as good as a
+fresh one; but psycopg forgets every prepared statement of the connection on ROLLBACK. A GET in
+a transaction ends with one, so it planned each of its statements afresh on every call. Every
+GET of the API is marked (tests/api/test_reads_only.py).
+
 Such a view must not write. The guard below refuses any INSERT, UPDATE or DELETE, and any flush,
 in a session serving one (`ReadOnlyRequest`), so that a write added to it later fails in the
 tests instead of committing statement by statement. SQLite keeps its transactions: the app

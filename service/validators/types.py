@@ -94,11 +94,17 @@ def counts_of(contact: RosterContact | None) -> Counter[CountKey]:
 def count_changes(
     pairs: Iterable[tuple[RosterContact | None, RosterContact | None]],
 ) -> Counter[CountKey]:
-    """How the counts move when each contact goes from `before` to `after` (None: absent)."""
-    changes: Counter[CountKey] = Counter()
+    """How the counts move when each contact goes from `before` to `after` (None: absent):
+    `counts_of(after) - counts_of(before)`, summed over the pairs (run once per item of a
+    batch, so without a Counter per contact)."""
+    changes: dict[CountKey, int] = {}
     for before, after in pairs:
-        changes.update(counts_of(after))
-        changes.subtract(counts_of(before))
+        for contact, sign in ((after, 1), (before, -1)):
+            if contact is None or contact.status == ContactStatus.ARCHIVED:
+                continue
+            status = str(contact.status)
+            for key in (CountKey(status), *(CountKey(status, role) for role in contact.roles)):
+                changes[key] = changes.get(key, 0) + sign
     return Counter({key: n for key, n in changes.items() if n})
 
 

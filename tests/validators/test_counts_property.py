@@ -11,6 +11,7 @@ must be what that recount says.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from hypothesis import given, settings
@@ -18,7 +19,14 @@ from hypothesis import strategies as st
 
 from service.validators import check, project
 from service.validators.projection import apply_item, counts_after, start
-from service.validators.types import CheckContext, OrgInfo, RosterContact
+from service.validators.types import (
+    CheckContext,
+    CountKey,
+    OrgInfo,
+    RosterContact,
+    count_changes,
+    counts_of,
+)
 from tests.validators.context import CATALOG, ctx, recount
 
 CODES = [*CATALOG, "astronaut"]
@@ -155,3 +163,22 @@ def test_the_gathered_context_and_the_whole_roster_agree(case):
     before = recount(roster.values()).active
     over = seat_limit is not None and recounted.active > seat_limit and recounted.active > before
     assert ("seat_limit_exceeded" in codes) == over
+
+
+contacts = st.none() | st.builds(
+    RosterContact,
+    id=st.none() | st.integers(min_value=1, max_value=9),
+    status=st.sampled_from([*STATUSES, "archived"]),
+    fields=st.just({}),
+    roles=st.sets(st.sampled_from(CODES), max_size=3),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(contacts, contacts), max_size=6))
+def test_count_changes_is_what_each_contact_adds_less_what_it_took(pairs):
+    expected: Counter[CountKey] = Counter()
+    for before, after in pairs:
+        expected.update(counts_of(after))
+        expected.subtract(counts_of(before))
+    assert count_changes(pairs) == Counter({key: n for key, n in expected.items() if n})

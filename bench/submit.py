@@ -6,9 +6,10 @@ one SQLAlchemy Core `insert()` executemany of the same item rows), their ratio, 
 statements per submission. A second floor ("floor 2") inserts the item rows exactly as the
 submission stores them: with the values each update replaces (`before`, read back untimed from
 the submission just measured), which the first floor leaves out; its ratio is printed last.
-Target: submit of 1,000 items <= 4 x the floor. The statement count must not grow with batch or roster size, nor
-with webhook endpoints: the last lines submit again once ten endpoints (five vendor-wide, five the
-organization's) subscribe to every event, and their count equals the first lines'.
+Target: submit of 1,000 items <= 4 x the floor. The statement count must not grow with batch or
+roster size, nor with webhook endpoints: the last lines submit again once ten endpoints (five
+vendor-wide, five the organization's) subscribe to every event, and their count equals the
+first lines'.
 
 The app points at a private Redis database (`BENCH_REDIS_URL`, default
 redis://127.0.0.1:6379/13, flushed before each submission and at the end), as in production:

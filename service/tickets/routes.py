@@ -13,6 +13,7 @@ from service.tickets import read_models, saved_views
 from service.tickets import service as tickets_service
 from service.tickets.links import saved_view_url
 from service.tickets.schemas import (
+    ApproveIn,
     AssignIn,
     CancelIn,
     CommentIn,
@@ -120,17 +121,26 @@ def assign(payload, reference):
 
 
 @blp.post("/tickets/<reference>/approve")
-@blp.arguments(EmptyIn, required=False)
+@blp.arguments(ApproveIn, required=False)
 @blp.response(202, TicketOut)
 @blp.alt_response(
     200,
     schema=TicketOut,
     description="Approval recorded; the ticket stays `open` until another staff member approves",
 )
+@blp.alt_response(
+    409,
+    description="`invalid_transition`, `already_approved`, or `revision_changed`: the ticket was "
+    "amended since the revision the body names",
+)
 def approve(payload, reference):
-    """Approve (staff). 202 when the apply job is queued; 200 while a second approval is due."""
+    """Approve (staff). 202 when the apply job is queued; 200 while a second approval is due.
+    The body may name the `revision` reviewed, so that an amended batch is never approved
+    unseen."""
     ticket = _access(reference)
-    applies = tickets_service.approve(session=db.session(), access=ticket)
+    applies = tickets_service.approve(
+        session=db.session(), access=ticket, revision=(payload or {}).get("revision")
+    )
     db.session.commit()
     return _detail(ticket), 202 if applies else 200
 

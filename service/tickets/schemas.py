@@ -6,7 +6,16 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
-from service.fields import CodedMessage, EmailText, Rows, SafeText, StrictBool, UtcDateTime
+from service.fields import (
+    CodedMessage,
+    EmailText,
+    Rows,
+    SafeText,
+    StrictBool,
+    StrictInt,
+    UtcDateTime,
+)
+from service.models_base import MAX_ID
 from service.requests.schemas import ChangeLineOut, FindingOut
 from service.tickets.models import TicketStatus
 from service.tickets.read_models import SLA_FILTERS, SORTS, QueueFilters
@@ -152,6 +161,19 @@ class SavedViewsOut(Schema):
 class EmptyIn(Schema):
     class Meta:
         unknown = RAISE
+
+
+class ApproveIn(Schema):
+    """An approval may name the revision its giver reviewed: the approval is then refused (409
+    `revision_changed`) when the ticket was amended since. Without it, the current revision."""
+
+    class Meta:
+        unknown = RAISE
+
+    revision = StrictInt(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The revision reviewed (`revision` of the ticket)."},
+    )
 
 
 class BatchSummaryOut(Schema):

@@ -202,15 +202,25 @@ def assign(*, session: Session, access: TicketAccess, assignee_email: str | None
     return ticket
 
 
-def approve(*, session: Session, access: TicketAccess) -> bool:
-    """Record the staff member's approval; True when it was the last one needed and applies."""
+def approve(*, session: Session, access: TicketAccess, revision: int | None = None) -> bool:
+    """Record the staff member's approval; True when it was the last one needed and applies.
+    `revision`: the one its giver reviewed; 409 `revision_changed` when the ticket has been
+    amended since (None: whichever is current)."""
     permissions.require_staff(access.actor, what="approve tickets")
     ticket, actor = access.ticket, access.actor
     if ticket.status != TicketStatus.OPEN:
         raise InvalidTransition(f"The ticket is {ticket.status.value}; it cannot be approved now.")
     # Approvals of one ticket are recorded one after the other: each counts those before it,
     # so of two at the same instant, exactly one is the last needed (four eyes never stall).
+    # An amendment takes the same row, so the revision read under it is the one approved.
     hold(session=session, ticket=ticket, action="approve")
+    current = session.scalar(select(Ticket.revision).where(Ticket.id == ticket.id))
+    if revision is not None and revision != current:
+        raise Conflict(
+            f"The ticket was amended: it is at revision {current}, and you reviewed revision "
+            f"{revision}. Review the amended batch before approving it.",
+            code="revision_changed",
+        )
     already = session.scalar(
         select(TicketApproval.id).where(
             TicketApproval.ticket_id == ticket.id, TicketApproval.staff_id == actor.user.id

@@ -208,11 +208,17 @@ def approve(reference: str):
     """Approve (staff): the last approval needed queues the apply job. A batch that deletes
     people first shows whom it will erase, and is approved only once that is confirmed."""
     access = _access(reference)
+    # The revision the page showed: an amendment since then refuses the approval.
+    shown = request.form.get("revision", "")
+    revision = int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 10 else None
     request_row = db.session.get(ChangeRequest, access.ticket.change_request_id)
     erases = request_row is not None and request_row.deletions > 0
     if erases and request.form.get("confirm") != CONFIRM_ERASE:
         detail = read_models.detail(session=db.session(), access=access)
-        if present.ticket_abilities(access, detail)["approve"]:
+        if present.ticket_abilities(access, detail)["approve"] and revision in (
+            None,
+            detail.revision,
+        ):
             return render_template(
                 "web/confirm_approve.html",
                 ticket=detail,
@@ -221,7 +227,7 @@ def approve(reference: str):
             )
 
     def run() -> Callable[[], str]:
-        applies = tickets_service.approve(session=db.session(), access=access)
+        applies = tickets_service.approve(session=db.session(), access=access, revision=revision)
         return lambda: _approved_message(access.ticket, applies=applies)
 
     return _act(access, run)

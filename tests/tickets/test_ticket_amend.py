@@ -136,3 +136,43 @@ def test_who_may_amend(client, factory):
         "/api/tickets/CR-999999/amend", json=payload, headers=factory.headers(REQUESTER)
     )
     assert missing.status_code == 404
+
+
+def test_an_approval_names_the_revision_it_was_given_for(client, factory, ids):
+    """Staff who read revision 1 and approve after the requester amended to revision 2 are
+    refused (409 `revision_changed`): their approval would apply a batch they have not seen.
+    Naming the current revision, or none (the contract's call), approves."""
+    admin, staff = factory.headers(REQUESTER), factory.headers(STAFF)
+    reference = raise_ticket(client, admin, risky(ids))
+    approve = f"/api/tickets/{reference}/approve"
+    assert client.post(approve, json={"revision": 2}, headers=staff).status_code == 409
+    first = client.post(approve, json={"revision": 1}, headers=staff)
+    assert first.status_code == 200, first.get_json()
+
+    amended = client.post(
+        f"/api/tickets/{reference}/amend", json=body(client, admin, risky(ids)), headers=admin
+    )
+    assert amended.get_json()["revision"] == 2
+    stale = client.post(approve, json={"revision": 1}, headers=factory.headers(STAFF2))
+    assert stale.status_code == 409
+    error = stale.get_json()
+    assert error["code"] == "revision_changed"
+    assert "revision 2" in error["message"] and "revision 1" in error["message"]
+    ticket = client.get(f"/api/tickets/{reference}", headers=staff).get_json()
+    assert (ticket["status"], ticket["approvals"]) == ("open", [])
+
+    assert client.post(approve, json={"revision": 2}, headers=staff).status_code == 200
+    assert client.post(approve, headers=factory.headers(STAFF2)).status_code == 202
+
+
+@pytest.mark.parametrize("revision", [0, -1, "2", 2.0, True, None, 2**31])
+def test_a_revision_that_is_not_one_is_refused_with_a_clear_error(client, factory, revision):
+    factory.demo()
+    reference = raise_ticket(client, factory.headers(REQUESTER))
+    answer = client.post(
+        f"/api/tickets/{reference}/approve",
+        json={"revision": revision},
+        headers=factory.headers(STAFF),
+    )
+    assert answer.status_code == 422, answer.get_json()
+    assert answer.get_json()["errors"][0]["path"] == "revision"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from service.tickets.models import TicketEvent
 from tests.jobs import run_jobs
 from tests.live_server import live_server, request_json
-from tests.tickets.support import REQUESTER, raise_ticket
+from tests.tickets.support import REQUESTER, new_contact, raise_ticket
 
 REVIEWERS = 6
 
@@ -96,3 +96,51 @@ def test_two_required_staff_approving_a_four_eyes_ticket_at_once_apply_it_once(
         actions = [e["action"] for e in detail["events"]]
         assert actions.count("approved") == 1 and actions.count("approval_recorded") == 1
         assert actions.count("implemented") == 1
+
+
+def test_an_approval_and_an_amendment_at_once_never_approve_an_unseen_revision(
+    app, client, factory
+):
+    """Staff approve revision 1 (naming it) while the requester amends it to revision 2: one of
+    them runs first, every round. Approved first: the amendment is refused, revision 1 applies.
+    Amended first: the approval is refused (`revision_changed`), and nothing is approved."""
+    staff = "reviewer@vendor.example"
+    factory.staff(staff)
+    reviewer = {"Authorization": f"Bearer {factory.token(staff)}"}
+    rounds = []
+    for n in range(ROUNDS):
+        org = factory.org(f"amend{n}")
+        admin = f"admin{n}@amend.example"
+        factory.contact(org, admin, ["cust_admin", "financial"], account="active")
+        headers = factory.headers(admin)
+        reference = raise_ticket(client, headers, org=f"amend{n}")
+        version = client.get(f"/api/orgs/amend{n}/contacts", headers=headers).get_json()["version"]
+        body = {"base_version": version, "changes": [new_contact("n2", f"n2.{n}@amend.example")]}
+        rounds.append((reference, headers, body))
+
+    with live_server(app) as base, ThreadPoolExecutor(2) as pool:
+        for reference, headers, body in rounds:
+            start = threading.Barrier(2)
+            calls = [
+                ("approve", {"revision": 1}, reviewer),
+                ("amend", body, headers),
+            ]
+
+            def act(i: int, reference: str = reference, start=start, calls=calls):
+                action, payload, who = calls[i]
+                start.wait()
+                return request_json(
+                    "POST", f"{base}/api/tickets/{reference}/{action}", payload, who
+                )
+
+            (approved, approval), (amended, amendment) = pool.map(act, range(2))
+            if approved == 202:
+                assert (amended, amendment["code"]) == (409, "invalid_transition"), amendment
+            else:
+                assert (approved, approval["code"]) == (409, "revision_changed"), approval
+                assert amended == 200, amendment
+            detail = client.get(f"/api/tickets/{reference}", headers=reviewer).get_json()
+            if detail["revision"] == 2:
+                assert (detail["status"], detail["approvals"]) == ("open", []), detail
+            else:
+                assert detail["status"] in ("approved", "applying", "implemented"), detail

@@ -230,19 +230,29 @@ def invite(*, session: Session, org_id: int, contact_id: int) -> None:
     if not contact.email:
         raise Conflict("The contact has no email to invite.", code="not_invitable")
     throttle.limit_invitation_resend(contact_id)
+    link_account(session=session, contact=contact, org_id=org_id)
+
+
+def link_account(*, session: Session, contact: Contact, org_id: int) -> User | None:
+    """Give a contact (active, with an email, without an account) its person's account and tell
+    them: the welcome email with a link, or, when the address already has an active account,
+    the news that they were added (they sign in as before). None, and nothing done, when the
+    address is a staff account's: nobody's contact account."""
+    assert contact.email is not None
     user = account_for(session=session, email=contact.email, org_id=org_id)
     if user is None:
-        return  # the address is a staff account's: nobody's contact account
+        return None
     contact.user_id = user.id
     session.flush()
     if user.status == UserStatus.ACTIVE:
         notify.account_email(
             session=session, user=user, template="membership_added", organization_id=org_id
         )
-        return
+        return user
     tokens.void_all(session=session, user_id=user.id, purpose=TokenPurpose.ACTIVATION)
     _cancel_queued_welcomes(session=session, user_id=user.id)
     notify.account_email(session=session, user=user, template="welcome", organization_id=org_id)
+    return user
 
 
 def account_for(*, session: Session, email: str, org_id: int) -> User | None:

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import String, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from service.accounts import invitations
 from service.accounts.models import User, UserStatus
 from service.contacts import service as contacts_service
 from service.contacts.models import Contact
 from service.errors import Conflict, ErrorDetail, Unprocessable
 from service.models_base import utcnow
-from service.notifications import service as notify
 from service.organizations.models import (
     CLOSED_MESSAGE,
     ORGANIZATION_CLOSED,
@@ -42,11 +42,13 @@ ADMIN_PERMISSION = MANAGING_PERMISSION
 
 @dataclass(frozen=True)
 class Onboarded:
-    """A new organization and its first administrator (a contact, with an invited account)."""
+    """A new organization and its first administrator (a contact, with their account: invited,
+    or the one they already had)."""
 
     organization: Organization
     admin_contact_id: int
     admin_user_id: int
+    account_status: str  # invited, or active for a person who had an account already
 
 
 def admin_roles(*, session: Session, kind: OrgKind) -> list[str]:
@@ -70,12 +72,18 @@ def create(*, session: Session, data: Mapping[str, Any]) -> Onboarded:
         raise Conflict("Another organization already has this short name.", code="slug_taken")
     admin = dict(data["first_admin"])
     email = admin.get("email")
-    taken = email and session.scalar(
-        select(User.id).where(func.lower(User.email, type_=String) == str(email).lower())
+    # A person with an account (a contact of another organization) becomes this one's admin
+    # with it; a staff address cannot be a customer's contact.
+    staff = email and session.scalar(
+        select(User.id).where(
+            func.lower(User.email, type_=String) == str(email).lower(),
+            User.is_staff.is_(True),
+            User.status != UserStatus.ARCHIVED,
+        )
     )
-    if taken:
+    if staff:
         raise Conflict(
-            "An account already has this email; choose another address for the administrator.",
+            "A staff account has this email; choose another address for the administrator.",
             code="email_has_account",
         )
     roles = list(admin.pop("roles", None) or admin_roles(session=session, kind=kind))
@@ -105,17 +113,16 @@ def create(*, session: Session, data: Mapping[str, Any]) -> Onboarded:
     (contact_id,) = contacts_service.insert_contacts(
         session=session, org_id=org.id, contacts=[contact]
     )
-    user = User(
-        email=contact.fields["email"],
-        status=UserStatus.INVITED,
-        is_staff=False,
-        organization_id=org.id,
+    row = session.get(Contact, contact_id)
+    assert row is not None
+    user = invitations.link_account(session=session, contact=row, org_id=org.id)
+    assert user is not None, "a staff address was refused above"
+    return Onboarded(
+        organization=org,
+        admin_contact_id=contact_id,
+        admin_user_id=user.id,
+        account_status=user.status.value,
     )
-    session.add(user)
-    session.flush()
-    session.execute(update(Contact).where(Contact.id == contact_id).values(user_id=user.id))
-    notify.account_email(session=session, user=user, template="welcome")
-    return Onboarded(organization=org, admin_contact_id=contact_id, admin_user_id=user.id)
 
 
 def _admin_path(path: str) -> str:

@@ -61,7 +61,9 @@ def list_organizations():
 @blp.post("/orgs")
 @blp.arguments(OrganizationCreateIn)
 @blp.response(201, OrganizationCreatedOut)
-@blp.alt_response(409, description="`slug_taken`, or `email_has_account` for the administrator")
+@blp.alt_response(
+    409, description="`slug_taken`, or `email_has_account`: the administrator's email is staff's"
+)
 def create_organization(payload):
     """Onboard a customer or purchaser organization with its first administrator (staff): the
     administrator is a contact holding a role that manages contacts, invited by email."""
@@ -74,7 +76,7 @@ def create_organization(payload):
         "first_admin": {
             "contact_id": onboarded.admin_contact_id,
             "email": payload["first_admin"]["email"],
-            "account_status": "invited",
+            "account_status": onboarded.account_status,
         },
     }
 

@@ -81,11 +81,12 @@ def create_organization():
         db.session.rollback()
         _place_errors(form, exc)
         return _organizations_page(form, status=exc.status)
-    flash(
-        f"{onboarded.organization.name} is onboarded; its first administrator was sent an "
-        "activation link.",
-        "success",
+    told = (
+        "was told by email and signs in with their account"
+        if onboarded.account_status == "active"
+        else "was sent an activation link"
     )
+    flash(f"{onboarded.organization.name} is onboarded; its first administrator {told}.", "success")
     return redirect(url_for("web.organization_settings", slug=onboarded.organization.slug))
 
 

@@ -41,6 +41,7 @@ TICKET_TEMPLATES = frozenset(
         "ticket_raised",
         "ticket_query",
         "customer_reply",
+        "ticket_amended",
         "ticket_cancelled",
         "ticket_rejected",
         "ticket_implemented",
@@ -240,6 +241,8 @@ class Renderer:
                 _organization_name(session, writer_org) if writer_org else None
             )
             values["status_sentence"] = STATUS_SENTENCES[ticket.status]
+        if email.template == "ticket_amended":
+            values.update(_amended_values(session, email))
         if email.template in DELEGATION_TEMPLATES:
             partner = email.context.get("partner_organization_id")
             if not isinstance(partner, int):
@@ -369,6 +372,26 @@ def _reminder_values(email: Email, ticket: Ticket) -> dict[str, Any]:
     return values
 
 
+def _amended_values(session: Session, email: Email) -> dict[str, Any]:
+    """Who amended the ticket (and for a delegate, its own organization), to which revision,
+    how many approvals that withdrew, and whether the ticket came back from the customer."""
+    context = email.context
+    revision = context.get("revision")
+    if not isinstance(revision, int):
+        raise RenderError("revision_missing")
+    amender, amended_for = context.get("amended_by"), context.get("amended_for")
+    if not isinstance(amender, int) or not isinstance(amended_for, int):
+        raise RenderError("amender_missing")
+    return {
+        "revision": revision,
+        "previous_revision": revision - 1,
+        "amender": _person(session, amender, amended_for),
+        "amender_organization": _organization_name(session, amended_for),
+        "approvals_withdrawn": int(context.get("approvals_withdrawn") or 0),
+        "requeued": bool(context.get("requeued")),
+    }
+
+
 def _staff_values(email: Email) -> dict[str, Any]:
     base = current_app.config["BASE_URL"]
     return {
@@ -419,16 +442,19 @@ def _public_comment(session: Session, email: Email, ticket: Ticket) -> TicketCom
 
 def _author(session: Session, comment: TicketComment) -> str:
     """Who wrote a comment, by name where a contact of theirs has one, else by email."""
-    user = session.get(User, comment.author_id) if comment.author_id else None
+    return _person(session, comment.author_id, comment.author_organization_id)
+
+
+def _person(session: Session, user_id: int | None, organization_id: int | None) -> str:
+    """Who acted, by name where a contact of theirs has one, else by email; their contact in
+    the organization they acted for (`organization_id`), else any of their memberships."""
+    user = session.get(User, user_id) if user_id else None
     if user is None or user.status == UserStatus.ARCHIVED or not user.email:
         return "A former contact"
-    # The writer's contact in the organization it wrote for, else any of its memberships.
     contact = session.scalars(
         select(Contact)
         .where(Contact.user_id == user.id, Contact.status != ContactStatus.ARCHIVED)
-        .order_by(
-            (Contact.organization_id == (comment.author_organization_id or 0)).desc(), Contact.id
-        )
+        .order_by((Contact.organization_id == (organization_id or 0)).desc(), Contact.id)
     ).first()
     if contact is not None and contact.first_name:
         return " ".join(p.strip() for p in (contact.first_name, contact.last_name or "") if p)

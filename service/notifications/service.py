@@ -24,7 +24,7 @@ from service.notifications.models import Email, EmailStatus
 from service.notifications.render import ACCOUNT_TEMPLATES
 from service.notifications.tasks import send_email, send_event_emails
 from service.sql import column_in, insert_rows, update_in
-from service.tickets.models import Ticket, TicketComment, TicketEvent
+from service.tickets.models import Ticket, TicketComment, TicketEvent, TicketStatus
 
 Recipient = tuple[str, int | None]  # (address, user id or None for a shared mailbox)
 
@@ -66,6 +66,33 @@ def staff_comment(
 ) -> None:
     """Staff commented (not a question, not an internal note): the requester reads it too."""
     _to_requester(session, ticket, event, "staff_comment", comment_id=comment.id)
+
+
+def ticket_amended(
+    *,
+    session: Session,
+    ticket: Ticket,
+    event: TicketEvent,
+    withdrawn_from: Sequence[int],
+) -> None:
+    """The customer replaced the batch with its next revision: the assignee is told, or the
+    review queue when nobody is assigned, and so is every staff member whose approval of the
+    previous revision the amendment withdrew (`withdrawn_from`), each once."""
+    # An assignee without an address (purged since) leaves it to the review queue.
+    owners = _users(session, [ticket.assignee_id]) or [_staff_mailbox()]
+    _record(
+        session,
+        ticket,
+        event,
+        "ticket_amended",
+        [*owners, *_users(session, withdrawn_from)],
+        revision=ticket.revision,
+        amended_by=event.actor_id,
+        amended_for=event.actor_organization_id,
+        approvals_withdrawn=len(withdrawn_from),
+        # The event says where the ticket really came from (another move may have won).
+        requeued=event.from_status == TicketStatus.AWAITING_CUSTOMER,
+    )
 
 
 def delegation_changed(

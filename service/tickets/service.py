@@ -277,7 +277,7 @@ def amend(
         "approvals_required": approvals_required,
     }
     if ticket.status == TicketStatus.AWAITING_CUSTOMER:
-        transition(
+        event = transition(
             session=session,
             ticket=ticket,
             action="amend",
@@ -291,15 +291,29 @@ def amend(
         hold(session=session, ticket=ticket, action="amend")
         for name, value in changes.items():
             setattr(ticket, name, value)
-        record_event(
+        event = record_event(
             session=session,
             ticket=ticket,
             **_by(access),
             action="amended",
             detail=detail,
         )
+    # Read after the ticket is held, so no approval lands between this and the delete.
+    withdrawn_from = list(
+        session.scalars(
+            select(TicketApproval.staff_id)
+            .where(TicketApproval.ticket_id == ticket.id)
+            .order_by(TicketApproval.id)
+        )
+    )
     session.execute(delete(TicketApproval).where(TicketApproval.ticket_id == ticket.id))
     session.flush()
+    notify.ticket_amended(
+        session=session,
+        ticket=ticket,
+        event=event,
+        withdrawn_from=withdrawn_from,
+    )
     return ticket
 
 

@@ -187,6 +187,25 @@ def _prepare(app, factory, ticket, template: str) -> tuple[int, list[str]]:
         note = comment(app, ticket, "The seat count is fine.", author_id=staff)
         email_id = record_for_ticket(app, template, ticket, comment_id=note)
         return email_id, ["The seat count is fine.", "staff@vendor.example of the vendor's team"]
+    if template == "ticket_amended":
+        acme = factory.scalar(select(Organization.id).where(Organization.slug == "acme"))
+        email_id = record_for_ticket(
+            app,
+            template,
+            ticket,
+            STAFF_ADDRESS,
+            revision=2,
+            amended_by=ticket["requester_id"],
+            amended_for=acme,
+            approvals_withdrawn=1,
+            requeued=True,
+        )
+        return email_id, [
+            "Ada Ackland (Acme Widgets plc) amended change request",
+            "revision 2",
+            "1 approval given to revision 1 was withdrawn",
+            "back in the review queue",
+        ]
     if template == "ticket_cancelled":
         set_ticket(app, ticket, status=TicketStatus.CANCELLED, resolution_reason="Sent too early.")
         return record_for_ticket(app, template, ticket), ["was cancelled", "Sent too early."]

@@ -1,9 +1,11 @@
-"""The test app pointed at a real SMTP server on 127.0.0.1 (`harness.smtp`), for one test."""
+"""The test app pointed at a real SMTP server on 127.0.0.1 (`harness.smtp`), for one test, and
+the parts of the messages it received."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -33,3 +35,10 @@ def start_smtp(app, monkeypatch) -> Iterator[Any]:
 def smtp(start_smtp) -> Inbox:
     inbox: Inbox = start_smtp()
     return inbox
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    """A received message's plain-text and HTML parts (every email has both)."""
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert text is not None and html is not None, message["Subject"]
+    return text.get_content(), html.get_content()

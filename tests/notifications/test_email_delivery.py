@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from service.organizations.models import Organization
 from service.requests.models import ChangeRequest
 from service.tickets.models import Ticket, TicketComment, TicketStatus
 from tests.demo_ids import contact_ids
+from tests.smtp import parts
 
 BASE_URL = "http://rolegate.test"
 ADMIN = "admin@acme.example"
@@ -37,13 +37,6 @@ SCRIPT = '<script>alert(1)</script> & "quoted"'
 
 
 # --- a real SMTP server on 127.0.0.1 -------------------------------------------------------
-
-
-def parts(message: EmailMessage) -> tuple[str, str]:
-    text = message.get_body(("plain",))
-    html = message.get_body(("html",))
-    assert text is not None and html is not None
-    return text.get_content(), html.get_content()
 
 
 def _check_login(server, session, envelope, mechanism, auth_data):

@@ -5,18 +5,17 @@ it and the ticket's real status; a partner's admins hear when delegated access s
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 from tests.jobs import run_jobs
-from tests.tickets.support import REQUESTER, STAFF, new_contact, raise_ticket
+from tests.smtp import parts
+from tests.tickets.support import (
+    REQUESTER,
+    STAFF,
+    delegate_acme_to_buyco,
+    new_contact,
+    raise_ticket,
+)
 
 PARTNER_ADMIN = "admin@buyco.example"  # Priya Patel of BuyCo Procurement
-
-
-def parts(message: EmailMessage) -> tuple[str, str]:
-    text, html = message.get_body(("plain",)), message.get_body(("html",))
-    assert text is not None and html is not None, message["Subject"]
-    return text.get_content(), html.get_content()
 
 
 def received(inbox, address: str, subject_part: str) -> tuple[str, str, str]:
@@ -66,9 +65,7 @@ def test_a_delegates_reply_names_its_writer_and_partners_hear_of_their_access(
 ):
     factory.demo()
     admin, staff = factory.headers(REQUESTER), factory.headers(STAFF)
-    grant = raise_ticket(client, admin, [{"op": "grant_delegate", "organization": "buyco"}])
-    assert client.post(f"/api/tickets/{grant}/approve", headers=staff).status_code == 202
-    run_jobs(app)
+    grant = delegate_acme_to_buyco(app, client, factory)
     subject, text, html = received(smtp, PARTNER_ADMIN, "gave BuyCo Procurement access")
     assert subject.startswith("Acme Widgets plc")
     for part in (text, html):

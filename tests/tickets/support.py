@@ -97,3 +97,31 @@ def listing(client: FlaskClient, headers: dict[str, str], query: str = "") -> di
 def refs_of(page: dict[str, Any]) -> list[str]:
     """The references on a page of the queue, in its order."""
     return [item["reference"] for item in page["items"]]
+
+
+def delegate_acme_to_buyco(app: Flask, client: FlaskClient, factory: Factory) -> str:
+    """Acme lets BuyCo manage its contacts: the grant submitted, approved and applied (its
+    emails sent). The grant's ticket."""
+    grant = [{"op": "grant_delegate", "organization": "buyco"}]
+    reference = raise_ticket(client, factory.headers(REQUESTER), grant)
+    approved = client.post(f"/api/tickets/{reference}/approve", headers=factory.headers(STAFF))
+    assert approved.status_code == 202, approved.get_json()
+    run_jobs(app)
+    return reference
+
+
+def amend_ticket(
+    client: FlaskClient,
+    reference: str,
+    headers: dict[str, str],
+    changes: list[dict[str, Any]] | None = None,
+    org: str = "acme",
+) -> dict[str, Any]:
+    """Amend the ticket with `changes` (one new contact by default) at the roster's current
+    version; the ticket as the amendment answers it."""
+    version = client.get(f"/api/orgs/{org}/contacts", headers=headers).get_json()["version"]
+    body = {"base_version": version, "changes": changes or [new_contact()]}
+    answer = client.post(f"/api/tickets/{reference}/amend", json=body, headers=headers)
+    assert answer.status_code == 200, answer.get_json()
+    ticket: dict[str, Any] = answer.get_json()
+    return ticket

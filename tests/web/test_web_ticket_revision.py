@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.demo_ids import contact_ids
-from tests.tickets.support import REQUESTER, STAFF, new_contact, raise_ticket
+from tests.tickets.support import REQUESTER, STAFF, amend_ticket, new_contact, raise_ticket
 from tests.web.forms import csrf_token, sign_in
 
 
@@ -17,16 +17,6 @@ def shown_revision(html: str) -> str:
     match = re.search(r'name="revision" value="(\d+)"', html)
     assert match, "the Approve form carries the revision it shows"
     return match.group(1)
-
-
-def amend(client, headers, reference, changes):
-    version = client.get("/api/orgs/acme/contacts", headers=headers).get_json()["version"]
-    answer = client.post(
-        f"/api/tickets/{reference}/amend",
-        json={"base_version": version, "changes": changes},
-        headers=headers,
-    )
-    assert answer.status_code == 200, answer.get_json()
 
 
 @pytest.mark.parametrize("erases", [False, True])
@@ -43,7 +33,7 @@ def test_approving_a_page_read_before_an_amendment_is_refused(
     revision = shown_revision(browser_client.get(page).get_data(as_text=True))
     assert revision == "1"
 
-    amend(client, admin, reference, [new_contact("n2", "nico.new@acme.example"), *deletion])
+    amend_ticket(client, reference, admin, [new_contact("n2", "nico.new@acme.example"), *deletion])
     form = {"csrf_token": csrf_token(browser_client, page), "revision": revision}
     answer = browser_client.post(f"{page}/approve", data=form, follow_redirects=True)
     html = answer.get_data(as_text=True)

@@ -214,7 +214,11 @@ def approve(*, session: Session, access: TicketAccess, revision: int | None = No
     # so of two at the same instant, exactly one is the last needed (four eyes never stall).
     # An amendment takes the same row, so the revision read under it is the one approved.
     hold(session=session, ticket=ticket, action="approve")
-    current = session.scalar(select(Ticket.revision).where(Ticket.id == ticket.id))
+    current = (
+        session.scalar(select(Ticket.revision).where(Ticket.id == ticket.id))
+        if revision is not None
+        else None
+    )
     if revision is not None and revision != current:
         raise Conflict(
             f"The ticket was amended: it is at revision {current}, and you reviewed revision "
@@ -298,15 +302,15 @@ def amend(
             action="amended",
             detail=detail,
         )
-    # Read after the ticket is held, so no approval lands between this and the delete.
-    withdrawn_from = list(
+    # The approvals withdrawn, and who gave them, in one statement once the ticket is held (so
+    # no approval lands in between).
+    withdrawn_from = sorted(
         session.scalars(
-            select(TicketApproval.staff_id)
+            delete(TicketApproval)
             .where(TicketApproval.ticket_id == ticket.id)
-            .order_by(TicketApproval.id)
+            .returning(TicketApproval.staff_id)
         )
     )
-    session.execute(delete(TicketApproval).where(TicketApproval.ticket_id == ticket.id))
     session.flush()
     notify.ticket_amended(
         session=session,
